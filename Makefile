@@ -1,0 +1,71 @@
+# webverify — build, test, serve, benchmark. `make demo` and `make test` set up a fresh Debian
+# machine first (see README.md). One cargo target directory outside the clone is shared by
+# every build and CI run: burn takes tens of minutes to build cold on 2 cores.
+
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/webverify/target
+WASM_BINDGEN_VERSION := 0.2.130
+WASM_FEATURES := webgpu,flex,ndarray
+WASM_OUT := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/webverify.wasm
+SITE := build/site
+PORT ?= 8080
+export CHROMEDRIVER ?= /usr/bin/chromedriver
+
+.PHONY: setup setup-rust setup-browser setup-node wasm package site demo test test-native test-wasm test-browser bench clean
+
+setup: setup-rust setup-browser setup-node
+
+setup-rust:
+	rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --locked \
+	  || { echo "locked install failed (a locked dependency is missing from the registry); installing $(WASM_BINDGEN_VERSION) with fresh resolution"; \
+	       cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); }; \
+	fi
+
+setup-browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
+	fi
+
+setup-node:
+	npm ci --no-audit --no-fund
+
+# The wasm module with every backend, and the npm package around it.
+wasm:
+	cargo build --release --lib --target wasm32-unknown-unknown --no-default-features --features $(WASM_FEATURES)
+	wasm-bindgen --target web --out-dir pkg/wasm --out-name webverify $(WASM_OUT)
+
+package: wasm
+	mkdir -p pkg/models
+	cp models/mobilefacenet.safetensors models/README.md pkg/models/
+
+# A self-contained static site: the page plus the package as a user would install it.
+site: package
+	rm -rf $(SITE) && mkdir -p $(SITE)/webverify
+	cp www/* $(SITE)/
+	cp -r pkg/index.js pkg/index.d.ts pkg/package.json pkg/wasm pkg/models $(SITE)/webverify/
+
+demo: setup site
+	node tools/serve.mjs $(SITE) $(PORT)
+
+test: setup test-native test-wasm site test-browser
+
+test-native:
+	cargo test --features flex,ndarray
+	cargo build --bin webverify
+
+# wasm-bindgen-test in headless Chromium (CPU and WebGPU on SwiftShader).
+test-wasm:
+	WASM_BINDGEN_TEST_TIMEOUT=1200 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+	  cargo test --release --target wasm32-unknown-unknown --no-default-features --features $(WASM_FEATURES) --test web
+
+test-browser:
+	node --test --test-concurrency=1 tests/browser/
+
+bench: site
+	cargo run --release --bin webverify -- bench --backends flex,ndarray
+	node benches/browser.mjs
+
+clean:
+	rm -rf build pkg/wasm pkg/models/mobilefacenet.safetensors

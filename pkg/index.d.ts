@@ -1,0 +1,73 @@
+/** Error codes carried by every error the package throws. */
+export type ErrorCode =
+  | 'INVALID_INPUT'
+  | 'MODEL_LOAD'
+  | 'MODEL_VERSION'
+  | 'BACKEND_UNAVAILABLE'
+  | 'INFERENCE'
+  | 'INTERNAL';
+
+export class WebverifyError extends Error {
+  readonly code: ErrorCode;
+}
+
+/** Raw pixels: RGBA, RGB or grey bytes, rows packed (the channel count follows from the length). */
+export interface Pixels {
+  data: Uint8Array | Uint8ClampedArray | ArrayLike<number>;
+  width: number;
+  height: number;
+}
+
+export type ImageInput =
+  | ImageData
+  | HTMLImageElement
+  | HTMLCanvasElement
+  | OffscreenCanvas
+  | ImageBitmap
+  | HTMLVideoElement
+  | VideoFrame
+  | Pixels;
+
+export type BackendChoice = 'auto' | 'webgpu' | 'cpu' | 'flex' | 'ndarray';
+
+export interface CreateOptions {
+  /** `auto` (default): WebGPU when an adapter is available, else the CPU. */
+  backend?: BackendChoice;
+  /** Weights to load: a URL, or the bytes. Defaults to the weights shipped in the package. */
+  modelUrl?: string | URL | ArrayBuffer | Uint8Array;
+  /** Where the .wasm file is served from, if a bundler moved it. */
+  wasmUrl?: string | URL;
+}
+
+export interface ModelInfo {
+  /** Model name and the first 12 hex digits of the weights' SHA-256. */
+  id: string;
+  name: string;
+  sha256: string;
+  embeddingDim: number;
+  inputSize: number;
+  formatVersion: number;
+}
+
+export interface Verification {
+  /** Cosine similarity of the two embeddings, in [-1, 1]. */
+  similarity: number;
+  /** `similarity >= threshold`. */
+  match: boolean;
+  threshold: number;
+}
+
+export class Verifier {
+  static create(options?: CreateOptions): Promise<Verifier>;
+  static similarity(a: Float32Array, b: Float32Array): number;
+  /** The backend in use, and for `auto` why, e.g. `flex (navigator.gpu is missing)`. */
+  readonly backend: string;
+  readonly model: ModelInfo;
+  embed(input: ImageInput): Promise<Float32Array>;
+  embedBatch(inputs: ImageInput[]): Promise<Float32Array[]>;
+  embedRaw(inputs: ImageInput[]): Promise<Float32Array[]>;
+  verify(a: ImageInput, b: ImageInput, options?: { threshold?: number }): Promise<Verification>;
+  dispose(): void;
+}
+
+export default Verifier;

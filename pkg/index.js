@@ -1,0 +1,235 @@
+// webverify: a thin typed wrapper over the wasm engine (src/wasm.rs). All logic lives in Rust;
+// this file turns browser image sources into pixels, picks a backend and shapes errors.
+import init, * as wasm from './wasm/webverify.js';
+
+const DEFAULT_MODEL_URL = new URL('./models/mobilefacenet.safetensors', import.meta.url);
+
+/** An Error with a machine-readable `code` (INVALID_INPUT, MODEL_LOAD, MODEL_VERSION,
+ * BACKEND_UNAVAILABLE, INFERENCE). */
+export class WebverifyError extends Error {
+  constructor(code, message, options) {
+    super(message, options);
+    this.name = 'WebverifyError';
+    this.code = code;
+  }
+}
+
+function wrapError(e) {
+  if (e instanceof WebverifyError) return e;
+  const code = e && typeof e.code === 'string' ? e.code : 'INTERNAL';
+  const message = e && e.message ? e.message : String(e);
+  return new WebverifyError(code, message, { cause: e });
+}
+
+let wasmReady = null;
+function loadWasm(wasmUrl) {
+  wasmReady ??= init(wasmUrl ? { module_or_path: wasmUrl } : undefined).catch((e) => {
+    wasmReady = null;
+    throw new WebverifyError('BACKEND_UNAVAILABLE', `the WebAssembly module failed to load: ${e.message ?? e}`, { cause: e });
+  });
+  return wasmReady;
+}
+
+async function fetchWeights(modelUrl) {
+  if (modelUrl instanceof ArrayBuffer || ArrayBuffer.isView(modelUrl)) {
+    return new Uint8Array(modelUrl.buffer ?? modelUrl, modelUrl.byteOffset ?? 0, modelUrl.byteLength);
+  }
+  let response;
+  try {
+    if (typeof process !== 'undefined' && process.versions?.node && String(modelUrl).startsWith('file:')) {
+      const { readFile } = await import('node:fs/promises');
+      return new Uint8Array(await readFile(new URL(String(modelUrl))));
+    }
+    response = await fetch(modelUrl);
+  } catch (e) {
+    throw new WebverifyError('MODEL_LOAD', `cannot fetch the model from ${modelUrl}: ${e.message ?? e}`, { cause: e });
+  }
+  if (!response.ok) {
+    throw new WebverifyError('MODEL_LOAD', `fetching the model from ${modelUrl} gave HTTP ${response.status}; check modelUrl`);
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/** Why WebGPU cannot be used here, or null when an adapter is available. */
+async function webgpuUnavailableReason() {
+  if (typeof navigator === 'undefined' || !navigator.gpu) return 'navigator.gpu is missing';
+  try {
+    const adapter = await navigator.gpu.requestAdapter();
+    return adapter ? null : 'navigator.gpu.requestAdapter() returned no adapter';
+  } catch (e) {
+    return `requestAdapter failed: ${e.message ?? e}`;
+  }
+}
+
+let scratch = null;
+function canvas2d(width, height) {
+  if (typeof OffscreenCanvas !== 'undefined') {
+    scratch ??= new OffscreenCanvas(1, 1);
+  } else if (typeof document !== 'undefined') {
+    scratch ??= document.createElement('canvas');
+  } else {
+    throw new WebverifyError('INVALID_INPUT', 'this environment has no canvas; pass { data, width, height } pixels');
+  }
+  scratch.width = width;
+  scratch.height = height;
+  return scratch.getContext('2d', { willReadFrequently: true });
+}
+
+function sourceSize(input) {
+  if (typeof HTMLVideoElement !== 'undefined' && input instanceof HTMLVideoElement) return [input.videoWidth, input.videoHeight];
+  if (typeof HTMLImageElement !== 'undefined' && input instanceof HTMLImageElement) return [input.naturalWidth, input.naturalHeight];
+  if (typeof VideoFrame !== 'undefined' && input instanceof VideoFrame) return [input.displayWidth, input.displayHeight];
+  return [input.width, input.height];
+}
+
+/** Pixels of any supported input as { data: Uint8Array, width, height, channels }. */
+function toPixels(input) {
+  if (input == null || typeof input !== 'object') {
+    throw new WebverifyError('INVALID_INPUT', `expected an image, canvas, video, ImageData or { data, width, height }, got ${input}`);
+  }
+  const isDrawable = ['HTMLImageElement', 'HTMLCanvasElement', 'HTMLVideoElement', 'ImageBitmap', 'OffscreenCanvas', 'VideoFrame']
+    .some((name) => typeof globalThis[name] !== 'undefined' && input instanceof globalThis[name]);
+  if (isDrawable) {
+    const [width, height] = sourceSize(input);
+    if (!width || !height) {
+      throw new WebverifyError('INVALID_INPUT', `the ${input.constructor.name} is ${width}x${height}: wait until it has loaded (video: 'loadeddata')`);
+    }
+    const ctx = canvas2d(width, height);
+    ctx.drawImage(input, 0, 0, width, height);
+    const { data } = ctx.getImageData(0, 0, width, height);
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height, channels: 4 };
+  }
+  // ImageData or a plain { data, width, height }: channels follow from the buffer length.
+  const { data, width, height } = input;
+  if (!data || typeof data.length !== 'number' || !Number.isInteger(width) || !Number.isInteger(height)) {
+    throw new WebverifyError('INVALID_INPUT', 'expected { data, width, height } with integer width and height and a byte array');
+  }
+  const pixels = width * height;
+  const channels = pixels > 0 ? data.length / pixels : 0;
+  if (pixels > 0 && ![1, 3, 4].includes(channels)) {
+    throw new WebverifyError('INVALID_INPUT', `${data.length} bytes for ${width}x${height} pixels: expected RGBA (${pixels * 4}), RGB (${pixels * 3}) or grey (${pixels})`);
+  }
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data.buffer ?? data, data.byteOffset ?? 0, data.length);
+  return { data: bytes, width, height, channels: channels || 4 };
+}
+
+function pack(inputs) {
+  const all = inputs.map(toPixels);
+  const total = all.reduce((n, p) => n + p.data.length, 0);
+  const data = new Uint8Array(total);
+  const shapes = new Uint32Array(all.length * 4);
+  let offset = 0;
+  all.forEach((p, i) => {
+    data.set(p.data, offset);
+    offset += p.data.length;
+    shapes.set([p.width, p.height, p.channels, 0], i * 4);
+  });
+  return [data, shapes];
+}
+
+export class Verifier {
+  #engine;
+
+  constructor(engine, backendReason) {
+    this.#engine = engine;
+    /** The backend in use, and for `auto` why, e.g. `cpu (navigator.gpu is missing)`. */
+    this.backend = backendReason ? `${engine.backend} (${backendReason})` : engine.backend;
+    /** `{ id, name, sha256, embeddingDim, inputSize, formatVersion }`. */
+    this.model = engine.modelInfo;
+  }
+
+  /**
+   * Loads the wasm module and the weights and starts a backend.
+   * @param {{ backend?: 'auto'|'webgpu'|'cpu'|'flex'|'ndarray', modelUrl?: string|URL|ArrayBuffer|Uint8Array, wasmUrl?: string|URL }} [options]
+   */
+  static async create({ backend = 'auto', modelUrl = DEFAULT_MODEL_URL, wasmUrl } = {}) {
+    const known = ['auto', 'webgpu', 'cpu', 'flex', 'ndarray'];
+    if (!known.includes(backend)) {
+      throw new WebverifyError('INVALID_INPUT', `unknown backend '${backend}'; use ${known.join(', ')}`);
+    }
+    const [, weights] = await Promise.all([loadWasm(wasmUrl), fetchWeights(modelUrl)]);
+    const start = (name) => wasm.Engine.create(weights, name).catch((e) => { throw wrapError(e); });
+    if (backend === 'webgpu') {
+      const reason = await webgpuUnavailableReason();
+      if (reason) throw new WebverifyError('BACKEND_UNAVAILABLE', `WebGPU is not available: ${reason}; use backend 'cpu' or 'auto'`);
+      return new Verifier(await start('webgpu'));
+    }
+    if (backend === 'auto') {
+      const reason = await webgpuUnavailableReason();
+      if (!reason) {
+        try {
+          return new Verifier(await start('webgpu'), 'auto: WebGPU adapter found');
+        } catch (e) {
+          if (e.code !== 'BACKEND_UNAVAILABLE') throw e;
+          return new Verifier(await start('cpu'), `WebGPU failed: ${e.message}`);
+        }
+      }
+      return new Verifier(await start('cpu'), reason);
+    }
+    return new Verifier(await start(backend));
+  }
+
+  #live() {
+    if (!this.#engine) throw new WebverifyError('INVALID_INPUT', 'this Verifier was disposed');
+    return this.#engine;
+  }
+
+  /** The unit-length 192-d embedding of one image. */
+  async embed(input) {
+    const [e] = await this.embedBatch([input]);
+    return e;
+  }
+
+  /** Embeddings of several images, computed as one batch. */
+  async embedBatch(inputs) {
+    try {
+      if (!Array.isArray(inputs) || inputs.length === 0) {
+        throw new WebverifyError('INVALID_INPUT', 'embedBatch expects a non-empty array of images');
+      }
+      const engine = this.#live();
+      const flat = await engine.embedBatch(...pack(inputs));
+      const dim = this.model.embeddingDim;
+      return inputs.map((_, i) => flat.slice(i * dim, (i + 1) * dim));
+    } catch (e) {
+      throw wrapError(e);
+    }
+  }
+
+  /** The model's raw outputs (not normalised), for comparing with other implementations. */
+  async embedRaw(inputs) {
+    try {
+      const flat = await this.#live().embedRaw(...pack(inputs));
+      const dim = this.model.embeddingDim;
+      return inputs.map((_, i) => flat.slice(i * dim, (i + 1) * dim));
+    } catch (e) {
+      throw wrapError(e);
+    }
+  }
+
+  /** Are `a` and `b` the same? `{ similarity, match, threshold }`. */
+  async verify(a, b, { threshold } = {}) {
+    const [ea, eb] = await this.embedBatch([a, b]);
+    try {
+      return wasm.verifyEmbeddings(ea, eb, threshold);
+    } catch (e) {
+      throw wrapError(e);
+    }
+  }
+
+  /** Cosine similarity of two embeddings. */
+  static similarity(a, b) {
+    try {
+      return wasm.similarity(a, b);
+    } catch (e) {
+      throw wrapError(e);
+    }
+  }
+
+  /** Releases the model's memory; the verifier cannot be used afterwards. */
+  dispose() {
+    this.#engine?.free();
+    this.#engine = null;
+  }
+}
+
+export default Verifier;

@@ -1,0 +1,114 @@
+//! Compute backends and their devices. Which ones exist is decided by Cargo features; the same
+//! model code runs on all of them through burn's device-dispatched tensors.
+
+use burn::tensor::Device;
+
+use crate::error::{Error, Result};
+
+/// A compute backend the embedder can run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// burn's Flex: pure-Rust CPU kernels (native and wasm).
+    Flex,
+    /// burn's NdArray CPU backend (deprecated upstream, kept to measure against Flex).
+    NdArray,
+    /// burn's wgpu backend on the browser's WebGPU.
+    WebGpu,
+}
+
+impl Backend {
+    /// The CPU backend used when none is named (the faster of Flex and NdArray in wasm; see
+    /// docs/BENCHMARKS.md).
+    pub const DEFAULT_CPU: Backend = Backend::Flex;
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Flex => "flex",
+            Backend::NdArray => "ndarray",
+            Backend::WebGpu => "webgpu",
+        }
+    }
+
+    /// Parses a backend name; `cpu` means [`Backend::DEFAULT_CPU`].
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "cpu" => Ok(Self::DEFAULT_CPU),
+            "flex" => Ok(Backend::Flex),
+            "ndarray" => Ok(Backend::NdArray),
+            "webgpu" => Ok(Backend::WebGpu),
+            other => Err(Error::InvalidInput(format!(
+                "unknown backend {other:?}; use cpu, flex, ndarray or webgpu"
+            ))),
+        }
+    }
+
+    /// Backends compiled into this build.
+    pub fn compiled() -> Vec<Backend> {
+        let mut all = Vec::new();
+        if cfg!(feature = "flex") {
+            all.push(Backend::Flex);
+        }
+        if cfg!(feature = "ndarray") {
+            all.push(Backend::NdArray);
+        }
+        if cfg!(feature = "webgpu") {
+            all.push(Backend::WebGpu);
+        }
+        all
+    }
+
+    fn missing(self) -> Error {
+        Error::BackendUnavailable(format!(
+            "this build of webverify was compiled without the {} backend (cargo feature `{}`)",
+            self.name(),
+            self.name()
+        ))
+    }
+
+    /// The device of a CPU backend. WebGPU needs [`Backend::device_async`].
+    pub fn cpu_device(self) -> Result<Device> {
+        match self {
+            #[cfg(feature = "flex")]
+            Backend::Flex => Ok(Device::flex()),
+            #[cfg(feature = "ndarray")]
+            #[allow(deprecated)] // measured against Flex on purpose
+            Backend::NdArray => Ok(Device::ndarray()),
+            Backend::WebGpu => Err(Error::BackendUnavailable(
+                "WebGPU needs asynchronous start-up; use the async constructor".into(),
+            )),
+            #[allow(unreachable_patterns)]
+            other => Err(other.missing()),
+        }
+    }
+
+    /// The device of any backend; WebGPU asks the browser for an adapter.
+    pub async fn device_async(self) -> Result<Device> {
+        match self {
+            Backend::WebGpu => webgpu_device().await,
+            cpu => cpu.cpu_device(),
+        }
+    }
+}
+
+#[cfg(feature = "webgpu")]
+async fn webgpu_device() -> Result<Device> {
+    use std::sync::Mutex;
+    // burn's wgpu runtime can be initialised once per page; every embedder shares it.
+    static DEVICE: Mutex<Option<Device>> = Mutex::new(None);
+    if let Some(device) = DEVICE.lock().ok().and_then(|d| d.clone()) {
+        return Ok(device);
+    }
+    let device = Device::wgpu_options()
+        .init_async()
+        .await
+        .map_err(|e| Error::BackendUnavailable(format!("WebGPU could not start: {e}")))?;
+    if let Ok(mut slot) = DEVICE.lock() {
+        *slot = Some(device.clone());
+    }
+    Ok(device)
+}
+
+#[cfg(not(feature = "webgpu"))]
+async fn webgpu_device() -> Result<Device> {
+    Err(Backend::WebGpu.missing())
+}

@@ -1,0 +1,133 @@
+//! The embedder: images in, unit-length embeddings out, on any backend.
+//!
+//! The core is async because on WebGPU in a browser the only way to read a result back is an
+//! async read (a blocking read would kill the wasm instance). Native callers get blocking
+//! wrappers that drive the same futures.
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::image::Image;
+use crate::model::{Architecture, MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE};
+use crate::verify::{self, Verification, DEFAULT_THRESHOLD};
+use crate::weights::{ModelInfo, WeightFile};
+
+/// Largest batch sent to the device at once; bigger requests are split.
+pub const MAX_BATCH: usize = 32;
+
+/// A loaded model on one backend.
+pub struct Embedder {
+    model: MobileFaceNet,
+    device: Device,
+    backend: Backend,
+    info: ModelInfo,
+}
+
+impl Embedder {
+    /// Loads weights (the bytes of a webverify weights file) onto `backend`.
+    pub async fn load(weights: &[u8], backend: Backend) -> Result<Self> {
+        // Parse before touching the device: a bad file must not cost a GPU start-up.
+        let file = WeightFile::parse(weights)?;
+        let device = backend.device_async().await?;
+        Self::with_device(&file, backend, device)
+    }
+
+    fn with_device(file: &WeightFile, backend: Backend, device: Device) -> Result<Self> {
+        let model = file.build(&Architecture::mobilefacenet(), &device)?;
+        Ok(Self {
+            model,
+            device,
+            backend,
+            info: file.info.clone(),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Name, checksum and shape of the loaded weights.
+    pub fn model_info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// The model's raw (not normalised) outputs, one `Vec` of 192 per image.
+    pub async fn embed_raw(&self, images: &[Image]) -> Result<Vec<Vec<f32>>> {
+        let mut out = Vec::with_capacity(images.len());
+        for chunk in images.chunks(MAX_BATCH) {
+            let plane = 3 * INPUT_SIZE * INPUT_SIZE;
+            let mut input = Vec::with_capacity(chunk.len() * plane);
+            for image in chunk {
+                input.extend(image.to_model_input(INPUT_SIZE));
+            }
+            let shape = [chunk.len(), 3, INPUT_SIZE, INPUT_SIZE];
+            let x = Tensor::<4>::from_data(TensorData::new(input, shape), &self.device);
+            let data = self
+                .model
+                .forward(x)
+                .into_data_async()
+                .await
+                .map_err(|e| Error::Inference(format!("reading the embeddings back: {e:?}")))?;
+            let values = data
+                .as_slice::<f32>()
+                .map_err(|e| Error::Inference(format!("embeddings are not f32: {e:?}")))?;
+            out.extend(values.chunks_exact(EMBEDDING_DIM).map(<[f32]>::to_vec));
+        }
+        if out.iter().flatten().any(|v| !v.is_finite()) {
+            return Err(Error::Inference(
+                "the model produced NaN or infinity; the backend may have lost its device".into(),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Unit-length embeddings of `images`, batched.
+    pub async fn embed_batch_async(&self, images: &[Image]) -> Result<Vec<Vec<f32>>> {
+        let mut all = self.embed_raw(images).await?;
+        all.iter_mut().for_each(|e| verify::l2_normalize(e));
+        Ok(all)
+    }
+
+    /// The unit-length embedding of one image.
+    pub async fn embed_async(&self, image: &Image) -> Result<Vec<f32>> {
+        let mut all = self.embed_batch_async(std::slice::from_ref(image)).await?;
+        Ok(all.remove(0))
+    }
+
+    /// Embeds both images and compares them at [`DEFAULT_THRESHOLD`].
+    pub async fn verify_async(&self, a: &Image, b: &Image) -> Result<Verification> {
+        let e = self.embed_batch_async(&[a.clone(), b.clone()]).await?;
+        verify::verify(&e[0], &e[1], DEFAULT_THRESHOLD)
+    }
+}
+
+/// Blocking API for native programs (CLI, tests, servers).
+#[cfg(not(target_arch = "wasm32"))]
+impl Embedder {
+    /// Loads weights onto a CPU backend.
+    pub fn new(weights: &[u8], backend: Backend) -> Result<Self> {
+        let file = WeightFile::parse(weights)?;
+        Self::with_device(&file, backend, backend.cpu_device()?)
+    }
+
+    /// Loads a weights file from disk.
+    pub fn from_path(path: impl AsRef<std::path::Path>, backend: Backend) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::ModelLoad(format!("cannot read {}: {e}", path.display())))?;
+        Self::new(&bytes, backend)
+    }
+
+    pub fn embed(&self, image: &Image) -> Result<Vec<f32>> {
+        pollster::block_on(self.embed_async(image))
+    }
+
+    pub fn embed_batch(&self, images: &[Image]) -> Result<Vec<Vec<f32>>> {
+        pollster::block_on(self.embed_batch_async(images))
+    }
+
+    pub fn verify(&self, a: &Image, b: &Image) -> Result<Verification> {
+        pollster::block_on(self.verify_async(a, b))
+    }
+}

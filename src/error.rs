@@ -1,0 +1,37 @@
+//! The one error type of the SDK. Every variant has a stable `code` that the JavaScript wrapper
+//! puts on its `Error` objects, so applications can branch on it.
+
+/// What went wrong, with a message that says what to do about it.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum Error {
+    /// The caller passed an image or embedding the SDK cannot use.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The weights file is truncated, corrupt, or not a webverify weights file.
+    #[error("cannot load the model: {0}")]
+    ModelLoad(String),
+    /// The weights belong to another model or to a newer file format.
+    #[error("unsupported model: {0}")]
+    ModelVersion(String),
+    /// The requested compute backend is missing in this build or on this machine.
+    #[error("backend unavailable: {0}")]
+    BackendUnavailable(String),
+    /// The backend failed while running the model (device lost, out of memory, ...).
+    #[error("inference failed: {0}")]
+    Inference(String),
+}
+
+impl Error {
+    /// The stable, machine-readable code (the `code` property of JS errors).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidInput(_) => "INVALID_INPUT",
+            Error::ModelLoad(_) => "MODEL_LOAD",
+            Error::ModelVersion(_) => "MODEL_VERSION",
+            Error::BackendUnavailable(_) => "BACKEND_UNAVAILABLE",
+            Error::Inference(_) => "INFERENCE",
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

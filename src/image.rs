@@ -1,0 +1,172 @@
+//! Images as the SDK takes them: 8-bit RGB in memory, built from RGBA, RGB or grey buffers with
+//! any row stride (canvas `ImageData`, video frames, decoded files), plus the conversion to the
+//! model's input tensor layout.
+
+use crate::error::{Error, Result};
+
+/// Largest side accepted, to turn a garbage width into an error instead of a huge allocation.
+pub const MAX_SIDE: usize = 16_384;
+
+/// Layout of the pixels handed to [`Image::from_pixels`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PixelFormat {
+    /// 4 bytes per pixel, R G B A (canvas `ImageData`); alpha is ignored.
+    Rgba,
+    /// 3 bytes per pixel, R G B.
+    Rgb,
+    /// 1 byte per pixel, luminance.
+    Gray,
+}
+
+impl PixelFormat {
+    pub fn channels(self) -> usize {
+        match self {
+            PixelFormat::Rgba => 4,
+            PixelFormat::Rgb => 3,
+            PixelFormat::Gray => 1,
+        }
+    }
+
+    /// From a channel count (4, 3 or 1).
+    pub fn from_channels(channels: usize) -> Result<Self> {
+        match channels {
+            4 => Ok(PixelFormat::Rgba),
+            3 => Ok(PixelFormat::Rgb),
+            1 => Ok(PixelFormat::Gray),
+            n => Err(Error::InvalidInput(format!(
+                "{n} channels per pixel; use 4 (RGBA), 3 (RGB) or 1 (grey)"
+            ))),
+        }
+    }
+}
+
+/// An 8-bit RGB image, rows packed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Image {
+    width: usize,
+    height: usize,
+    rgb: Vec<u8>,
+}
+
+impl Image {
+    /// Copies pixels of `format` out of `data`, whose rows start every `stride` bytes
+    /// (`None`: rows are packed). Fails, never panics, on sizes that do not add up.
+    pub fn from_pixels(
+        data: &[u8],
+        width: usize,
+        height: usize,
+        format: PixelFormat,
+        stride: Option<usize>,
+    ) -> Result<Self> {
+        if width == 0 || height == 0 {
+            return Err(Error::InvalidInput(format!(
+                "the image is {width}x{height}; it needs at least one pixel (is the video playing \
+                 and the image loaded?)"
+            )));
+        }
+        if width > MAX_SIDE || height > MAX_SIDE {
+            return Err(Error::InvalidInput(format!(
+                "the image is {width}x{height}; sides above {MAX_SIDE} pixels are not accepted"
+            )));
+        }
+        let channels = format.channels();
+        let row = width * channels;
+        let stride = stride.unwrap_or(row);
+        if stride < row {
+            return Err(Error::InvalidInput(format!(
+                "row stride {stride} is shorter than a row of {width} pixels ({row} bytes)"
+            )));
+        }
+        let needed = stride * (height - 1) + row;
+        if data.len() < needed {
+            return Err(Error::InvalidInput(format!(
+                "{} bytes given for a {width}x{height} {format:?} image; {needed} needed",
+                data.len()
+            )));
+        }
+        let mut rgb = Vec::with_capacity(width * height * 3);
+        for y in 0..height {
+            let line = &data[y * stride..y * stride + row];
+            match format {
+                PixelFormat::Rgb => rgb.extend_from_slice(line),
+                PixelFormat::Rgba => line
+                    .chunks_exact(4)
+                    .for_each(|p| rgb.extend_from_slice(&p[..3])),
+                PixelFormat::Gray => line.iter().for_each(|&v| rgb.extend_from_slice(&[v, v, v])),
+            }
+        }
+        Ok(Self { width, height, rgb })
+    }
+
+    /// Decodes an image file (PNG, JPEG, PGM/PPM).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let decoded = image::open(path)
+            .map_err(|e| Error::InvalidInput(format!("cannot read {}: {e}", path.display())))?
+            .into_rgb8();
+        let (w, h) = decoded.dimensions();
+        Self::from_pixels(
+            decoded.as_raw(),
+            w as usize,
+            h as usize,
+            PixelFormat::Rgb,
+            None,
+        )
+    }
+
+    pub fn width(&self) -> usize {
+        self.width
+    }
+    pub fn height(&self) -> usize {
+        self.height
+    }
+    /// Packed RGB bytes, `width * height * 3`.
+    pub fn as_rgb(&self) -> &[u8] {
+        &self.rgb
+    }
+
+    /// Bilinear resize with pixel centres at `(i + 0.5)` (OpenCV's `INTER_LINEAR`, TensorFlow's
+    /// `resize_bilinear` with `half_pixel_centers`). Meant for the small scale changes of an
+    /// already cropped face; downscaling by large factors aliases, as bilinear does.
+    pub fn resize_bilinear(&self, width: usize, height: usize) -> Image {
+        if width == self.width && height == self.height {
+            return self.clone();
+        }
+        let sx = self.width as f32 / width as f32;
+        let sy = self.height as f32 / height as f32;
+        let axis = |i: usize, scale: f32, len: usize| {
+            let p = ((i as f32 + 0.5) * scale - 0.5).clamp(0.0, (len - 1) as f32);
+            let i0 = p.floor() as usize;
+            (i0, (i0 + 1).min(len - 1), p - i0 as f32)
+        };
+        let mut rgb = Vec::with_capacity(width * height * 3);
+        for y in 0..height {
+            let (y0, y1, fy) = axis(y, sy, self.height);
+            for x in 0..width {
+                let (x0, x1, fx) = axis(x, sx, self.width);
+                for c in 0..3 {
+                    let at = |yy: usize, xx: usize| self.rgb[(yy * self.width + xx) * 3 + c] as f32;
+                    let top = at(y0, x0) * (1.0 - fx) + at(y0, x1) * fx;
+                    let bottom = at(y1, x0) * (1.0 - fx) + at(y1, x1) * fx;
+                    rgb.push((top * (1.0 - fy) + bottom * fy).round() as u8);
+                }
+            }
+        }
+        Image { width, height, rgb }
+    }
+
+    /// The model's input for this image: resized to `size`x`size`, planar CHW, each value
+    /// `(v − 127.5) / 128` as MobileFaceNet was trained.
+    pub fn to_model_input(&self, size: usize) -> Vec<f32> {
+        let img = self.resize_bilinear(size, size);
+        let plane = size * size;
+        let mut out = vec![0.0; 3 * plane];
+        for (i, px) in img.rgb.chunks_exact(3).enumerate() {
+            for c in 0..3 {
+                out[c * plane + i] = (px[c] as f32 - 127.5) / 128.0;
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,38 @@
+//! webverify: "are these two images the same person?" answered on the user's device.
+//!
+//! A MobileFaceNet embedder written with burn runs natively or in WebAssembly, on WebGPU or on
+//! the CPU; two images match when the cosine similarity of their embeddings passes a threshold.
+//!
+//! ```no_run
+//! # fn main() -> webverify::Result<()> {
+//! use webverify::{Backend, Embedder, Image};
+//! let embedder = Embedder::from_path("models/mobilefacenet.safetensors", Backend::Flex)?;
+//! let result = embedder.verify(&Image::open("a.png")?, &Image::open("b.png")?)?;
+//! println!("similarity {:.3}, match: {}", result.similarity, result.is_match);
+//! # Ok(()) }
+//! ```
+
+pub mod backend;
+pub mod embedder;
+pub mod error;
+pub mod image;
+pub mod model;
+pub mod verify;
+pub mod weights;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod convert;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod tflite;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use backend::Backend;
+pub use embedder::Embedder;
+pub use error::{Error, Result};
+pub use image::{Image, PixelFormat};
+pub use verify::{similarity, verify, Verification, DEFAULT_THRESHOLD};
+
+/// The shipped weights, relative to the crate root.
+pub const DEFAULT_WEIGHTS_PATH: &str = "models/mobilefacenet.safetensors";

@@ -1,0 +1,163 @@
+//! wasm-bindgen bindings: the engine behind the JavaScript package (`pkg/index.js`).
+//!
+//! Every fallible call returns a rejected promise (or throws) with a JS `Error` whose `code`
+//! is [`Error::code`]; nothing here unwraps caller input, so the instance survives bad input.
+//! Methods that run the model return promises because GPU reads are asynchronous in browsers.
+
+use std::rc::Rc;
+
+use js_sys::{Float32Array, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::backend::Backend;
+use crate::embedder::Embedder;
+use crate::error::Error;
+use crate::image::{Image, PixelFormat};
+use crate::verify;
+
+#[wasm_bindgen(start)]
+fn start() {
+    // A panic would be a bug; at least make it readable in the console.
+    console_error_panic_hook::set_once();
+}
+
+fn js_error(e: Error) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    let _ = Reflect::set(&err, &"code".into(), &e.code().into());
+    err.into()
+}
+
+fn image(data: &[u8], width: u32, height: u32, channels: u32, stride: u32) -> Result<Image, Error> {
+    let format = PixelFormat::from_channels(channels as usize)?;
+    let stride = (stride > 0).then_some(stride as usize);
+    Image::from_pixels(data, width as usize, height as usize, format, stride)
+}
+
+fn set(obj: &Object, key: &str, value: JsValue) {
+    let _ = Reflect::set(obj, &key.into(), &value);
+}
+
+/// A loaded model on one backend.
+#[wasm_bindgen]
+pub struct Engine {
+    inner: Rc<Embedder>,
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Loads the weights (bytes of a webverify weights file) on `backend`
+    /// (`webgpu`, `flex`, `ndarray` or `cpu`).
+    pub async fn create(weights: Vec<u8>, backend: String) -> Result<Engine, JsValue> {
+        let backend = Backend::parse(&backend).map_err(js_error)?;
+        let embedder = Embedder::load(&weights, backend).await.map_err(js_error)?;
+        Ok(Engine {
+            inner: Rc::new(embedder),
+        })
+    }
+
+    /// The backend this engine runs on.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.inner.backend().name().to_string()
+    }
+
+    /// `{ id, name, sha256, embeddingDim, inputSize, formatVersion }` of the loaded weights.
+    #[wasm_bindgen(getter, js_name = modelInfo)]
+    pub fn model_info(&self) -> JsValue {
+        let info = self.inner.model_info();
+        let obj = Object::new();
+        set(&obj, "id", info.id().into());
+        set(&obj, "name", info.name.clone().into());
+        set(&obj, "sha256", info.sha256.clone().into());
+        set(&obj, "embeddingDim", (info.embedding_dim as u32).into());
+        set(&obj, "inputSize", (info.input_size as u32).into());
+        set(&obj, "formatVersion", info.format_version.into());
+        obj.into()
+    }
+
+    /// Embeds images packed one after another in `data`; `shapes` holds
+    /// `[width, height, channels, stride]` per image (stride 0: packed rows). Resolves to one
+    /// `Float32Array` of `count * 192` unit-length values.
+    #[wasm_bindgen(js_name = embedBatch)]
+    pub fn embed_batch(&self, data: Vec<u8>, shapes: Vec<u32>) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let images = unpack(&data, &shapes).map_err(js_error)?;
+            let embeddings = inner.embed_batch_async(&images).await.map_err(js_error)?;
+            let flat: Vec<f32> = embeddings.into_iter().flatten().collect();
+            Ok(Float32Array::from(flat.as_slice()).into())
+        })
+    }
+
+    /// Like [`Engine::embed_batch`] but the model's raw, unnormalised outputs (for fidelity
+    /// checks against the reference implementation).
+    #[wasm_bindgen(js_name = embedRaw)]
+    pub fn embed_raw(&self, data: Vec<u8>, shapes: Vec<u32>) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let images = unpack(&data, &shapes).map_err(js_error)?;
+            let embeddings = inner.embed_raw(&images).await.map_err(js_error)?;
+            let flat: Vec<f32> = embeddings.into_iter().flatten().collect();
+            Ok(Float32Array::from(flat.as_slice()).into())
+        })
+    }
+}
+
+/// Splits the packed batch of [`Engine::embed_batch`] into images.
+fn unpack(data: &[u8], shapes: &[u32]) -> Result<Vec<Image>, Error> {
+    if shapes.is_empty() || shapes.len() % 4 != 0 {
+        return Err(Error::InvalidInput(format!(
+            "expected 4 numbers (width, height, channels, stride) per image, got {}",
+            shapes.len()
+        )));
+    }
+    let mut images = Vec::new();
+    let mut offset = 0usize;
+    for s in shapes.chunks_exact(4) {
+        let [w, h, c, stride] = [s[0], s[1], s[2], s[3]];
+        let row = if stride > 0 {
+            stride as usize
+        } else {
+            (w as usize) * (c as usize)
+        };
+        let len = row.saturating_mul(h as usize);
+        let end = offset.saturating_add(len).min(data.len());
+        images.push(image(&data[offset..end], w, h, c, stride)?);
+        offset = end;
+    }
+    Ok(images)
+}
+
+/// Cosine similarity of two embeddings.
+#[wasm_bindgen]
+pub fn similarity(a: &[f32], b: &[f32]) -> Result<f32, JsValue> {
+    verify::similarity(a, b).map_err(js_error)
+}
+
+/// `{ similarity, match, threshold }` for two embeddings (threshold: the default when absent).
+#[wasm_bindgen(js_name = verifyEmbeddings)]
+pub fn verify_embeddings(a: &[f32], b: &[f32], threshold: Option<f32>) -> Result<JsValue, JsValue> {
+    let v =
+        verify::verify(a, b, threshold.unwrap_or(verify::DEFAULT_THRESHOLD)).map_err(js_error)?;
+    let obj = Object::new();
+    set(&obj, "similarity", v.similarity.into());
+    set(&obj, "match", v.is_match.into());
+    set(&obj, "threshold", v.threshold.into());
+    Ok(obj.into())
+}
+
+/// The default match threshold (cosine similarity).
+#[wasm_bindgen(js_name = defaultThreshold)]
+pub fn default_threshold() -> f32 {
+    verify::DEFAULT_THRESHOLD
+}
+
+/// Backends compiled into this module.
+#[wasm_bindgen(js_name = compiledBackends)]
+pub fn compiled_backends() -> Vec<String> {
+    Backend::compiled()
+        .iter()
+        .map(|b| b.name().to_string())
+        .collect()
+}

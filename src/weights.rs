@@ -1,0 +1,273 @@
+//! The weights file: safetensors (readable by Python tools too) with webverify's metadata.
+//!
+//! Tensors are little-endian f32, named by module path (`blocks.3.expand.weight`, `.bias`,
+//! `.alpha` for the PReLU slopes) in burn's layout (conv weights `[out, in / groups, k, k]`).
+//! The `__metadata__` header says what the file is:
+//!
+//! | key | value |
+//! |---|---|
+//! | `format` | `webverify-weights` |
+//! | `format_version` | [`FORMAT_VERSION`] (a loader refuses newer versions) |
+//! | `model` | [`MODEL_NAME`] |
+//! | `embedding_dim`, `input_size` | `192`, `112` |
+//! | `source`, `source_sha256` | where the weights were converted from |
+
+use std::collections::HashMap;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use safetensors::{Dtype, SafeTensors};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::model::{Architecture, ConvSpec, ConvWeights, MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE};
+
+pub const FORMAT: &str = "webverify-weights";
+pub const FORMAT_VERSION: u32 = 1;
+pub const MODEL_NAME: &str = "mobilefacenet";
+
+/// Tensors of one conv as host data, ready to be written or uploaded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostConv {
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+    pub alpha: Option<Vec<f32>>,
+}
+
+/// Where a weights file came from, kept in its metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provenance {
+    pub source: String,
+    pub source_sha256: String,
+}
+
+/// What a loaded weights file says about itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelInfo {
+    pub name: String,
+    pub format_version: u32,
+    /// SHA-256 of the whole weights file, hex: the model's identity for templates.
+    pub sha256: String,
+    pub embedding_dim: usize,
+    pub input_size: usize,
+    pub metadata: HashMap<String, String>,
+}
+
+impl ModelInfo {
+    /// A short identifier: model name and the first 12 hex digits of the checksum.
+    pub fn id(&self) -> String {
+        format!("{}-{}", self.name, &self.sha256[..12])
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn le_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// Serialises converted weights (one entry per conv of `arch`, in `arch.convs()` order).
+pub fn write(arch: &Architecture, convs: &[HostConv], provenance: &Provenance) -> Result<Vec<u8>> {
+    let specs = arch.convs();
+    if specs.len() != convs.len() {
+        return Err(Error::ModelLoad(format!(
+            "{} convs given for an architecture of {}",
+            convs.len(),
+            specs.len()
+        )));
+    }
+    let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    for (spec, conv) in specs.iter().zip(convs) {
+        buffers.push((
+            format!("{}.weight", spec.name),
+            spec.weight_shape().to_vec(),
+            le_bytes(&conv.weight),
+        ));
+        buffers.push((
+            format!("{}.bias", spec.name),
+            vec![spec.out_channels],
+            le_bytes(&conv.bias),
+        ));
+        if let Some(alpha) = &conv.alpha {
+            buffers.push((
+                format!("{}.alpha", spec.name),
+                vec![spec.out_channels],
+                le_bytes(alpha),
+            ));
+        }
+    }
+    let metadata = [
+        ("format", FORMAT.to_string()),
+        ("format_version", FORMAT_VERSION.to_string()),
+        ("model", MODEL_NAME.to_string()),
+        ("embedding_dim", EMBEDDING_DIM.to_string()),
+        ("input_size", INPUT_SIZE.to_string()),
+        ("source", provenance.source.clone()),
+        ("source_sha256", provenance.source_sha256.clone()),
+    ];
+    Ok(serialize_safetensors(&buffers, &metadata))
+}
+
+/// Writes a safetensors file with keys in sorted order, so the same weights always give the
+/// same bytes and checksum (the `safetensors` crate keeps metadata in a `HashMap`, whose
+/// order changes from run to run). Layout: u64 LE header length, JSON header padded with
+/// spaces to a multiple of 8, then the tensors' bytes in header order.
+fn serialize_safetensors(
+    tensors: &[(String, Vec<usize>, Vec<u8>)],
+    metadata: &[(&str, String)],
+) -> Vec<u8> {
+    let mut sorted: Vec<&(String, Vec<usize>, Vec<u8>)> = tensors.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    // serde_json's Map is a BTreeMap: keys come out sorted.
+    let mut header = serde_json::Map::new();
+    header.insert(
+        "__metadata__".into(),
+        metadata
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::Value::from(v.clone())))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+    );
+    let mut offset = 0;
+    for (name, shape, data) in &sorted {
+        header.insert(
+            name.clone(),
+            serde_json::json!({ "dtype": "F32", "shape": shape, "data_offsets": [offset, offset + data.len()] }),
+        );
+        offset += data.len();
+    }
+    let mut json = serde_json::Value::Object(header).to_string().into_bytes();
+    while json.len() % 8 != 0 {
+        json.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + json.len() + offset);
+    out.extend((json.len() as u64).to_le_bytes());
+    out.extend(json);
+    for (_, _, data) in sorted {
+        out.extend(data);
+    }
+    out
+}
+
+/// A parsed, validated weights file; nothing is on a device yet.
+pub struct WeightFile<'a> {
+    tensors: SafeTensors<'a>,
+    pub info: ModelInfo,
+}
+
+impl<'a> WeightFile<'a> {
+    /// Checks the header and metadata. Every failure is an [`Error`], never a panic: the bytes
+    /// may come from a truncated download or from the wrong file.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self> {
+        let tensors = SafeTensors::deserialize(bytes).map_err(|e| {
+            Error::ModelLoad(format!(
+                "not a webverify weights file (safetensors: {e}); {} bytes read — re-download the \
+                 weights or check the model URL",
+                bytes.len()
+            ))
+        })?;
+        let (_, header) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| Error::ModelLoad(format!("safetensors header: {e}")))?;
+        let metadata = header.metadata().clone().unwrap_or_default();
+        let get = |key: &str| metadata.get(key).map(String::as_str);
+        if get("format") != Some(FORMAT) {
+            return Err(Error::ModelLoad(format!(
+                "the file is safetensors but not a webverify weights file (metadata format = {:?})",
+                get("format")
+            )));
+        }
+        let format_version: u32 = get("format_version")
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| Error::ModelLoad("metadata format_version is missing".into()))?;
+        if format_version > FORMAT_VERSION {
+            return Err(Error::ModelVersion(format!(
+                "weights format version {format_version} is newer than this SDK supports \
+                 ({FORMAT_VERSION}); upgrade webverify"
+            )));
+        }
+        let name = get("model").unwrap_or_default().to_string();
+        if name != MODEL_NAME {
+            return Err(Error::ModelVersion(format!(
+                "weights are for model {name:?}, this SDK runs {MODEL_NAME:?}"
+            )));
+        }
+        let number = |key: &str| get(key).and_then(|v| v.parse::<usize>().ok());
+        let (embedding_dim, input_size) = (number("embedding_dim"), number("input_size"));
+        if embedding_dim != Some(EMBEDDING_DIM) || input_size != Some(INPUT_SIZE) {
+            return Err(Error::ModelVersion(format!(
+                "weights declare embedding_dim {embedding_dim:?} and input_size {input_size:?}; \
+                 expected {EMBEDDING_DIM} and {INPUT_SIZE}"
+            )));
+        }
+        let info = ModelInfo {
+            name,
+            format_version,
+            sha256: sha256_hex(bytes),
+            embedding_dim: EMBEDDING_DIM,
+            input_size: INPUT_SIZE,
+            metadata,
+        };
+        Ok(Self { tensors, info })
+    }
+
+    fn read(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        let view = self
+            .tensors
+            .tensor(name)
+            .map_err(|_| Error::ModelLoad(format!("tensor {name} is missing")))?;
+        if view.dtype() != Dtype::F32 || view.shape() != shape {
+            return Err(Error::ModelLoad(format!(
+                "tensor {name} is {:?} {:?}, expected F32 {shape:?}",
+                view.dtype(),
+                view.shape()
+            )));
+        }
+        let values: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(Error::ModelLoad(format!(
+                "tensor {name} holds NaN or infinity"
+            )));
+        }
+        Ok(values)
+    }
+
+    /// Reads one conv's tensors as host data.
+    pub fn conv(&self, spec: &ConvSpec) -> Result<HostConv> {
+        let channels = [spec.out_channels];
+        Ok(HostConv {
+            weight: self.read(&format!("{}.weight", spec.name), &spec.weight_shape())?,
+            bias: self.read(&format!("{}.bias", spec.name), &channels)?,
+            alpha: if spec.prelu {
+                Some(self.read(&format!("{}.alpha", spec.name), &channels)?)
+            } else {
+                None
+            },
+        })
+    }
+
+    /// Uploads the weights to `device` as a ready network.
+    pub fn build(&self, arch: &Architecture, device: &Device) -> Result<MobileFaceNet> {
+        MobileFaceNet::build(arch, |spec| {
+            let host = self.conv(spec)?;
+            let vector = |v: Vec<f32>| {
+                Tensor::<1>::from_data(TensorData::new(v, [spec.out_channels]), device)
+            };
+            Ok(ConvWeights {
+                weight: Tensor::from_data(
+                    TensorData::new(host.weight, spec.weight_shape()),
+                    device,
+                ),
+                bias: vector(host.bias),
+                alpha: host.alpha.map(vector),
+            })
+        })
+    }
+}

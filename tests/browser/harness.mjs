@@ -1,0 +1,63 @@
+// Shared set-up of the browser tests: the built site served on loopback and Debian's Chromium
+// started headless, with WebGPU on SwiftShader where the machine has no GPU.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { serve } from '../../tools/serve.mjs';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const SITE = process.env.WEBVERIFY_SITE ?? join(ROOT, 'build/site');
+export const ARTIFACTS = join(ROOT, 'build/artifacts');
+export const SHARED = process.env.WEBVERIFY_SHARED ?? join(ROOT, '../shared');
+export const HAS_SHARED = existsSync(join(SHARED, 'reference/mobilefacenet/inputs'));
+
+export const CHROMIUM_ARGS = [
+  '--headless=new', '--no-sandbox', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-quic',
+  '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader',
+  '--use-webgpu-adapter=swiftshader',
+];
+
+export async function start() {
+  if (!existsSync(join(SITE, 'index.html'))) throw new Error(`${SITE} is not built: run 'make site'`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const server = await serve(SITE, 0);
+  const url = `http://127.0.0.1:${server.address().port}/`;
+  const browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'webverify-chromium-')), {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+    ignoreDefaultArgs: ['--headless'],
+    headless: true,
+  });
+  return { server, browser, url, async close() { await browser.close(); server.close(); } };
+}
+
+/** A page that records console errors and uncaught exceptions. */
+export async function openPage(browser, url) {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.setDefaultTimeout(600_000);
+  await page.goto(url);
+  return { page, errors };
+}
+
+/** name → base64 PNG of the 16 reference inputs, and name → TFLite raw output. */
+export function referenceData() {
+  const json = JSON.parse(readFileSync(join(SHARED, 'reference/mobilefacenet-tflite/embeddings.json'), 'utf8'));
+  const names = Object.keys(json.outputs).sort();
+  const pngs = Object.fromEntries(names.map((n) => [n, readFileSync(join(SHARED, 'reference/mobilefacenet/inputs', n)).toString('base64')]));
+  return { names, pngs, outputs: json.outputs };
+}
+
+export function agreement(ours, ref) {
+  let dot = 0, na = 0, nb = 0, max = 0;
+  for (let i = 0; i < ref.length; i++) {
+    dot += ours[i] * ref[i]; na += ours[i] ** 2; nb += ref[i] ** 2;
+    max = Math.max(max, Math.abs(ours[i] - ref[i]));
+  }
+  return { cosine: dot / Math.sqrt(na * nb), maxDiff: max / Math.sqrt(nb) };
+}

@@ -1,0 +1,85 @@
+// The npm package in a real browser, on the CPU and on WebGPU: fidelity through the public JS
+// API, and every error case answered with a coded Error while the same verifier keeps working.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HAS_SHARED, agreement, openPage, referenceData, start } from './harness.mjs';
+
+let env;
+before(async () => { env = await start(); });
+after(async () => { await env?.close(); });
+
+for (const backend of ['cpu', 'webgpu']) {
+  describe(`package on ${backend}`, () => {
+    test('embeddings match the TFLite reference', { skip: !HAS_SHARED && 'no ../shared' }, async () => {
+      const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
+      const { names, pngs, outputs } = referenceData();
+      const result = await page.evaluate(async ({ backend, names, pngs }) => {
+        const { Verifier } = await import('./webverify/index.js');
+        const v = await Verifier.create({ backend });
+        const bitmaps = await Promise.all(names.map((n) => {
+          const bytes = Uint8Array.from(atob(pngs[n]), (c) => c.charCodeAt(0));
+          return createImageBitmap(new Blob([bytes], { type: 'image/png' }), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+        }));
+        const raw = await v.embedRaw(bitmaps);
+        return { backend: v.backend, raw: raw.map((e) => Array.from(e)) };
+      }, { backend, names, pngs });
+      assert.match(result.backend, backend === 'cpu' ? /^(flex|ndarray)/ : /^webgpu/);
+      let worstCos = 1, worstDiff = 0;
+      names.forEach((n, i) => {
+        const { cosine, maxDiff } = agreement(result.raw[i], outputs[n]);
+        assert.ok(cosine >= 0.99999, `${n}: cosine ${cosine}`);
+        assert.ok(maxDiff <= 1e-3, `${n}: max diff ${maxDiff} x norm`);
+        worstCos = Math.min(worstCos, cosine);
+        worstDiff = Math.max(worstDiff, maxDiff);
+      });
+      console.log(`fidelity js ${result.backend}: worst cosine ${worstCos.toFixed(8)}, worst max|diff|/norm ${worstDiff.toExponential(2)}`);
+      assert.deepEqual(errors, []);
+    });
+
+    test('bad input gives coded errors and the verifier keeps working', async () => {
+      const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
+      const codes = await page.evaluate(async (backend) => {
+        const { Verifier } = await import('./webverify/index.js');
+        const code = (p) => p.then(() => 'resolved', (e) => `${e.name}:${e.code}`);
+        const weights = new Uint8Array(await (await fetch('./webverify/models/mobilefacenet.safetensors')).arrayBuffer());
+        const out = {
+          truncatedWeights: await code(Verifier.create({ backend, modelUrl: weights.slice(0, weights.length / 2) })),
+          wrongModelFile: await code(Verifier.create({ backend, modelUrl: './index.html' })),
+          missingModel: await code(Verifier.create({ backend, modelUrl: './nothing-here.safetensors' })),
+          unknownBackend: await code(Verifier.create({ backend: 'tpu' })),
+        };
+        const v = await Verifier.create({ backend });
+        out.zeroSized = await code(v.embed({ data: new Uint8Array(0), width: 0, height: 0 }));
+        out.wrongLength = await code(v.embed({ data: new Uint8Array(10 * 10 * 4 - 7), width: 10, height: 10 }));
+        out.notAnImage = await code(v.embed('face.png'));
+        out.emptyBatch = await code(v.embedBatch([]));
+        out.badEmbeddings = (() => { try { Verifier.similarity(new Float32Array(3), new Float32Array(4)); return 'returned'; } catch (e) { return `${e.name}:${e.code}`; } })();
+        const pixels = new Uint8ClampedArray(112 * 112 * 4).map((_, i) => (i * 7) % 251);
+        const e = await v.embed(new ImageData(pixels, 112, 112));
+        out.goodAfterErrors = e.length;
+        out.norm = Math.hypot(...e);
+        const r = await v.verify(new ImageData(pixels, 112, 112), { data: pixels, width: 112, height: 112 });
+        out.selfSimilarity = r.similarity;
+        out.selfMatch = r.match;
+        v.dispose();
+        out.afterDispose = await code(v.embed(new ImageData(pixels, 112, 112)));
+        return out;
+      }, backend);
+      assert.equal(codes.truncatedWeights, 'WebverifyError:MODEL_LOAD');
+      assert.equal(codes.wrongModelFile, 'WebverifyError:MODEL_LOAD');
+      assert.equal(codes.missingModel, 'WebverifyError:MODEL_LOAD');
+      assert.equal(codes.unknownBackend, 'WebverifyError:INVALID_INPUT');
+      assert.equal(codes.zeroSized, 'WebverifyError:INVALID_INPUT');
+      assert.equal(codes.wrongLength, 'WebverifyError:INVALID_INPUT');
+      assert.equal(codes.notAnImage, 'WebverifyError:INVALID_INPUT');
+      assert.equal(codes.emptyBatch, 'WebverifyError:INVALID_INPUT');
+      assert.equal(codes.badEmbeddings, 'WebverifyError:INVALID_INPUT');
+      assert.equal(codes.goodAfterErrors, 192);
+      assert.ok(Math.abs(codes.norm - 1) < 1e-4);
+      assert.ok(codes.selfSimilarity > 0.9999 && codes.selfMatch);
+      assert.equal(codes.afterDispose, 'WebverifyError:INVALID_INPUT');
+      // The failed fetch of the missing model is logged by the browser itself; nothing else is.
+      assert.deepEqual(errors.filter((e) => !e.includes('404')), []);
+    });
+  });
+}

@@ -1,0 +1,74 @@
+//! The converter turns the source TFLite model into exactly the committed weights, and refuses
+//! files that are not the network it knows.
+
+mod common;
+
+use webverify::convert::{convert_tflite, convert_to_weights};
+use webverify::model::Architecture;
+
+fn tflite(shared: &std::path::Path) -> Vec<u8> {
+    std::fs::read(shared.join("models-src/mobilefacenet-tflite/MobileFaceNet.tflite")).unwrap()
+}
+
+#[test]
+fn conversion_reproduces_the_committed_weights() {
+    let shared = shared_or_skip!();
+    let converted = convert_to_weights(&tflite(&shared), "MobileFaceNet.tflite").unwrap();
+    assert!(
+        converted == common::weights(),
+        "models/mobilefacenet.safetensors differs from a fresh conversion: re-run \
+         `webverify convert` and update models/README.md"
+    );
+}
+
+#[test]
+fn conversion_finds_every_layer_with_its_prelu() {
+    let shared = shared_or_skip!();
+    let arch = Architecture::mobilefacenet();
+    let convs = convert_tflite(&tflite(&shared), &arch).unwrap();
+    assert_eq!(convs.len(), arch.convs().len());
+    assert_eq!(arch.convs().len(), 3 + 15 * 3 + 4);
+    let prelus = convs.iter().filter(|c| c.alpha.is_some()).count();
+    // stem conv + stem depthwise + 2 per bottleneck + head expansion.
+    assert_eq!(prelus, 2 + 15 * 2 + 1);
+    // The slopes are 2c of the `c·(x − |x|)` term: small positive numbers, as PReLU learns.
+    let alpha = convs[0].alpha.as_ref().unwrap();
+    assert!(alpha.iter().all(|a| a.is_finite()) && alpha.iter().any(|&a| a != 0.0));
+    let params: usize = convs
+        .iter()
+        .map(|c| c.weight.len() + c.bias.len() + c.alpha.as_ref().map_or(0, Vec::len))
+        .sum();
+    // 1.30 M parameters, as MobileFaceNet with batch norm folded.
+    assert!(
+        (1_250_000..1_350_000).contains(&params),
+        "{params} parameters"
+    );
+}
+
+#[test]
+fn conversion_refuses_other_files() {
+    let shared = shared_or_skip!();
+    let arch = Architecture::mobilefacenet();
+    let bytes = tflite(&shared);
+    for (what, bad) in [
+        ("empty", Vec::new()),
+        ("truncated", bytes[..bytes.len() / 3].to_vec()),
+        (
+            "TF.js graph",
+            std::fs::read(shared.join("models-src/mobilefacenet/mobilefacenet.json")).unwrap(),
+        ),
+    ] {
+        let e = convert_tflite(&bad, &arch)
+            .err()
+            .unwrap_or_else(|| panic!("{what} accepted"));
+        assert_eq!(e.code(), "MODEL_LOAD", "{what}: {e}");
+    }
+    // A real TFLite file of another network (the anti-spoofing model) fails the layer check.
+    let other =
+        std::fs::read(shared.join("models-src/face-antispoofing-tflite/FaceAntiSpoofing.tflite"))
+            .unwrap();
+    let e = convert_tflite(&other, &arch)
+        .err()
+        .expect("another network accepted");
+    assert_eq!(e.code(), "MODEL_LOAD");
+}

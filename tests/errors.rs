@@ -1,0 +1,122 @@
+//! Bad input is a typed error, never a panic, and the embedder keeps working afterwards.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use webverify::{Backend, Embedder, Image, PixelFormat};
+
+fn face_sized() -> Image {
+    let pixels: Vec<u8> = (0..112 * 112 * 3).map(|i| (i % 251) as u8).collect();
+    Image::from_pixels(&pixels, 112, 112, PixelFormat::Rgb, None).unwrap()
+}
+
+fn load_error(bytes: &[u8]) -> &'static str {
+    match Embedder::new(bytes, Backend::DEFAULT_CPU) {
+        Ok(_) => panic!("loaded a bad weights file"),
+        Err(e) => e.code(),
+    }
+}
+
+/// A copy of the real weights whose metadata entry `key` is replaced.
+fn with_metadata(key: &str, value: &str) -> Vec<u8> {
+    let bytes = common::weights();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let mut header: BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    header.get_mut("__metadata__").unwrap()[key] = value.into();
+    let mut json = serde_json::to_vec(&header).unwrap();
+    while json.len() % 8 != 0 {
+        json.push(b' ');
+    }
+    let mut out = (json.len() as u64).to_le_bytes().to_vec();
+    out.extend(json);
+    out.extend(&bytes[8 + n..]);
+    out
+}
+
+#[test]
+fn bad_weights_are_typed_errors() {
+    let good = common::weights();
+    assert_eq!(load_error(&[]), "MODEL_LOAD");
+    assert_eq!(load_error(&good[..good.len() / 2]), "MODEL_LOAD");
+    assert_eq!(load_error(&good[..100]), "MODEL_LOAD");
+    assert_eq!(load_error(b"<html>404 not found</html>"), "MODEL_LOAD");
+    assert_eq!(
+        load_error(&with_metadata("format", "something-else")),
+        "MODEL_LOAD"
+    );
+    assert_eq!(
+        load_error(&with_metadata("model", "arcface-r100")),
+        "MODEL_VERSION"
+    );
+    assert_eq!(
+        load_error(&with_metadata("format_version", "99")),
+        "MODEL_VERSION"
+    );
+    assert_eq!(
+        load_error(&with_metadata("embedding_dim", "512")),
+        "MODEL_VERSION"
+    );
+    // A weights file whose data is flipped to NaN.
+    let mut nan = good.clone();
+    let end = nan.len();
+    nan[end - 4..].copy_from_slice(&f32::NAN.to_le_bytes());
+    assert_eq!(load_error(&nan), "MODEL_LOAD");
+}
+
+#[test]
+fn bad_images_are_typed_errors_and_the_embedder_survives() {
+    let embedder = Embedder::new(&common::weights(), Backend::DEFAULT_CPU).unwrap();
+    let cases: Vec<(&str, webverify::Result<Image>)> = vec![
+        (
+            "zero width",
+            Image::from_pixels(&[], 0, 10, PixelFormat::Rgba, None),
+        ),
+        (
+            "zero height",
+            Image::from_pixels(&[0; 40], 10, 0, PixelFormat::Rgba, None),
+        ),
+        (
+            "short buffer",
+            Image::from_pixels(&[0; 10 * 10 * 4 - 1], 10, 10, PixelFormat::Rgba, None),
+        ),
+        (
+            "short stride",
+            Image::from_pixels(&[0; 400], 10, 10, PixelFormat::Rgba, Some(39)),
+        ),
+        (
+            "huge",
+            Image::from_pixels(&[0; 4], 100_000, 1, PixelFormat::Gray, None),
+        ),
+        (
+            "bad channels",
+            PixelFormat::from_channels(2).map(|_| face_sized()),
+        ),
+    ];
+    for (what, result) in cases {
+        assert_eq!(
+            result.err().map(|e| e.code()),
+            Some("INVALID_INPUT"),
+            "{what}"
+        );
+    }
+    let e = embedder.embed(&face_sized()).unwrap();
+    assert_eq!(e.len(), 192);
+    assert!(webverify::verify(&e, &e[..10], 0.5).is_err());
+    let again = embedder.embed(&face_sized()).unwrap();
+    assert_eq!(e, again, "the same input gives the same embedding");
+}
+
+#[test]
+fn missing_backend_is_a_typed_error() {
+    assert_eq!(Backend::parse("tpu").unwrap_err().code(), "INVALID_INPUT");
+    #[cfg(not(feature = "webgpu"))]
+    assert_eq!(
+        Embedder::new(&common::weights(), Backend::WebGpu)
+            .err()
+            .unwrap()
+            .code(),
+        "BACKEND_UNAVAILABLE"
+    );
+}

@@ -1,0 +1,71 @@
+//! The first test of every backend: our MobileFaceNet gives the TFLite interpreter's outputs on
+//! the 16 reference inputs (cosine ≥ 0.99999, max abs diff ≤ 1e-3 × the reference's norm).
+
+mod common;
+
+use webverify::{Backend, Embedder};
+
+fn check(backend: Backend) {
+    let shared = shared_or_skip!();
+    let reference = common::reference(&shared);
+    let embedder = Embedder::new(&common::weights(), backend).unwrap();
+    let ours = pollster::block_on(embedder.embed_raw(&reference.images)).unwrap();
+    let (mut worst_cos, mut worst_diff) = (1.0f64, 0.0f64);
+    for ((name, got), want) in reference.names.iter().zip(&ours).zip(&reference.outputs) {
+        let (cos, diff) = common::agreement(got, want);
+        assert!(cos >= 0.99999, "{}: {name} cosine {cos}", backend.name());
+        assert!(
+            diff <= 1e-3,
+            "{}: {name} max diff {diff} × norm",
+            backend.name()
+        );
+        worst_cos = worst_cos.min(cos);
+        worst_diff = worst_diff.max(diff);
+    }
+    println!(
+        "fidelity {}: worst cosine {worst_cos:.8}, worst max|diff|/norm {worst_diff:.2e}",
+        backend.name()
+    );
+
+    // One image alone gives what it gave inside the batch.
+    let single = pollster::block_on(embedder.embed_raw(&reference.images[..1])).unwrap();
+    let (cos, diff) = common::agreement(&single[0], &ours[0]);
+    assert!(
+        cos > 0.999999 && diff < 1e-5,
+        "batch and single differ: {cos} {diff}"
+    );
+}
+
+#[cfg(feature = "flex")]
+#[test]
+fn flex_matches_the_tflite_reference() {
+    check(Backend::Flex);
+}
+
+#[cfg(feature = "ndarray")]
+#[test]
+fn ndarray_matches_the_tflite_reference() {
+    check(Backend::NdArray);
+}
+
+#[cfg(feature = "flex")]
+#[test]
+fn embeddings_are_unit_length_and_faces_differ_from_noise() {
+    let shared = shared_or_skip!();
+    let reference = common::reference(&shared);
+    let embedder = Embedder::new(&common::weights(), Backend::Flex).unwrap();
+    let all = embedder.embed_batch(&reference.images).unwrap();
+    for e in &all {
+        let norm: f32 = e.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5, "norm {norm}");
+    }
+    // A face against itself is 1; against a constant image it is far from 1.
+    let face = &all[0];
+    assert!((webverify::similarity(face, face).unwrap() - 1.0).abs() < 1e-6);
+    let black = reference
+        .names
+        .iter()
+        .position(|n| n.contains("const_black"))
+        .unwrap();
+    assert!(webverify::similarity(face, &all[black]).unwrap() < 0.5);
+}

@@ -1,0 +1,165 @@
+//! Browser tests (wasm-bindgen-test in headless Chromium), on the CPU backend and on WebGPU:
+//! fidelity against the TFLite reference, and bad input that leaves the engine usable.
+#![cfg(target_arch = "wasm32")]
+
+use wasm_bindgen_test::*;
+use webverify::{Backend, Embedder, Image, PixelFormat};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const WEIGHTS: &[u8] = include_bytes!("../models/mobilefacenet.safetensors");
+const REFERENCE_PNGS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/reference.bin"));
+const REFERENCE_JSON: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/reference.json"));
+
+fn u32_at(bytes: &[u8], at: &mut usize) -> usize {
+    let v = u32::from_le_bytes(bytes[*at..*at + 4].try_into().unwrap()) as usize;
+    *at += 4;
+    v
+}
+
+/// (name, image, reference raw output) for the 16 reference inputs packed by build.rs.
+fn reference() -> Vec<(String, Image, Vec<f32>)> {
+    let json: serde_json::Value = serde_json::from_slice(REFERENCE_JSON).unwrap();
+    let mut at = 0;
+    let count = u32_at(REFERENCE_PNGS, &mut at);
+    (0..count)
+        .map(|_| {
+            let n = u32_at(REFERENCE_PNGS, &mut at);
+            let name = String::from_utf8(REFERENCE_PNGS[at..at + n].to_vec()).unwrap();
+            at += n;
+            let len = u32_at(REFERENCE_PNGS, &mut at);
+            let png = &REFERENCE_PNGS[at..at + len];
+            at += len;
+            let mut decoder = png::Decoder::new(std::io::Cursor::new(png));
+            decoder
+                .set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+            let mut reader = decoder.read_info().unwrap();
+            let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+            let info = reader.next_frame(&mut buf).unwrap();
+            let format = match info.color_type {
+                png::ColorType::Rgba => PixelFormat::Rgba,
+                png::ColorType::Rgb => PixelFormat::Rgb,
+                png::ColorType::Grayscale => PixelFormat::Gray,
+                other => panic!("{name}: unexpected PNG colour type {other:?}"),
+            };
+            let image = Image::from_pixels(
+                &buf,
+                info.width as usize,
+                info.height as usize,
+                format,
+                Some(info.line_size),
+            )
+            .unwrap();
+            let want = json["outputs"][&name]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect();
+            (name, image, want)
+        })
+        .collect()
+}
+
+fn agreement(ours: &[f32], reference: &[f32]) -> (f64, f64) {
+    let dot: f64 = ours
+        .iter()
+        .zip(reference)
+        .map(|(&a, &b)| a as f64 * b as f64)
+        .sum();
+    let na = ours.iter().map(|&a| (a as f64).powi(2)).sum::<f64>().sqrt();
+    let nb = reference
+        .iter()
+        .map(|&b| (b as f64).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    let max = ours
+        .iter()
+        .zip(reference)
+        .map(|(&a, &b)| (a as f64 - b as f64).abs())
+        .fold(0.0, f64::max);
+    (dot / (na * nb), max / nb)
+}
+
+async fn fidelity(backend: Backend) {
+    if !cfg!(has_shared_reference) {
+        console_log!("SKIPPED: ../shared was absent at build time");
+        return;
+    }
+    let reference = reference();
+    assert_eq!(reference.len(), 16);
+    let embedder = Embedder::load(WEIGHTS, backend).await.unwrap();
+    let images: Vec<Image> = reference.iter().map(|r| r.1.clone()).collect();
+    let ours = embedder.embed_raw(&images).await.unwrap();
+    let (mut worst_cos, mut worst_diff) = (1.0f64, 0.0f64);
+    for ((name, _, want), got) in reference.iter().zip(&ours) {
+        let (cos, diff) = agreement(got, want);
+        assert!(cos >= 0.99999, "{}: {name} cosine {cos}", backend.name());
+        assert!(
+            diff <= 1e-3,
+            "{}: {name} max diff {diff} x norm",
+            backend.name()
+        );
+        worst_cos = worst_cos.min(cos);
+        worst_diff = worst_diff.max(diff);
+    }
+    console_log!(
+        "fidelity wasm {}: worst cosine {worst_cos:.8}, worst max|diff|/norm {worst_diff:.2e}",
+        backend.name()
+    );
+}
+
+async fn errors_leave_the_engine_usable(backend: Backend) {
+    // Bad weights: typed errors, no panic.
+    for bad in [
+        &WEIGHTS[..WEIGHTS.len() / 2],
+        &WEIGHTS[..10],
+        b"not a model".as_slice(),
+    ] {
+        let e = Embedder::load(bad, backend)
+            .await
+            .err()
+            .expect("bad weights accepted");
+        assert_eq!(e.code(), "MODEL_LOAD");
+    }
+    let embedder = Embedder::load(WEIGHTS, backend).await.unwrap();
+    // Bad images: typed errors.
+    assert_eq!(
+        Image::from_pixels(&[], 0, 0, PixelFormat::Rgba, None)
+            .unwrap_err()
+            .code(),
+        "INVALID_INPUT"
+    );
+    assert_eq!(
+        Image::from_pixels(&[0; 99], 5, 5, PixelFormat::Rgba, None)
+            .unwrap_err()
+            .code(),
+        "INVALID_INPUT"
+    );
+    // Then a good call on the same engine.
+    let pixels: Vec<u8> = (0..112 * 112 * 4).map(|i| (i % 253) as u8).collect();
+    let image = Image::from_pixels(&pixels, 112, 112, PixelFormat::Rgba, None).unwrap();
+    let e = embedder.embed_async(&image).await.unwrap();
+    let norm: f32 = e.iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-4);
+}
+
+#[wasm_bindgen_test]
+async fn cpu_fidelity() {
+    fidelity(Backend::DEFAULT_CPU).await;
+}
+
+#[wasm_bindgen_test]
+async fn cpu_errors_leave_the_engine_usable() {
+    errors_leave_the_engine_usable(Backend::DEFAULT_CPU).await;
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_fidelity() {
+    fidelity(Backend::WebGpu).await;
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_errors_leave_the_engine_usable() {
+    errors_leave_the_engine_usable(Backend::WebGpu).await;
+}

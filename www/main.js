@@ -1,0 +1,68 @@
+// The first demo page: load the package as a user would, compare two images.
+import { Verifier } from './webverify/index.js';
+
+const $ = (id) => document.getElementById(id);
+const images = { a: null, b: null };
+let verifier = null;
+
+function setStatus(text, isError = false) {
+  $('status').textContent = text;
+  $('status').classList.toggle('error', isError);
+}
+
+async function start(backend) {
+  $('compare').disabled = true;
+  verifier?.dispose();
+  verifier = null;
+  setStatus('Loading the model…');
+  const t = performance.now();
+  try {
+    verifier = await Verifier.create({ backend });
+    setStatus(`Ready: backend ${verifier.backend}, model ${verifier.model.id}, loaded in ${Math.round(performance.now() - t)} ms`);
+  } catch (e) {
+    setStatus(`Could not start (${e.code}): ${e.message}`, true);
+  }
+  update();
+}
+
+function update() {
+  $('compare').disabled = !(verifier && images.a && images.b);
+}
+
+async function pick(which, file) {
+  // Pixels as stored in the file, as the native decoder reads them (no colour management).
+  const bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none' });
+  images[which] = bitmap;
+  const canvas = $(`view-${which}`);
+  const ctx = canvas.getContext('2d');
+  const scale = Math.min(canvas.width / bitmap.width, canvas.height / bitmap.height);
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(bitmap, 0, 0, bitmap.width * scale, bitmap.height * scale);
+  update();
+}
+
+async function compare() {
+  $('compare').disabled = true;
+  try {
+    const t = performance.now();
+    const result = await verifier.verify(images.a, images.b);
+    const ms = performance.now() - t;
+    $('similarity').textContent = result.similarity.toFixed(4);
+    $('verdict').textContent = result.match
+      ? `same person (similarity ≥ ${result.threshold})`
+      : `different people (similarity < ${result.threshold})`;
+    $('verdict').className = result.match ? 'match' : 'no-match';
+    $('time').textContent = `${ms.toFixed(0)} ms on ${verifier.backend}`;
+  } catch (e) {
+    setStatus(`Comparison failed (${e.code}): ${e.message}`, true);
+  }
+  update();
+}
+
+$('file-a').addEventListener('change', (e) => e.target.files[0] && pick('a', e.target.files[0]));
+$('file-b').addEventListener('change', (e) => e.target.files[0] && pick('b', e.target.files[0]));
+$('compare').addEventListener('click', compare);
+$('backend').addEventListener('change', (e) => start(e.target.value));
+const requested = new URLSearchParams(location.search).get('backend');
+if (requested) $('backend').value = requested;
+start($('backend').value);
