@@ -49,8 +49,8 @@ async function compare() {
     const ms = performance.now() - t;
     $('similarity').textContent = result.similarity.toFixed(4);
     $('verdict').textContent = result.match
-      ? `same person (similarity ≥ ${result.threshold})`
-      : `different people (similarity < ${result.threshold})`;
+      ? `same person (similarity ≥ ${result.threshold.toFixed(2)})`
+      : `different people (similarity < ${result.threshold.toFixed(2)})`;
     $('verdict').className = result.match ? 'match' : 'no-match';
     $('time').textContent = `${ms.toFixed(0)} ms on ${verifier.backend}`;
   } catch (e) {

@@ -1,0 +1,166 @@
+//! The native command line: model conversion, embedding and verification of image files, and
+//! the native benchmark. (`src/bin/webverify.rs` is its entry point.)
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use crate::{Backend, Embedder, Image};
+
+#[derive(Parser)]
+#[command(
+    name = "webverify",
+    version,
+    about = "Face verification with a burn MobileFaceNet"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Convert a TFLite MobileFaceNet into webverify's safetensors weights.
+    Convert { model: PathBuf, out: PathBuf },
+    /// Print the unit-length embeddings of images as JSON lines.
+    Embed {
+        images: Vec<PathBuf>,
+        #[arg(long, default_value = crate::DEFAULT_WEIGHTS_PATH)]
+        weights: PathBuf,
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+    },
+    /// Compare two images.
+    Verify {
+        a: PathBuf,
+        b: PathBuf,
+        #[arg(long, default_value = crate::DEFAULT_WEIGHTS_PATH)]
+        weights: PathBuf,
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+    },
+    /// Time load, first embedding, single embeddings and batches of 16 (median and minimum).
+    Bench {
+        #[arg(long, default_value = crate::DEFAULT_WEIGHTS_PATH)]
+        weights: PathBuf,
+        /// Backends to measure, comma separated.
+        #[arg(long, default_value = "flex,ndarray")]
+        backends: String,
+        #[arg(long, default_value_t = 50)]
+        singles: usize,
+        #[arg(long, default_value_t = 20)]
+        batches: usize,
+    },
+}
+
+/// Runs the command line with the process arguments.
+pub fn main() -> ExitCode {
+    match run(Cli::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error [{}]: {e}", e.code());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn read(path: &PathBuf) -> crate::Result<Vec<u8>> {
+    std::fs::read(path)
+        .map_err(|e| crate::Error::ModelLoad(format!("cannot read {}: {e}", path.display())))
+}
+
+fn run(command: Command) -> crate::Result<()> {
+    match command {
+        Command::Convert { model, out } => {
+            let source = model
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let bytes = crate::convert::convert_to_weights(&read(&model)?, &source)?;
+            std::fs::write(&out, &bytes).map_err(|e| {
+                crate::Error::ModelLoad(format!("cannot write {}: {e}", out.display()))
+            })?;
+            println!(
+                "wrote {} ({} bytes, sha256 {})",
+                out.display(),
+                bytes.len(),
+                crate::weights::sha256_hex(&bytes)
+            );
+        }
+        Command::Embed {
+            images,
+            weights,
+            backend,
+        } => {
+            let embedder = Embedder::from_path(&weights, Backend::parse(&backend)?)?;
+            for path in images {
+                let e = embedder.embed(&Image::open(&path)?)?;
+                let json = serde_json::json!({ "image": path, "embedding": e });
+                println!("{json}");
+            }
+        }
+        Command::Verify {
+            a,
+            b,
+            weights,
+            backend,
+        } => {
+            let embedder = Embedder::from_path(&weights, Backend::parse(&backend)?)?;
+            let v = embedder.verify(&Image::open(&a)?, &Image::open(&b)?)?;
+            println!(
+                "{}",
+                serde_json::json!({ "similarity": v.similarity, "match": v.is_match, "threshold": v.threshold })
+            );
+        }
+        Command::Bench {
+            weights,
+            backends,
+            singles,
+            batches,
+        } => bench(&read(&weights)?, &backends, singles, batches)?,
+    }
+    Ok(())
+}
+
+fn stats(mut ms: Vec<f64>) -> (f64, f64) {
+    ms.sort_by(f64::total_cmp);
+    (ms[ms.len() / 2], ms[0])
+}
+
+fn bench(weights: &[u8], backends: &str, singles: usize, batches: usize) -> crate::Result<()> {
+    // A deterministic, face-sized input: the cost does not depend on pixel values.
+    let pixels: Vec<u8> = (0..112 * 112 * 3).map(|i| (i * 7 % 251) as u8).collect();
+    let image = Image::from_pixels(&pixels, 112, 112, crate::PixelFormat::Rgb, None)?;
+    let batch = vec![image.clone(); 16];
+    println!("| backend | load ms | first ms | single median ms | single min ms | batch16 median ms/face | batch16 min ms/face |");
+    println!("|---|---|---|---|---|---|---|");
+    for name in backends.split(',') {
+        let backend = Backend::parse(name.trim())?;
+        let t = Instant::now();
+        let embedder = Embedder::new(weights, backend)?;
+        let load = t.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        embedder.embed(&image)?;
+        let first = t.elapsed().as_secs_f64() * 1e3;
+        let mut single = Vec::new();
+        for _ in 0..singles {
+            let t = Instant::now();
+            embedder.embed(&image)?;
+            single.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        let mut batched = Vec::new();
+        for _ in 0..batches {
+            let t = Instant::now();
+            embedder.embed_batch(&batch)?;
+            batched.push(t.elapsed().as_secs_f64() * 1e3 / 16.0);
+        }
+        let (sm, smin) = stats(single);
+        let (bm, bmin) = stats(batched);
+        println!(
+            "| native {} | {load:.1} | {first:.1} | {sm:.2} | {smin:.2} | {bm:.2} | {bmin:.2} |",
+            backend.name()
+        );
+    }
+    Ok(())
+}
