@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::{Parser, Subcommand};
 use crate::{Backend, Embedder, Image};
+use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(

@@ -72,3 +72,23 @@ fn conversion_refuses_other_files() {
         .expect("another network accepted");
     assert_eq!(e.code(), "MODEL_LOAD");
 }
+
+#[test]
+fn corrupted_tflite_files_are_errors_not_panics() {
+    let shared = shared_or_skip!();
+    let arch = Architecture::mobilefacenet();
+    let bytes = tflite(&shared);
+    // Overwrite 4 bytes at positions spread over the header, the tables and the weights; the
+    // verifier or the layer check must answer, whatever the result.
+    let mut state = 0x2545_f491_u32;
+    for _ in 0..300 {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let at = (state as usize) % (bytes.len() - 4);
+        let mut bad = bytes.clone();
+        bad[at..at + 4].copy_from_slice(&state.to_le_bytes());
+        let _ = std::panic::catch_unwind(|| convert_tflite(&bad, &arch))
+            .unwrap_or_else(|_| panic!("panicked on 4 bytes changed at offset {at}"));
+    }
+}

@@ -120,3 +120,27 @@ fn missing_backend_is_a_typed_error() {
         "BACKEND_UNAVAILABLE"
     );
 }
+
+#[test]
+fn corrupted_weight_files_are_errors_not_panics() {
+    let good = common::weights();
+    let n = u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
+    // Damage the header (where parsing decisions are made) byte by byte, and cut the file at
+    // many lengths.
+    for at in (0..8 + n).step_by(7) {
+        let mut bad = good.clone();
+        bad[at] ^= 0x5a;
+        let result =
+            std::panic::catch_unwind(|| webverify::weights::WeightFile::parse(&bad).map(|_| ()));
+        assert!(result.is_ok(), "panicked with byte {at} changed");
+    }
+    for len in (0..good.len()).step_by(good.len() / 97) {
+        let result = std::panic::catch_unwind(|| {
+            webverify::weights::WeightFile::parse(&good[..len]).map(|_| ())
+        });
+        assert!(
+            matches!(result, Ok(Err(_))),
+            "a file cut at {len} bytes was not an error"
+        );
+    }
+}
