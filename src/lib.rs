@@ -12,10 +12,12 @@
 //! # Ok(()) }
 //! ```
 
+pub mod align;
 pub mod backend;
 pub mod embedder;
 pub mod error;
 pub mod image;
+pub mod metrics;
 pub mod model;
 pub mod verify;
 pub mod weights;
