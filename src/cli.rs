@@ -40,6 +40,28 @@ enum Command {
         #[arg(long, default_value = "cpu")]
         backend: String,
     },
+    /// Evaluate verification on a pair list (LFW protocol: k-fold accuracy, ROC AUC, EER, TAR@FAR).
+    Eval {
+        /// Pair list (LFW `pairs*.txt` format or the general `fold path_a path_b same` format).
+        #[arg(long)]
+        pairs: PathBuf,
+        /// Image root for LFW-format lists (default: `images/` beside the list, else its folder).
+        #[arg(long)]
+        images: Option<PathBuf>,
+        /// `none`: every image is already an aligned face crop.
+        #[arg(long, default_value = "none", value_parser = ["none"])]
+        face: String,
+        #[arg(long, default_value = crate::DEFAULT_WEIGHTS_PATH)]
+        weights: PathBuf,
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+        /// Write the ROC curve as CSV (threshold, far, tar).
+        #[arg(long)]
+        roc: Option<PathBuf>,
+        /// Draw the ROC curve as SVG.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+    },
     /// Time load, first embedding, single embeddings and batches of 16 (median and minimum).
     Bench {
         #[arg(long, default_value = crate::DEFAULT_WEIGHTS_PATH)]
@@ -112,6 +134,47 @@ fn run(command: Command) -> crate::Result<()> {
                 "{}",
                 serde_json::json!({ "similarity": v.similarity, "match": v.is_match, "threshold": v.threshold })
             );
+        }
+        Command::Eval {
+            pairs,
+            images,
+            face: _,
+            weights,
+            backend,
+            roc,
+            plot,
+        } => {
+            let list_dir = pairs
+                .parent()
+                .unwrap_or(std::path::Path::new("."))
+                .to_path_buf();
+            let images = images.unwrap_or_else(|| {
+                let beside = list_dir.join("images");
+                if beside.is_dir() {
+                    beside
+                } else {
+                    list_dir.clone()
+                }
+            });
+            let text = String::from_utf8(read(&pairs)?).map_err(|_| {
+                crate::Error::InvalidInput(format!("{} is not text", pairs.display()))
+            })?;
+            let list = crate::pairs::parse(&text, &list_dir, &images)?;
+            let embedder = Embedder::from_path(&weights, Backend::parse(&backend)?)?;
+            let (_, report) = crate::eval::evaluate(&embedder, &list, true)?;
+            println!("{report}");
+            let write = |path: &PathBuf, body: &str| {
+                std::fs::write(path, body).map_err(|e| {
+                    crate::Error::InvalidInput(format!("cannot write {}: {e}", path.display()))
+                })
+            };
+            if let Some(path) = roc {
+                write(&path, &crate::eval::roc_csv(&report.roc))?;
+            }
+            if let Some(path) = plot {
+                let title = format!("ROC, {} ({} pairs)", pairs.display(), report.pairs);
+                crate::eval::roc_svg(&report.roc, &title, &path)?;
+            }
         }
         Command::Bench {
             weights,

@@ -19,6 +19,7 @@ pub mod error;
 pub mod image;
 pub mod metrics;
 pub mod model;
+pub mod pairs;
 pub mod verify;
 pub mod weights;
 
@@ -26,6 +27,8 @@ pub mod weights;
 pub mod cli;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod convert;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod eval;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod tflite;
 

@@ -1,0 +1,180 @@
+//! The evaluation command: embeds every image of a pair list once and reports the standard
+//! verification metrics (see [`crate::metrics`]).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::embedder::Embedder;
+use crate::error::{Error, Result};
+use crate::image::Image;
+use crate::metrics::{self, RocPoint, Scored};
+use crate::pairs::Pair;
+use crate::verify;
+
+/// FARs at which TAR is reported.
+pub const REPORTED_FARS: [f64; 3] = [1e-1, 1e-2, 1e-3];
+
+/// Everything `webverify eval` prints.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub pairs: usize,
+    pub images: usize,
+    pub folds: usize,
+    pub accuracy_mean: f64,
+    pub accuracy_std: f64,
+    pub auc: f64,
+    pub eer: f64,
+    pub tar_at_far: Vec<(f64, f64)>,
+    pub failed_images: usize,
+    pub failed_pairs: usize,
+    pub seconds: f64,
+    pub roc: Vec<RocPoint>,
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "pairs            {} ({} images, {} folds)",
+            self.pairs, self.images, self.folds
+        )?;
+        writeln!(
+            f,
+            "accuracy         {:.2} % ± {:.2} (threshold chosen on the other folds)",
+            100.0 * self.accuracy_mean,
+            100.0 * self.accuracy_std
+        )?;
+        writeln!(f, "ROC AUC          {:.4}", self.auc)?;
+        writeln!(f, "EER              {:.2} %", 100.0 * self.eer)?;
+        for (far, tar) in &self.tar_at_far {
+            writeln!(f, "TAR @ FAR={far:<7} {:.2} %", 100.0 * tar)?;
+        }
+        writeln!(
+            f,
+            "unusable images  {} (each pair using one is scored -1, a sure reject: {} pairs)",
+            self.failed_images, self.failed_pairs
+        )?;
+        write!(f, "time             {:.1} s", self.seconds)
+    }
+}
+
+/// Embeds the images of `pairs` (each once) and scores every pair.
+pub fn evaluate(
+    embedder: &Embedder,
+    pairs: &[Pair],
+    progress: bool,
+) -> Result<(Vec<Scored>, Report)> {
+    let start = Instant::now();
+    let mut unique: Vec<&PathBuf> = pairs.iter().flat_map(|p| [&p.a, &p.b]).collect();
+    unique.sort();
+    unique.dedup();
+    let bar = if progress {
+        indicatif::ProgressBar::new(unique.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} images, {per_sec}, eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut embeddings: HashMap<&Path, Option<Vec<f32>>> = HashMap::new();
+    for chunk in unique.chunks(32) {
+        let images: Vec<Image> = chunk.iter().map(Image::open).collect::<Result<_>>()?;
+        let batch = embedder.embed_batch(&images)?;
+        for (path, e) in chunk.iter().zip(batch) {
+            embeddings.insert(path.as_path(), Some(e));
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    let failed_images = embeddings.values().filter(|e| e.is_none()).count();
+    let mut failed_pairs = 0;
+    let mut scored = Vec::with_capacity(pairs.len());
+    for p in pairs {
+        let score = match (&embeddings[p.a.as_path()], &embeddings[p.b.as_path()]) {
+            (Some(a), Some(b)) => verify::similarity(a, b)?,
+            _ => {
+                failed_pairs += 1;
+                -1.0
+            }
+        };
+        scored.push(Scored {
+            score,
+            same: p.same,
+            fold: p.fold,
+        });
+    }
+    if scored.iter().all(|s| s.same) || scored.iter().all(|s| !s.same) {
+        return Err(Error::InvalidInput(
+            "the pair list needs both same and different pairs".into(),
+        ));
+    }
+    let roc = metrics::roc(&scored);
+    let (accuracy_mean, accuracy_std, _) = metrics::kfold_accuracy(&scored);
+    let report = Report {
+        pairs: pairs.len(),
+        images: unique.len(),
+        folds: scored.iter().map(|s| s.fold).max().map_or(0, |m| m + 1),
+        accuracy_mean,
+        accuracy_std,
+        auc: metrics::auc(&roc),
+        eer: metrics::eer(&roc),
+        tar_at_far: REPORTED_FARS
+            .iter()
+            .map(|&f| (f, metrics::tar_at_far(&roc, f)))
+            .collect(),
+        failed_images,
+        failed_pairs,
+        seconds: start.elapsed().as_secs_f64(),
+        roc,
+    };
+    Ok((scored, report))
+}
+
+/// The ROC curve as CSV: threshold, far, tar.
+pub fn roc_csv(roc: &[RocPoint]) -> String {
+    let mut out = String::from("threshold,far,tar\n");
+    for p in roc {
+        out += &format!("{},{},{}\n", p.threshold, p.far, p.tar);
+    }
+    out
+}
+
+/// Draws the ROC curve (TAR against FAR on a log axis) as SVG.
+pub fn roc_svg(roc: &[RocPoint], title: &str, path: &Path) -> Result<()> {
+    use plotters::prelude::*;
+    let fail = |e: &dyn std::fmt::Display| {
+        Error::InvalidInput(format!("plotting {}: {e}", path.display()))
+    };
+    let root = SVGBackend::new(path, (640, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| fail(&e))?;
+    let min_far = roc
+        .iter()
+        .map(|p| p.far)
+        .filter(|&f| f > 0.0)
+        .fold(1.0, f64::min)
+        .min(1e-3);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d((min_far..1.0).log_scale(), 0.0..1.0)
+        .map_err(|e| fail(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc("false accept rate")
+        .y_desc("true accept rate")
+        .draw()
+        .map_err(|e| fail(&e))?;
+    chart
+        .draw_series(LineSeries::new(
+            roc.iter().filter(|p| p.far > 0.0).map(|p| (p.far, p.tar)),
+            &BLUE,
+        ))
+        .map_err(|e| fail(&e))?;
+    root.present().map_err(|e| fail(&e))
+}
