@@ -47,7 +47,9 @@ pub struct ModelInfo {
     pub format_version: u32,
     /// SHA-256 of the whole weights file, hex: the model's identity for templates.
     pub sha256: String,
+    /// Output length (0 where the model has no embedding).
     pub embedding_dim: usize,
+    /// Side of the square input in pixels (0 where not declared).
     pub input_size: usize,
     pub metadata: HashMap<String, String>,
 }
@@ -100,16 +102,35 @@ pub fn write(arch: &Architecture, convs: &[HostConv], provenance: &Provenance) -
             ));
         }
     }
-    let metadata = [
-        ("format", FORMAT.to_string()),
-        ("format_version", FORMAT_VERSION.to_string()),
-        ("model", MODEL_NAME.to_string()),
+    let shape = [
         ("embedding_dim", EMBEDDING_DIM.to_string()),
         ("input_size", INPUT_SIZE.to_string()),
+    ];
+    Ok(write_file(MODEL_NAME, &buffers, &shape, provenance))
+}
+
+/// A webverify weights file for `model` holding `tensors` (name, shape, little-endian f32
+/// bytes), with `extra` metadata besides the standard keys.
+pub fn write_file(
+    model: &str,
+    tensors: &[(String, Vec<usize>, Vec<u8>)],
+    extra: &[(&str, String)],
+    provenance: &Provenance,
+) -> Vec<u8> {
+    let mut metadata = vec![
+        ("format", FORMAT.to_string()),
+        ("format_version", FORMAT_VERSION.to_string()),
+        ("model", model.to_string()),
         ("source", provenance.source.clone()),
         ("source_sha256", provenance.source_sha256.clone()),
     ];
-    Ok(serialize_safetensors(&buffers, &metadata))
+    metadata.extend(extra.iter().cloned());
+    serialize_safetensors(tensors, &metadata)
+}
+
+/// Little-endian bytes of `values`, as tensors are stored.
+pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
+    le_bytes(values)
 }
 
 /// Writes a safetensors file with keys in sorted order, so the same weights always give the
@@ -163,6 +184,25 @@ impl<'a> WeightFile<'a> {
     /// Checks the header and metadata. Every failure is an [`Error`], never a panic: the bytes
     /// may come from a truncated download or from the wrong file.
     pub fn parse(bytes: &'a [u8]) -> Result<Self> {
+        let file = Self::parse_model(bytes, MODEL_NAME)?;
+        let number = |key: &str| {
+            file.info
+                .metadata
+                .get(key)
+                .and_then(|v| v.parse::<usize>().ok())
+        };
+        let (embedding_dim, input_size) = (number("embedding_dim"), number("input_size"));
+        if embedding_dim != Some(EMBEDDING_DIM) || input_size != Some(INPUT_SIZE) {
+            return Err(Error::ModelVersion(format!(
+                "weights declare embedding_dim {embedding_dim:?} and input_size {input_size:?}; \
+                 expected {EMBEDDING_DIM} and {INPUT_SIZE}"
+            )));
+        }
+        Ok(file)
+    }
+
+    /// Checks the header and that the file holds weights of `model`.
+    pub fn parse_model(bytes: &'a [u8], model: &str) -> Result<Self> {
         let tensors = SafeTensors::deserialize(bytes).map_err(|e| {
             Error::ModelLoad(format!(
                 "not a webverify weights file (safetensors: {e}); {} bytes read — re-download the \
@@ -190,31 +230,26 @@ impl<'a> WeightFile<'a> {
             )));
         }
         let name = get("model").unwrap_or_default().to_string();
-        if name != MODEL_NAME {
+        if name != model {
             return Err(Error::ModelVersion(format!(
-                "weights are for model {name:?}, this SDK runs {MODEL_NAME:?}"
-            )));
-        }
-        let number = |key: &str| get(key).and_then(|v| v.parse::<usize>().ok());
-        let (embedding_dim, input_size) = (number("embedding_dim"), number("input_size"));
-        if embedding_dim != Some(EMBEDDING_DIM) || input_size != Some(INPUT_SIZE) {
-            return Err(Error::ModelVersion(format!(
-                "weights declare embedding_dim {embedding_dim:?} and input_size {input_size:?}; \
-                 expected {EMBEDDING_DIM} and {INPUT_SIZE}"
+                "weights are for model {name:?}, expected {model:?}"
             )));
         }
         let info = ModelInfo {
             name,
             format_version,
             sha256: sha256_hex(bytes),
-            embedding_dim: EMBEDDING_DIM,
-            input_size: INPUT_SIZE,
+            embedding_dim: get("embedding_dim")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+            input_size: get("input_size").and_then(|v| v.parse().ok()).unwrap_or(0),
             metadata,
         };
         Ok(Self { tensors, info })
     }
 
-    fn read(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+    /// The values of tensor `name`, which must be F32 of `shape` and finite.
+    pub fn read(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
         let view = self
             .tensors
             .tensor(name)
