@@ -21,7 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Convert a TFLite MobileFaceNet into webverify's safetensors weights.
+    /// Convert a source model into webverify's safetensors weights: a TFLite MobileFaceNet
+    /// (`.tflite`) or a TF.js BlazeFace short-range graph (`model.json` with its shards).
     Convert { model: PathBuf, out: PathBuf },
     /// Print the unit-length embeddings of images as JSON lines.
     Embed {
@@ -30,6 +31,17 @@ enum Command {
         weights: PathBuf,
         #[arg(long, default_value = "cpu")]
         backend: String,
+    },
+    /// Detect faces and print them as JSON lines (box, score, six landmarks, in pixels).
+    Detect {
+        images: Vec<PathBuf>,
+        #[arg(long, default_value = crate::DEFAULT_DETECTOR_PATH)]
+        detector: PathBuf,
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+        /// Write the aligned 112x112 crop of the largest face beside each image as `<name>.aligned.png`.
+        #[arg(long)]
+        save_aligned: bool,
     },
     /// Compare two images.
     Verify {
@@ -48,11 +60,13 @@ enum Command {
         /// Image root for LFW-format lists (default: `images/` beside the list, else its folder).
         #[arg(long)]
         images: Option<PathBuf>,
-        /// `none`: every image is already an aligned face crop.
-        #[arg(long, default_value = "none", value_parser = ["none"])]
+        /// `detect`: find and align the largest face; `none`: images are aligned crops.
+        #[arg(long, default_value = "detect", value_parser = ["detect", "none"])]
         face: String,
         #[arg(long, default_value = crate::DEFAULT_WEIGHTS_PATH)]
         weights: PathBuf,
+        #[arg(long, default_value = crate::DEFAULT_DETECTOR_PATH)]
+        detector: PathBuf,
         #[arg(long, default_value = "cpu")]
         backend: String,
         /// Write the ROC curve as CSV (threshold, far, tar).
@@ -99,7 +113,12 @@ fn run(command: Command) -> crate::Result<()> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let bytes = crate::convert::convert_to_weights(&read(&model)?, &source)?;
+            let bytes = if model.extension().is_some_and(|e| e == "json") {
+                let (json, shards) = crate::tfjs::read_files(&model)?;
+                crate::blazeface::convert_tfjs(&json, &shards, &source)?
+            } else {
+                crate::convert::convert_to_weights(&read(&model)?, &source)?
+            };
             std::fs::write(&out, &bytes).map_err(|e| {
                 crate::Error::ModelLoad(format!("cannot write {}: {e}", out.display()))
             })?;
@@ -122,6 +141,40 @@ fn run(command: Command) -> crate::Result<()> {
                 println!("{json}");
             }
         }
+        Command::Detect {
+            images,
+            detector,
+            backend,
+            save_aligned,
+        } => {
+            let device = Backend::parse(&backend)?.cpu_device()?;
+            let detector = crate::detect::Detector::with_device(&read(&detector)?, device)?;
+            for path in images {
+                let image = Image::open(&path)?;
+                let faces = detector.detect(&image)?;
+                println!("{}", serde_json::json!({ "image": path, "faces": faces }));
+                if save_aligned {
+                    if let Some(crop) = faces.first().and_then(|f| {
+                        crate::align::align_face(&image, &f.landmarks.alignment_points())
+                    }) {
+                        let out = path.with_extension("aligned.png");
+                        image::save_buffer(
+                            &out,
+                            crop.as_rgb(),
+                            112,
+                            112,
+                            image::ExtendedColorType::Rgb8,
+                        )
+                        .map_err(|e| {
+                            crate::Error::InvalidInput(format!(
+                                "cannot write {}: {e}",
+                                out.display()
+                            ))
+                        })?;
+                    }
+                }
+            }
+        }
         Command::Verify {
             a,
             b,
@@ -138,8 +191,9 @@ fn run(command: Command) -> crate::Result<()> {
         Command::Eval {
             pairs,
             images,
-            face: _,
+            face,
             weights,
+            detector,
             backend,
             roc,
             plot,
@@ -160,8 +214,13 @@ fn run(command: Command) -> crate::Result<()> {
                 crate::Error::InvalidInput(format!("{} is not text", pairs.display()))
             })?;
             let list = crate::pairs::parse(&text, &list_dir, &images)?;
-            let embedder = Embedder::from_path(&weights, Backend::parse(&backend)?)?;
-            let (_, report) = crate::eval::evaluate(&embedder, &list, true)?;
+            let pipeline = crate::pipeline::Pipeline::from_paths(
+                &weights,
+                &detector,
+                Backend::parse(&backend)?,
+            )?;
+            let mode = crate::pipeline::FaceMode::parse(&face)?;
+            let (_, report) = crate::eval::evaluate(&pipeline, &list, mode, true)?;
             println!("{report}");
             let write = |path: &PathBuf, body: &str| {
                 std::fs::write(path, body).map_err(|e| {

@@ -16,6 +16,9 @@ pub enum Error {
     /// The requested compute backend is missing in this build or on this machine.
     #[error("backend unavailable: {0}")]
     BackendUnavailable(String),
+    /// No face was found where one was required.
+    #[error("no face found in the image ({found} detected); use a photo with a visible, frontal face or pass face: 'none' for ready crops")]
+    NoFace { found: usize },
     /// The backend failed while running the model (device lost, out of memory, ...).
     #[error("inference failed: {0}")]
     Inference(String),
@@ -30,6 +33,7 @@ impl Error {
             Error::ModelVersion(_) => "MODEL_VERSION",
             Error::BackendUnavailable(_) => "BACKEND_UNAVAILABLE",
             Error::Inference(_) => "INFERENCE",
+            Error::NoFace { .. } => "NO_FACE",
         }
     }
 }

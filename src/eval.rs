@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::embedder::Embedder;
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::metrics::{self, RocPoint, Scored};
 use crate::pairs::Pair;
+use crate::pipeline::{FaceMode, Pipeline};
 use crate::verify;
 
 /// FARs at which TAR is reported.
@@ -52,17 +52,19 @@ impl std::fmt::Display for Report {
         }
         writeln!(
             f,
-            "unusable images  {} (each pair using one is scored -1, a sure reject: {} pairs)",
+            "no face found    {} images (each pair using one is scored -1, a sure reject: {} pairs)",
             self.failed_images, self.failed_pairs
         )?;
         write!(f, "time             {:.1} s", self.seconds)
     }
 }
 
-/// Embeds the images of `pairs` (each once) and scores every pair.
+/// Embeds the images of `pairs` (each once) and scores every pair. Images where no face is
+/// found get no embedding: every pair using one is scored −1 (a sure reject), never dropped.
 pub fn evaluate(
-    embedder: &Embedder,
+    pipeline: &Pipeline,
     pairs: &[Pair],
+    mode: FaceMode,
     progress: bool,
 ) -> Result<(Vec<Scored>, Report)> {
     let start = Instant::now();
@@ -82,10 +84,25 @@ pub fn evaluate(
     );
     let mut embeddings: HashMap<&Path, Option<Vec<f32>>> = HashMap::new();
     for chunk in unique.chunks(32) {
-        let images: Vec<Image> = chunk.iter().map(Image::open).collect::<Result<_>>()?;
-        let batch = embedder.embed_batch(&images)?;
-        for (path, e) in chunk.iter().zip(batch) {
-            embeddings.insert(path.as_path(), Some(e));
+        let mut crops = Vec::new();
+        let mut found = Vec::new();
+        for path in chunk {
+            match pipeline.prepare(&Image::open(path)?, mode) {
+                Ok(p) => {
+                    crops.push(p.crop);
+                    found.push(path.as_path());
+                }
+                Err(Error::NoFace { .. }) => {
+                    embeddings.insert(path.as_path(), None);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if !crops.is_empty() {
+            let batch = pipeline.embedder.embed_batch(&crops)?;
+            for (path, e) in found.into_iter().zip(batch) {
+                embeddings.insert(path, Some(e));
+            }
         }
         bar.inc(chunk.len() as u64);
     }

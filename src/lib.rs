@@ -14,12 +14,15 @@
 
 pub mod align;
 pub mod backend;
+pub mod blazeface;
+pub mod detect;
 pub mod embedder;
 pub mod error;
 pub mod image;
 pub mod metrics;
 pub mod model;
 pub mod pairs;
+pub mod pipeline;
 pub mod verify;
 pub mod weights;
 
@@ -29,6 +32,8 @@ pub mod cli;
 pub mod convert;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod eval;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod tfjs;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod tflite;
 
@@ -43,3 +48,5 @@ pub use verify::{similarity, verify, Verification, DEFAULT_THRESHOLD};
 
 /// The shipped weights, relative to the crate root.
 pub const DEFAULT_WEIGHTS_PATH: &str = "models/mobilefacenet.safetensors";
+/// The shipped face detector weights, relative to the crate root.
+pub const DEFAULT_DETECTOR_PATH: &str = "models/blazeface-short.safetensors";

@@ -1,0 +1,301 @@
+//! MediaPipe BlazeFace (short range) as burn modules, and its conversion from the TF.js graph.
+//!
+//! A 5x5 stride-2 stem, then "BlazeBlocks": depthwise 3x3 → linear 1x1, added to the input
+//! (max-pooled 2x2 when the block strides, zero-padded in channels when it widens), then ReLU.
+//! Two heads read the 16x16 map (2 anchors per cell) and the 8x8 map (6 anchors per cell): a
+//! score logit and 16 regression values per anchor.
+
+use burn::module::{Module, Param};
+use burn::nn::conv::Conv2d;
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::PaddingConfig2d;
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::error::{Error, Result};
+use crate::weights::WeightFile;
+
+pub const MODEL_NAME: &str = "blazeface-short";
+/// Side of the square input.
+pub const INPUT_SIZE: usize = 128;
+/// Values per anchor: score logit, box (cx, cy, w, h), six keypoints (x, y).
+pub const VALUES_PER_ANCHOR: usize = 17;
+
+/// (input channels, output channels, stride) of each block.
+const BLOCKS: [(usize, usize, usize); 16] = [
+    (24, 24, 1),
+    (24, 28, 1),
+    (28, 32, 2),
+    (32, 36, 1),
+    (36, 42, 1),
+    (42, 48, 2),
+    (48, 56, 1),
+    (56, 64, 1),
+    (64, 72, 1),
+    (72, 80, 1),
+    (80, 88, 1),
+    (88, 96, 2),
+    (96, 96, 1),
+    (96, 96, 1),
+    (96, 96, 1),
+    (96, 96, 1),
+];
+/// Heads: (after block index, channels, anchors per cell).
+pub const HEADS: [(usize, usize, usize); 2] = [(10, 88, 2), (15, 96, 6)];
+
+/// One conv of the network: its tensor name prefix and shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slot {
+    pub name: String,
+    pub in_channels: usize,
+    pub out_channels: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub depthwise: bool,
+}
+
+impl Slot {
+    fn new(
+        name: String,
+        io: (usize, usize),
+        kernel: usize,
+        stride: usize,
+        depthwise: bool,
+    ) -> Self {
+        Self {
+            name,
+            in_channels: io.0,
+            out_channels: io.1,
+            kernel,
+            stride,
+            depthwise,
+        }
+    }
+    pub fn weight_shape(&self) -> [usize; 4] {
+        let per_group = if self.depthwise { 1 } else { self.in_channels };
+        [self.out_channels, per_group, self.kernel, self.kernel]
+    }
+}
+
+/// Every conv in the order the TF.js graph lists them (heads of the 16x16 map come before the
+/// blocks that follow it).
+pub fn slots() -> Vec<Slot> {
+    let mut all = vec![Slot::new("stem".into(), (3, 24), 5, 2, false)];
+    for (i, &(cin, cout, stride)) in BLOCKS.iter().enumerate() {
+        all.push(Slot::new(
+            format!("blocks.{i}.depthwise"),
+            (cin, cin),
+            3,
+            stride,
+            true,
+        ));
+        all.push(Slot::new(
+            format!("blocks.{i}.pointwise"),
+            (cin, cout),
+            1,
+            1,
+            false,
+        ));
+        for (h, &(after, channels, anchors)) in HEADS.iter().enumerate() {
+            if after == i {
+                all.push(Slot::new(
+                    format!("heads.{h}.classifier"),
+                    (channels, anchors),
+                    1,
+                    1,
+                    false,
+                ));
+                all.push(Slot::new(
+                    format!("heads.{h}.regressor"),
+                    (channels, anchors * 16),
+                    1,
+                    1,
+                    false,
+                ));
+            }
+        }
+    }
+    all
+}
+
+/// Converts the TF.js BlazeFace graph into a webverify weights file.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn convert_tfjs(model_json: &[u8], weights: &[u8], source: &str) -> Result<Vec<u8>> {
+    let graph = crate::tfjs::Graph::parse(model_json, weights)?;
+    let convs = crate::tfjs::convolutions(&graph)?;
+    let slots = slots();
+    if convs.len() != slots.len() {
+        return Err(Error::ModelLoad(format!(
+            "the graph has {} convolutions, BlazeFace short-range has {}",
+            convs.len(),
+            slots.len()
+        )));
+    }
+    let mut tensors = Vec::new();
+    for (slot, c) in slots.iter().zip(convs) {
+        let stem = slot.name == "stem";
+        let ok = c.in_channels == slot.in_channels
+            && c.out_channels == slot.out_channels
+            && c.kernel == slot.kernel
+            && c.stride == slot.stride
+            && c.depthwise == slot.depthwise
+            && (c.kernel == 1 || c.same_padding)
+            && c.relu == stem;
+        if !ok {
+            return Err(Error::ModelLoad(format!(
+                "{} ({}) does not match: {}→{} k{} s{} depthwise {} relu {}",
+                slot.name,
+                c.name,
+                c.in_channels,
+                c.out_channels,
+                c.kernel,
+                c.stride,
+                c.depthwise,
+                c.relu
+            )));
+        }
+        let f = crate::weights::f32_bytes;
+        tensors.push((
+            format!("{}.weight", slot.name),
+            slot.weight_shape().to_vec(),
+            f(&c.weight),
+        ));
+        tensors.push((
+            format!("{}.bias", slot.name),
+            vec![slot.out_channels],
+            f(&c.bias),
+        ));
+    }
+    let bytes = [model_json, weights].concat();
+    Ok(crate::weights::write_file(
+        MODEL_NAME,
+        &tensors,
+        &[("input_size", INPUT_SIZE.to_string())],
+        &Provenance {
+            source: source.into(),
+            source_sha256: crate::weights::sha256_hex(&bytes),
+        },
+    ))
+}
+
+fn conv(file: &WeightFile, slot: &Slot, device: &Device) -> Result<Conv2d> {
+    let w = file.read(&format!("{}.weight", slot.name), &slot.weight_shape())?;
+    let b = file.read(&format!("{}.bias", slot.name), &[slot.out_channels])?;
+    Ok(Conv2d {
+        weight: Param::from_tensor(Tensor::from_data(
+            TensorData::new(w, slot.weight_shape()),
+            device,
+        )),
+        bias: Some(Param::from_tensor(Tensor::from_data(
+            TensorData::new(b, [slot.out_channels]),
+            device,
+        ))),
+        stride: [slot.stride, slot.stride],
+        kernel_size: [slot.kernel, slot.kernel],
+        dilation: [1, 1],
+        groups: if slot.depthwise { slot.in_channels } else { 1 },
+        padding: PaddingConfig2d::Same,
+    })
+}
+
+#[derive(Module, Debug)]
+pub struct BlazeBlock {
+    pub depthwise: Conv2d,
+    pub pointwise: Conv2d,
+    pub pool: Option<MaxPool2d>,
+    #[module(skip)]
+    pub extra_channels: usize,
+}
+
+impl BlazeBlock {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let y = self.pointwise.forward(self.depthwise.forward(x.clone()));
+        let mut shortcut = match &self.pool {
+            Some(pool) => pool.forward(x),
+            None => x,
+        };
+        if self.extra_channels > 0 {
+            let [n, _, h, w] = shortcut.dims();
+            let zeros = Tensor::zeros([n, self.extra_channels, h, w], &shortcut.device());
+            shortcut = Tensor::cat(vec![shortcut, zeros], 1);
+        }
+        relu(y + shortcut)
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Head {
+    pub classifier: Conv2d,
+    pub regressor: Conv2d,
+}
+
+/// The detector network: `[N, 3, 128, 128]` in [−1, 1] → `[N, 896, 17]` raw anchor outputs.
+#[derive(Module, Debug)]
+pub struct BlazeFace {
+    pub stem: Conv2d,
+    pub blocks: Vec<BlazeBlock>,
+    pub heads: Vec<Head>,
+}
+
+impl BlazeFace {
+    pub fn build(file: &WeightFile, device: &Device) -> Result<Self> {
+        let slots = slots();
+        let find = |name: &str| {
+            slots
+                .iter()
+                .find(|s| s.name == name)
+                .ok_or_else(|| Error::ModelLoad(format!("no slot {name}")))
+        };
+        let stem = conv(file, find("stem")?, device)?;
+        let blocks = BLOCKS
+            .iter()
+            .enumerate()
+            .map(|(i, &(cin, cout, stride))| {
+                Ok(BlazeBlock {
+                    depthwise: conv(file, find(&format!("blocks.{i}.depthwise"))?, device)?,
+                    pointwise: conv(file, find(&format!("blocks.{i}.pointwise"))?, device)?,
+                    pool: (stride == 2)
+                        .then(|| MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init()),
+                    extra_channels: cout - cin,
+                })
+            })
+            .collect::<Result<_>>()?;
+        let heads = (0..HEADS.len())
+            .map(|h| {
+                Ok(Head {
+                    classifier: conv(file, find(&format!("heads.{h}.classifier"))?, device)?,
+                    regressor: conv(file, find(&format!("heads.{h}.regressor"))?, device)?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            stem,
+            blocks,
+            heads,
+        })
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<3> {
+        let mut x = relu(self.stem.forward(x));
+        let mut maps = Vec::new();
+        for (i, block) in self.blocks.iter().enumerate() {
+            x = block.forward(x);
+            if HEADS.iter().any(|h| h.0 == i) {
+                maps.push(x.clone());
+            }
+        }
+        let mut outputs = Vec::new();
+        for (head, map) in self.heads.iter().zip(maps) {
+            // NCHW → NHWC then flatten: anchors ordered by row, column, anchor, as MediaPipe's.
+            let flat = |t: Tensor<4>, per_anchor: usize| {
+                let [n, c, h, w] = t.dims();
+                t.permute([0, 2, 3, 1])
+                    .reshape([n, h * w * c / per_anchor, per_anchor])
+            };
+            let scores = flat(head.classifier.forward(map.clone()), 1);
+            let boxes = flat(head.regressor.forward(map), 16);
+            outputs.push(Tensor::cat(vec![scores, boxes], 2));
+        }
+        Tensor::cat(outputs, 1)
+    }
+}
