@@ -171,7 +171,7 @@ pub fn convert_tfjs(model_json: &[u8], weights: &[u8], source: &str) -> Result<V
         MODEL_NAME,
         &tensors,
         &[("input_size", INPUT_SIZE.to_string())],
-        &Provenance {
+        &crate::weights::Provenance {
             source: source.into(),
             source_sha256: crate::weights::sha256_hex(&bytes),
         },
