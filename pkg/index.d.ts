@@ -5,6 +5,7 @@ export type ErrorCode =
   | 'MODEL_VERSION'
   | 'BACKEND_UNAVAILABLE'
   | 'INFERENCE'
+  | 'NO_FACE'
   | 'INTERNAL';
 
 export class WebverifyError extends Error {
@@ -55,6 +56,9 @@ export interface Verification {
   /** `similarity >= threshold`. */
   match: boolean;
   threshold: number;
+  /** Estimated false-accept rate at this similarity (share of impostor pairs of the
+   * calibration set scoring as high); null for uncalibrated weights. */
+  far: number | null;
 }
 
 export class Verifier {
@@ -66,7 +70,9 @@ export class Verifier {
   embed(input: ImageInput): Promise<Float32Array>;
   embedBatch(inputs: ImageInput[]): Promise<Float32Array[]>;
   embedRaw(inputs: ImageInput[]): Promise<Float32Array[]>;
-  verify(a: ImageInput, b: ImageInput, options?: { threshold?: number }): Promise<Verification>;
+  /** `far`: pick the calibrated threshold at this false-accept rate (default 1e-3);
+   * `threshold`: use this cosine threshold instead. */
+  verify(a: ImageInput, b: ImageInput, options?: { far?: number; threshold?: number }): Promise<Verification>;
   dispose(): void;
 }
 

@@ -206,11 +206,18 @@ export class Verifier {
     }
   }
 
-  /** Are `a` and `b` the same? `{ similarity, match, threshold }`. */
-  async verify(a, b, { threshold } = {}) {
+  /**
+   * Are `a` and `b` the same? `{ similarity, match, threshold, far }`. The threshold is the
+   * calibrated one at `far` (default 1e-3); `threshold` overrides it. The result's `far` is the
+   * estimated false-accept rate at the observed similarity.
+   */
+  async verify(a, b, { far, threshold } = {}) {
     const [ea, eb] = await this.embedBatch([a, b]);
     try {
-      return wasm.verifyEmbeddings(ea, eb, threshold);
+      const result = this.#live().compare(ea, eb, far);
+      if (threshold === undefined) return result;
+      const fixed = wasm.verifyEmbeddings(ea, eb, threshold);
+      return { ...fixed, far: result.far };
     } catch (e) {
       throw wrapError(e);
     }

@@ -76,6 +76,24 @@ enum Command {
         #[arg(long)]
         plot: Option<PathBuf>,
     },
+    /// Calibrate scores on the images of a pair list: impostor pairs are all pairs of images of
+    /// different people; prints the thresholds at FAR 1e-2, 1e-3, 1e-4 and stores the calibration
+    /// in the weights' metadata with --write.
+    Calibrate {
+        #[arg(long)]
+        pairs: PathBuf,
+        #[arg(long)]
+        images: Option<PathBuf>,
+        #[arg(long, default_value = "detect", value_parser = ["detect", "none"])]
+        face: String,
+        #[arg(long, default_value = crate::DEFAULT_WEIGHTS_PATH)]
+        weights: PathBuf,
+        #[arg(long, default_value = crate::DEFAULT_DETECTOR_PATH)]
+        detector: PathBuf,
+        /// Store the calibration in these weights (usually the --weights file itself).
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
     /// Time load, first embedding, single embeddings and batches of 16 (median and minimum).
     Bench {
         #[arg(long, default_value = crate::DEFAULT_WEIGHTS_PATH)]
@@ -188,6 +206,56 @@ fn run(command: Command) -> crate::Result<()> {
                 serde_json::json!({ "similarity": v.similarity, "match": v.is_match, "threshold": v.threshold })
             );
         }
+        Command::Calibrate {
+            pairs,
+            images,
+            face,
+            weights,
+            detector,
+            write,
+        } => {
+            let list = read_pairs(&pairs, images)?;
+            let pipeline =
+                crate::pipeline::Pipeline::from_paths(&weights, &detector, Backend::DEFAULT_CPU)?;
+            let mut unique: Vec<&PathBuf> = list.iter().flat_map(|p| [&p.a, &p.b]).collect();
+            unique.sort();
+            unique.dedup();
+            let embeddings = crate::eval::embed_all(
+                &pipeline,
+                &unique,
+                crate::pipeline::FaceMode::parse(&face)?,
+                true,
+            )?;
+            let impostor = crate::eval::cross_identity_impostors(&embeddings);
+            let source = format!(
+                "all cross-identity pairs of the {} images of {} (face {face}; {} without a face left out)",
+                embeddings.values().filter(|e| e.is_some()).count(),
+                pairs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                embeddings.values().filter(|e| e.is_none()).count(),
+            );
+            let c = crate::calibration::Calibration::from_impostors(&source, &impostor)?;
+            println!("calibration: {source}: {} impostor pairs", c.negatives);
+            for far in [1e-2, 1e-3, 1e-4] {
+                match c.threshold(far) {
+                    Ok(t) => println!(
+                        "FAR {far:e}: threshold {t:.4} (backed by {:.0} accepted impostor pairs)",
+                        far * c.negatives as f64
+                    ),
+                    Err(e) => println!("FAR {far:e}: {e}"),
+                }
+            }
+            if let Some(out) = write {
+                let bytes = crate::weights::set_metadata(
+                    &read(&out)?,
+                    crate::calibration::METADATA_KEY,
+                    Some(&c.to_json()),
+                )?;
+                std::fs::write(&out, bytes).map_err(|e| {
+                    crate::Error::InvalidInput(format!("cannot write {}: {e}", out.display()))
+                })?;
+                println!("stored in {}", out.display());
+            }
+        }
         Command::Eval {
             pairs,
             images,
@@ -198,22 +266,7 @@ fn run(command: Command) -> crate::Result<()> {
             roc,
             plot,
         } => {
-            let list_dir = pairs
-                .parent()
-                .unwrap_or(std::path::Path::new("."))
-                .to_path_buf();
-            let images = images.unwrap_or_else(|| {
-                let beside = list_dir.join("images");
-                if beside.is_dir() {
-                    beside
-                } else {
-                    list_dir.clone()
-                }
-            });
-            let text = String::from_utf8(read(&pairs)?).map_err(|_| {
-                crate::Error::InvalidInput(format!("{} is not text", pairs.display()))
-            })?;
-            let list = crate::pairs::parse(&text, &list_dir, &images)?;
+            let list = read_pairs(&pairs, images)?;
             let pipeline = crate::pipeline::Pipeline::from_paths(
                 &weights,
                 &detector,
@@ -231,7 +284,11 @@ fn run(command: Command) -> crate::Result<()> {
                 write(&path, &crate::eval::roc_csv(&report.roc))?;
             }
             if let Some(path) = plot {
-                let title = format!("ROC, {} ({} pairs)", pairs.display(), report.pairs);
+                let name = pairs
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let title = format!("ROC, {name} ({} pairs)", report.pairs);
                 crate::eval::roc_svg(&report.roc, &title, &path)?;
             }
         }
@@ -243,6 +300,26 @@ fn run(command: Command) -> crate::Result<()> {
         } => bench(&read(&weights)?, &backends, singles, batches)?,
     }
     Ok(())
+}
+
+/// A pair list; LFW-format image paths resolve under `images` (default: `images/` beside the
+/// list, else the list's folder).
+fn read_pairs(pairs: &PathBuf, images: Option<PathBuf>) -> crate::Result<Vec<crate::pairs::Pair>> {
+    let list_dir = pairs
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .to_path_buf();
+    let images = images.unwrap_or_else(|| {
+        let beside = list_dir.join("images");
+        if beside.is_dir() {
+            beside
+        } else {
+            list_dir.clone()
+        }
+    });
+    let text = String::from_utf8(read(pairs)?)
+        .map_err(|_| crate::Error::InvalidInput(format!("{} is not text", pairs.display())))?;
+    crate::pairs::parse(&text, &list_dir, &images)
 }
 
 fn stats(mut ms: Vec<f64>) -> (f64, f64) {

@@ -7,6 +7,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::backend::Backend;
+use crate::calibration::{Calibration, DEFAULT_FAR};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::model::{Architecture, MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE};
@@ -22,6 +23,7 @@ pub struct Embedder {
     device: Device,
     backend: Backend,
     info: ModelInfo,
+    calibration: Option<Calibration>,
 }
 
 impl Embedder {
@@ -40,6 +42,7 @@ impl Embedder {
             device,
             backend,
             info: file.info.clone(),
+            calibration: file.calibration()?,
         })
     }
 
@@ -50,6 +53,38 @@ impl Embedder {
     /// Name, checksum and shape of the loaded weights.
     pub fn model_info(&self) -> &ModelInfo {
         &self.info
+    }
+
+    /// The score calibration shipped with the weights or set by [`Embedder::set_calibration`].
+    pub fn calibration(&self) -> Option<&Calibration> {
+        self.calibration.as_ref()
+    }
+
+    /// Replaces the calibration (e.g. refitted on the user's own labelled pairs).
+    pub fn set_calibration(&mut self, calibration: Calibration) {
+        self.calibration = Some(calibration);
+    }
+
+    /// The match threshold at `far` (default [`DEFAULT_FAR`]); [`DEFAULT_THRESHOLD`] for an
+    /// uncalibrated model asked for no particular FAR.
+    pub fn threshold(&self, far: Option<f64>) -> Result<f32> {
+        match (&self.calibration, far) {
+            (Some(c), far) => c.threshold(far.unwrap_or(DEFAULT_FAR)),
+            (None, None) => Ok(DEFAULT_THRESHOLD),
+            (None, Some(_)) => Err(Error::InvalidInput(
+                "these weights carry no calibration, so no threshold can be chosen by FAR; \
+                 calibrate on labelled pairs first"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Compares two embeddings at the threshold for `far`, with the FAR estimated at their
+    /// similarity.
+    pub fn compare(&self, a: &[f32], b: &[f32], far: Option<f64>) -> Result<Verification> {
+        let mut v = verify::verify(a, b, self.threshold(far)?)?;
+        v.far = self.calibration.as_ref().map(|c| c.far_at(v.similarity));
+        Ok(v)
     }
 
     /// The model's raw (not normalised) outputs, one `Vec` of 192 per image.
@@ -95,10 +130,10 @@ impl Embedder {
         Ok(all.remove(0))
     }
 
-    /// Embeds both images and compares them at [`DEFAULT_THRESHOLD`].
+    /// Embeds both images and compares them (see [`Embedder::compare`]).
     pub async fn verify_async(&self, a: &Image, b: &Image) -> Result<Verification> {
         let e = self.embed_batch_async(&[a.clone(), b.clone()]).await?;
-        verify::verify(&e[0], &e[1], DEFAULT_THRESHOLD)
+        self.compare(&e[0], &e[1], None)
     }
 }
 

@@ -26,6 +26,8 @@ pub struct Report {
     pub auc: f64,
     pub eer: f64,
     pub tar_at_far: Vec<(f64, f64)>,
+    /// With a calibrated model: (target FAR, threshold, FAR and TAR measured on these pairs).
+    pub calibrated: Vec<(f64, f32, f64, f64)>,
     pub failed_images: usize,
     pub failed_pairs: usize,
     pub seconds: f64,
@@ -50,6 +52,14 @@ impl std::fmt::Display for Report {
         for (far, tar) in &self.tar_at_far {
             writeln!(f, "TAR @ FAR={far:<7} {:.2} %", 100.0 * tar)?;
         }
+        for (target, t, far, tar) in &self.calibrated {
+            writeln!(
+                f,
+                "calibrated FAR={target:<7} threshold {t:.4}: measured FAR {:.2} %, TAR {:.2} %",
+                100.0 * far,
+                100.0 * tar
+            )?;
+        }
         writeln!(
             f,
             "no face found    {} images (each pair using one is scored -1, a sure reject: {} pairs)",
@@ -59,18 +69,13 @@ impl std::fmt::Display for Report {
     }
 }
 
-/// Embeds the images of `pairs` (each once) and scores every pair. Images where no face is
-/// found get no embedding: every pair using one is scored −1 (a sure reject), never dropped.
-pub fn evaluate(
+/// Embeds each image once; `None` where no face was found.
+pub fn embed_all<'p>(
     pipeline: &Pipeline,
-    pairs: &[Pair],
+    unique: &[&'p PathBuf],
     mode: FaceMode,
     progress: bool,
-) -> Result<(Vec<Scored>, Report)> {
-    let start = Instant::now();
-    let mut unique: Vec<&PathBuf> = pairs.iter().flat_map(|p| [&p.a, &p.b]).collect();
-    unique.sort();
-    unique.dedup();
+) -> Result<HashMap<&'p Path, Option<Vec<f32>>>> {
     let bar = if progress {
         indicatif::ProgressBar::new(unique.len() as u64)
     } else {
@@ -107,6 +112,43 @@ pub fn evaluate(
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
+    Ok(embeddings)
+}
+
+/// Impostor scores of every pair of images of different people (the person is the image's
+/// folder), for calibration: far more negatives than a pair list holds.
+pub fn cross_identity_impostors(embeddings: &HashMap<&Path, Option<Vec<f32>>>) -> Vec<f32> {
+    let mut items: Vec<(&Path, &Vec<f32>)> = embeddings
+        .iter()
+        .filter_map(|(p, e)| e.as_ref().map(|e| (*p, e)))
+        .collect();
+    items.sort_by(|a, b| a.0.cmp(b.0));
+    let person = |p: &Path| p.parent().map(Path::to_path_buf);
+    let mut scores = Vec::new();
+    for i in 0..items.len() {
+        for j in i + 1..items.len() {
+            if person(items[i].0) != person(items[j].0) {
+                // Unit vectors: the dot product is the cosine.
+                scores.push(items[i].1.iter().zip(items[j].1).map(|(a, b)| a * b).sum());
+            }
+        }
+    }
+    scores
+}
+
+/// Embeds the images of `pairs` (each once) and scores every pair. Images where no face is
+/// found get no embedding: every pair using one is scored −1 (a sure reject), never dropped.
+pub fn evaluate(
+    pipeline: &Pipeline,
+    pairs: &[Pair],
+    mode: FaceMode,
+    progress: bool,
+) -> Result<(Vec<Scored>, Report)> {
+    let start = Instant::now();
+    let mut unique: Vec<&PathBuf> = pairs.iter().flat_map(|p| [&p.a, &p.b]).collect();
+    unique.sort();
+    unique.dedup();
+    let embeddings = embed_all(pipeline, &unique, mode, progress)?;
     let failed_images = embeddings.values().filter(|e| e.is_none()).count();
     let mut failed_pairs = 0;
     let mut scored = Vec::with_capacity(pairs.len());
@@ -134,7 +176,11 @@ pub fn evaluate(
     let report = Report {
         pairs: pairs.len(),
         images: unique.len(),
-        folds: scored.iter().map(|s| s.fold).max().map_or(0, |m| m + 1),
+        folds: scored
+            .iter()
+            .map(|s| s.fold)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
         accuracy_mean,
         accuracy_std,
         auc: metrics::auc(&roc),
@@ -143,12 +189,32 @@ pub fn evaluate(
             .iter()
             .map(|&f| (f, metrics::tar_at_far(&roc, f)))
             .collect(),
+        calibrated: calibrated_rates(pipeline, &scored),
         failed_images,
         failed_pairs,
         seconds: start.elapsed().as_secs_f64(),
         roc,
     };
     Ok((scored, report))
+}
+
+/// FAR and TAR on `scored` at the thresholds the model's calibration gives.
+fn calibrated_rates(pipeline: &Pipeline, scored: &[Scored]) -> Vec<(f64, f32, f64, f64)> {
+    let Some(c) = pipeline.embedder.calibration() else {
+        return Vec::new();
+    };
+    let rate = |same: bool, t: f32| {
+        let set: Vec<_> = scored.iter().filter(|s| s.same == same).collect();
+        set.iter().filter(|s| s.score >= t).count() as f64 / set.len().max(1) as f64
+    };
+    [1e-2, 1e-3, 1e-4]
+        .into_iter()
+        .filter_map(|far| {
+            c.threshold(far)
+                .ok()
+                .map(|t| (far, t, rate(false, t), rate(true, t)))
+        })
+        .collect()
 }
 
 /// The ROC curve as CSV: threshold, far, tar.

@@ -15,6 +15,7 @@
 pub mod align;
 pub mod backend;
 pub mod blazeface;
+pub mod calibration;
 pub mod detect;
 pub mod embedder;
 pub mod error;

@@ -6,7 +6,7 @@ use crate::detect::{Detector, Face};
 use crate::embedder::Embedder;
 use crate::error::{Error, Result};
 use crate::image::Image;
-use crate::verify::{self, Verification, DEFAULT_THRESHOLD};
+use crate::verify::Verification;
 
 /// How the input is turned into the model's crop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -80,7 +80,7 @@ impl Pipeline {
         let e = self
             .embed_batch_async(&[a.clone(), b.clone()], mode)
             .await?;
-        verify::verify(&e[0], &e[1], DEFAULT_THRESHOLD)
+        self.embedder.compare(&e[0], &e[1], None)
     }
 }
 

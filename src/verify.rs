@@ -2,8 +2,8 @@
 
 use crate::error::{Error, Result};
 
-/// Cosine similarity above which two faces are declared the same person, until thresholds
-/// calibrated at a chosen false-accept rate replace it (see models/README.md).
+/// Cosine similarity above which two faces are declared the same person when the model has no
+/// calibration; calibrated models use the threshold at [`crate::calibration::DEFAULT_FAR`].
 pub const DEFAULT_THRESHOLD: f32 = 0.45;
 
 /// The answer to "are these the same?".
@@ -14,6 +14,9 @@ pub struct Verification {
     /// `similarity >= threshold`.
     pub is_match: bool,
     pub threshold: f32,
+    /// Estimated false-accept rate at this similarity: the share of impostor pairs of the
+    /// calibration set scoring at least as high (`None` without a calibration).
+    pub far: Option<f64>,
 }
 
 /// Cosine similarity of two embeddings of equal length (they need not be normalised).
@@ -55,6 +58,7 @@ pub fn verify(a: &[f32], b: &[f32], threshold: f32) -> Result<Verification> {
         similarity,
         is_match: similarity >= threshold,
         threshold,
+        far: None,
     })
 }
 

@@ -76,6 +76,19 @@ impl Engine {
         obj.into()
     }
 
+    /// `{ similarity, match, threshold, far }` for two embeddings: the threshold is the
+    /// calibrated one at `far` (default 1e-3) when the weights carry a calibration, and `far`
+    /// in the result estimates the false-accept rate at this similarity (null without one).
+    pub fn compare(&self, a: &[f32], b: &[f32], far: Option<f64>) -> Result<JsValue, JsValue> {
+        let v = self.inner.compare(a, b, far).map_err(js_error)?;
+        let obj = Object::new();
+        set(&obj, "similarity", v.similarity.into());
+        set(&obj, "match", v.is_match.into());
+        set(&obj, "threshold", v.threshold.into());
+        set(&obj, "far", v.far.map_or(JsValue::NULL, JsValue::from));
+        Ok(obj.into())
+    }
+
     /// Embeds images packed one after another in `data`; `shapes` holds
     /// `[width, height, channels, stride]` per image (stride 0: packed rows). Resolves to one
     /// `Float32Array` of `count * 192` unit-length values.

@@ -128,6 +128,37 @@ pub fn write_file(
     serialize_safetensors(tensors, &metadata)
 }
 
+/// The same weights file with metadata `key` set to `value` (or removed with `None`); the
+/// tensors are untouched, so a calibration can be added without reconverting.
+pub fn set_metadata(bytes: &[u8], key: &str, value: Option<&str>) -> Result<Vec<u8>> {
+    WeightFile::parse_header(bytes)?;
+    let n = u64::from_le_bytes(
+        bytes[..8]
+            .try_into()
+            .map_err(|_| Error::ModelLoad("short".into()))?,
+    ) as usize;
+    let mut header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&bytes[8..8 + n])
+            .map_err(|e| Error::ModelLoad(format!("safetensors header: {e}")))?;
+    let meta = header
+        .entry("__metadata__")
+        .or_insert_with(|| serde_json::Value::Object(Default::default()));
+    if let Some(map) = meta.as_object_mut() {
+        match value {
+            Some(v) => map.insert(key.to_string(), v.into()),
+            None => map.remove(key),
+        };
+    }
+    let mut json = serde_json::Value::Object(header).to_string().into_bytes();
+    while json.len() % 8 != 0 {
+        json.push(b' ');
+    }
+    let mut out = (json.len() as u64).to_le_bytes().to_vec();
+    out.extend(json);
+    out.extend(&bytes[8 + n..]);
+    Ok(out)
+}
+
 /// Little-endian bytes of `values`, as tensors are stored.
 pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
     le_bytes(values)
@@ -201,15 +232,28 @@ impl<'a> WeightFile<'a> {
         Ok(file)
     }
 
-    /// Checks the header and that the file holds weights of `model`.
-    pub fn parse_model(bytes: &'a [u8], model: &str) -> Result<Self> {
-        let tensors = SafeTensors::deserialize(bytes).map_err(|e| {
+    fn parse_header(bytes: &'a [u8]) -> Result<SafeTensors<'a>> {
+        SafeTensors::deserialize(bytes).map_err(|e| {
             Error::ModelLoad(format!(
                 "not a webverify weights file (safetensors: {e}); {} bytes read — re-download the \
                  weights or check the model URL",
                 bytes.len()
             ))
-        })?;
+        })
+    }
+
+    /// The calibration stored with the weights, if any.
+    pub fn calibration(&self) -> Result<Option<crate::calibration::Calibration>> {
+        self.info
+            .metadata
+            .get(crate::calibration::METADATA_KEY)
+            .map(|json| crate::calibration::Calibration::from_json(json))
+            .transpose()
+    }
+
+    /// Checks the header and that the file holds weights of `model`.
+    pub fn parse_model(bytes: &'a [u8], model: &str) -> Result<Self> {
+        let tensors = Self::parse_header(bytes)?;
         let (_, header) = SafeTensors::read_metadata(bytes)
             .map_err(|e| Error::ModelLoad(format!("safetensors header: {e}")))?;
         let metadata = header.metadata().clone().unwrap_or_default();

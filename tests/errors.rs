@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use webverify::{Backend, Embedder, Image, PixelFormat};
 
 fn face_sized() -> Image {
@@ -20,19 +18,7 @@ fn load_error(bytes: &[u8]) -> &'static str {
 
 /// A copy of the real weights whose metadata entry `key` is replaced.
 fn with_metadata(key: &str, value: &str) -> Vec<u8> {
-    let bytes = common::weights();
-    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    let mut header: BTreeMap<String, serde_json::Value> =
-        serde_json::from_slice(&bytes[8..8 + n]).unwrap();
-    header.get_mut("__metadata__").unwrap()[key] = value.into();
-    let mut json = serde_json::to_vec(&header).unwrap();
-    while json.len() % 8 != 0 {
-        json.push(b' ');
-    }
-    let mut out = (json.len() as u64).to_le_bytes().to_vec();
-    out.extend(json);
-    out.extend(&bytes[8 + n..]);
-    out
+    webverify::weights::set_metadata(&common::weights(), key, Some(value)).unwrap()
 }
 
 #[test]

@@ -52,6 +52,13 @@ async function compare() {
       ? `same person (similarity ≥ ${result.threshold.toFixed(2)})`
       : `different people (similarity < ${result.threshold.toFixed(2)})`;
     $('verdict').className = result.match ? 'match' : 'no-match';
+    if (result.far !== null) {
+      // The estimated false-accept rate, in words: how often two different people score this high.
+      const rarity = result.far >= 0.01
+        ? `${Math.round(result.far * 100)} % of pairs of different people score this high`
+        : `only about 1 in ${Math.round(1 / result.far).toLocaleString('en')} pairs of different people scores this high`;
+      $('verdict').textContent += ` — ${rarity}`;
+    }
     $('time').textContent = `${ms.toFixed(0)} ms on ${verifier.backend}`;
   } catch (e) {
     setStatus(`Comparison failed (${e.code}): ${e.message}`, true);

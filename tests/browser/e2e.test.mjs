@@ -1,12 +1,14 @@
 // The demo page end to end, on the CPU and on WebGPU: pick two reference faces, compare, and
-// find the similarity the native build computes for the same files.
+// find the similarity the native build computes for the same files (the Makefile's target dir
+// holds the binary: `make test-native` builds it).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS, HAS_SHARED, ROOT, SHARED, openPage, start } from './harness.mjs';
 
-const BIN = process.env.WEBVERIFY_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target'), 'debug/webverify');
+const BIN = process.env.WEBVERIFY_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache/webverify/target'), 'debug/webverify');
 const FACES = ['face_00_faceid.png', 'face_02_samples_woman.png'].map((n) => join(SHARED, 'reference/mobilefacenet/inputs', n));
 
 let env;

@@ -61,6 +61,10 @@ for (const backend of ['cpu', 'webgpu']) {
         const r = await v.verify(new ImageData(pixels, 112, 112), { data: pixels, width: 112, height: 112 });
         out.selfSimilarity = r.similarity;
         out.selfMatch = r.match;
+        out.selfFar = r.far;
+        const loose = await v.verify(new ImageData(pixels, 112, 112), new ImageData(pixels, 112, 112), { far: 1e-2 });
+        out.thresholds = [r.threshold, loose.threshold];
+        out.unsupportedFar = await code(v.verify(new ImageData(pixels, 112, 112), new ImageData(pixels, 112, 112), { far: 1e-12 }));
         v.dispose();
         out.afterDispose = await code(v.embed(new ImageData(pixels, 112, 112)));
         return out;
@@ -77,6 +81,11 @@ for (const backend of ['cpu', 'webgpu']) {
       assert.equal(codes.goodAfterErrors, 192);
       assert.ok(Math.abs(codes.norm - 1) < 1e-4);
       assert.ok(codes.selfSimilarity > 0.9999 && codes.selfMatch);
+      // Calibrated thresholds from the weights' metadata: stricter at FAR 1e-3 than at 1e-2, and
+      // an identical pair is rarer than any impostor of the calibration set.
+      assert.ok(codes.thresholds[0] > codes.thresholds[1] && codes.thresholds[1] > 0.2, `${codes.thresholds}`);
+      assert.ok(codes.selfFar > 0 && codes.selfFar < 1e-6, `${codes.selfFar}`);
+      assert.equal(codes.unsupportedFar, 'WebverifyError:INVALID_INPUT');
       assert.equal(codes.afterDispose, 'WebverifyError:INVALID_INPUT');
       // The failed fetch of the missing model is logged by the browser itself; nothing else is.
       assert.deepEqual(errors.filter((e) => !e.includes('404')), []);

@@ -1,0 +1,163 @@
+//! Calibrated scores: what a cosine similarity means as a false-accept rate.
+//!
+//! A calibration is the impostor score distribution of a labelled set, kept as a curve of
+//! (FAR, similarity) points on a log-spaced FAR grid. From it: the threshold for a target FAR,
+//! and the FAR estimated at an observed similarity ("how surprising is this match?"). It is
+//! stored as JSON in the weights' metadata under [`METADATA_KEY`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+pub const METADATA_KEY: &str = "calibration";
+/// The FAR used when none is given.
+pub const DEFAULT_FAR: f64 = 1e-3;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Where the impostor pairs came from.
+    pub source: String,
+    /// How many impostor pairs the curve was measured on: FARs below `1 / negatives` are
+    /// extrapolations and are refused.
+    pub negatives: usize,
+    /// `(far, similarity)`: accepting `score >= similarity` admits a fraction `far` of impostors;
+    /// FAR decreasing, similarity increasing.
+    pub curve: Vec<(f64, f32)>,
+}
+
+impl Calibration {
+    /// Builds the curve from impostor scores.
+    pub fn from_impostors(source: &str, impostor: &[f32]) -> Result<Self> {
+        if impostor.len() < 100 {
+            return Err(Error::InvalidInput(format!(
+                "{} impostor pairs are too few to calibrate; give at least 100",
+                impostor.len()
+            )));
+        }
+        let mut s = impostor.to_vec();
+        s.sort_by(|a, b| b.total_cmp(a));
+        let n = s.len();
+        let lowest = (1.0 / n as f64).log10();
+        let steps = 120;
+        let mut curve = Vec::new();
+        for i in 0..=steps {
+            let far = 10f64.powf(lowest * i as f64 / steps as f64);
+            // The k-th highest impostor score accepts k/n of them.
+            let k = ((far * n as f64).round() as usize).clamp(1, n);
+            let point = (k as f64 / n as f64, s[k - 1]);
+            if curve.last() != Some(&point) {
+                curve.push(point);
+            }
+        }
+        curve.sort_by(|a, b| b.0.total_cmp(&a.0));
+        Ok(Self {
+            source: source.into(),
+            negatives: n,
+            curve,
+        })
+    }
+
+    /// The similarity threshold admitting at most `far` of impostors.
+    pub fn threshold(&self, far: f64) -> Result<f32> {
+        let floor = 1.0 / self.negatives as f64;
+        if !(far > 0.0 && far <= 1.0) {
+            return Err(Error::InvalidInput(format!("far {far} must be in (0, 1]")));
+        }
+        if far < floor * 0.999 {
+            return Err(Error::InvalidInput(format!(
+                "FAR {far:e} is below what the calibration can support ({} impostor pairs: at \
+                 least {floor:.1e}); recalibrate with more pairs",
+                self.negatives
+            )));
+        }
+        // The point with the largest FAR not above the target, i.e. the lowest safe threshold.
+        self.curve
+            .iter()
+            .filter(|(f, _)| *f <= far * 1.000001)
+            .map(|&(_, s)| s)
+            .fold(None, |best: Option<f32>, s| {
+                Some(best.map_or(s, |b| b.min(s)))
+            })
+            .ok_or_else(|| Error::InvalidInput(format!("no threshold for FAR {far:e}")))
+    }
+
+    /// The estimated FAR at `similarity`: the fraction of calibration impostors scoring at least
+    /// that much, interpolated on a log scale; `1 / negatives` above the highest impostor.
+    pub fn far_at(&self, similarity: f32) -> f64 {
+        let (mut hi_far, mut hi_s) = (1.0f64, f32::NEG_INFINITY);
+        for &(far, s) in &self.curve {
+            if similarity <= s {
+                if !hi_s.is_finite() || s == hi_s {
+                    return far;
+                }
+                let t = ((similarity - hi_s) / (s - hi_s)) as f64;
+                return 10f64.powf(hi_far.log10() + t * (far.log10() - hi_far.log10()));
+            }
+            (hi_far, hi_s) = (far, s);
+        }
+        1.0 / self.negatives as f64
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn from_json(json: &str) -> Result<Self> {
+        let c: Self = serde_json::from_str(json)
+            .map_err(|e| Error::ModelLoad(format!("calibration metadata: {e}")))?;
+        if c.negatives == 0
+            || c.curve.is_empty()
+            || c.curve
+                .iter()
+                .any(|(f, s)| !f.is_finite() || !s.is_finite())
+        {
+            return Err(Error::ModelLoad(
+                "calibration metadata is empty or not finite".into(),
+            ));
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uniform(n: usize) -> Vec<f32> {
+        (0..n).map(|i| i as f32 / n as f32).collect()
+    }
+
+    #[test]
+    fn thresholds_admit_the_target_fraction() {
+        let scores = uniform(10_000);
+        let c = Calibration::from_impostors("test", &scores).unwrap();
+        for far in [1e-1, 1e-2, 1e-3, 1e-4] {
+            let t = c.threshold(far).unwrap();
+            let admitted = scores.iter().filter(|&&s| s >= t).count() as f64 / scores.len() as f64;
+            assert!(
+                admitted <= far * 1.0001 && admitted >= far * 0.8,
+                "far {far}: threshold {t} admits {admitted}"
+            );
+        }
+        assert!(c.threshold(1e-5).is_err(), "below 1/n is refused");
+        assert!(c.threshold(0.0).is_err() && c.threshold(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn far_estimate_inverts_the_threshold() {
+        let c = Calibration::from_impostors("test", &uniform(10_000)).unwrap();
+        // Grid points invert exactly; between them the threshold is the conservative neighbour.
+        let half = c.far_at(c.threshold(0.5).unwrap());
+        assert!(half <= 0.5 && half > 0.45, "{half}");
+        for far in [1e-1, 1e-2, 1e-3] {
+            let est = c.far_at(c.threshold(far).unwrap());
+            assert!((est / far - 1.0).abs() < 0.05, "far {far} estimated {est}");
+        }
+        assert_eq!(c.far_at(2.0), 1e-4);
+        assert_eq!(c.far_at(-1.0), 1.0);
+        let back = Calibration::from_json(&c.to_json()).unwrap();
+        assert_eq!(back, c);
+        assert!(Calibration::from_json("{}").is_err());
+        assert!(Calibration::from_impostors("x", &[0.1; 10]).is_err());
+    }
+}
