@@ -38,7 +38,7 @@ wasm:
 
 package: wasm
 	mkdir -p pkg/models
-	cp models/mobilefacenet.safetensors models/README.md pkg/models/
+	cp models/mobilefacenet.safetensors models/blazeface-short.safetensors models/README.md pkg/models/
 
 # A self-contained static site: the page plus the package as a user would install it.
 site: package

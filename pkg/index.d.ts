@@ -36,6 +36,9 @@ export interface CreateOptions {
   backend?: BackendChoice;
   /** Weights to load: a URL, or the bytes. Defaults to the weights shipped in the package. */
   modelUrl?: string | URL | ArrayBuffer | Uint8Array;
+  /** Face detector weights (URL or bytes); defaults to the shipped BlazeFace. `null`: no
+   * detector, only `face: 'none'` works. */
+  detectorUrl?: string | URL | ArrayBuffer | Uint8Array | null;
   /** Where the .wasm file is served from, if a bundler moved it. */
   wasmUrl?: string | URL;
 }
@@ -61,18 +64,38 @@ export interface Verification {
   far: number | null;
 }
 
+/** `detect` (default): find and align the largest face; `none`: the input is an aligned crop. */
+export type FaceMode = 'detect' | 'none';
+
+export interface Face {
+  box: { x: number; y: number; width: number; height: number };
+  /** Detection confidence in [0, 1]. */
+  score: number;
+  /** Pixel coordinates `[x, y]`; "right" is the subject's right. */
+  landmarks: {
+    rightEye: [number, number];
+    leftEye: [number, number];
+    noseTip: [number, number];
+    mouth: [number, number];
+    rightEar: [number, number];
+    leftEar: [number, number];
+  };
+}
+
 export class Verifier {
   static create(options?: CreateOptions): Promise<Verifier>;
   static similarity(a: Float32Array, b: Float32Array): number;
   /** The backend in use, and for `auto` why, e.g. `flex (navigator.gpu is missing)`. */
   readonly backend: string;
   readonly model: ModelInfo;
-  embed(input: ImageInput): Promise<Float32Array>;
-  embedBatch(inputs: ImageInput[]): Promise<Float32Array[]>;
+  embed(input: ImageInput, options?: { face?: FaceMode }): Promise<Float32Array>;
+  embedBatch(inputs: ImageInput[], options?: { face?: FaceMode }): Promise<Float32Array[]>;
   embedRaw(inputs: ImageInput[]): Promise<Float32Array[]>;
   /** `far`: pick the calibrated threshold at this false-accept rate (default 1e-3);
    * `threshold`: use this cosine threshold instead. */
-  verify(a: ImageInput, b: ImageInput, options?: { far?: number; threshold?: number }): Promise<Verification>;
+  verify(a: ImageInput, b: ImageInput, options?: { far?: number; threshold?: number; face?: FaceMode }): Promise<Verification>;
+  detect(input: ImageInput): Promise<Face[]>;
+  alignedFace(input: ImageInput, options?: { face?: FaceMode }): Promise<ImageData>;
   dispose(): void;
 }
 

@@ -3,9 +3,18 @@
 import init, * as wasm from './wasm/webverify.js';
 
 const DEFAULT_MODEL_URL = new URL('./models/mobilefacenet.safetensors', import.meta.url);
+const DEFAULT_DETECTOR_URL = new URL('./models/blazeface-short.safetensors', import.meta.url);
+const FACE_MODES = ['detect', 'none'];
+
+function faceMode(face = 'detect') {
+  if (!FACE_MODES.includes(face)) {
+    throw new WebverifyError('INVALID_INPUT', `face must be 'detect' or 'none', not '${face}'`);
+  }
+  return face;
+}
 
 /** An Error with a machine-readable `code` (INVALID_INPUT, MODEL_LOAD, MODEL_VERSION,
- * BACKEND_UNAVAILABLE, INFERENCE). */
+ * BACKEND_UNAVAILABLE, INFERENCE, NO_FACE). */
 export class WebverifyError extends Error {
   constructor(code, message, options) {
     super(message, options);
@@ -140,15 +149,19 @@ export class Verifier {
 
   /**
    * Loads the wasm module and the weights and starts a backend.
-   * @param {{ backend?: 'auto'|'webgpu'|'cpu'|'flex'|'ndarray', modelUrl?: string|URL|ArrayBuffer|Uint8Array, wasmUrl?: string|URL }} [options]
+   * @param {{ backend?: 'auto'|'webgpu'|'cpu'|'flex'|'ndarray', modelUrl?: string|URL|ArrayBuffer|Uint8Array, detectorUrl?: string|URL|ArrayBuffer|Uint8Array|null, wasmUrl?: string|URL }} [options]
    */
-  static async create({ backend = 'auto', modelUrl = DEFAULT_MODEL_URL, wasmUrl } = {}) {
+  static async create({ backend = 'auto', modelUrl = DEFAULT_MODEL_URL, detectorUrl = DEFAULT_DETECTOR_URL, wasmUrl } = {}) {
     const known = ['auto', 'webgpu', 'cpu', 'flex', 'ndarray'];
     if (!known.includes(backend)) {
       throw new WebverifyError('INVALID_INPUT', `unknown backend '${backend}'; use ${known.join(', ')}`);
     }
-    const [, weights] = await Promise.all([loadWasm(wasmUrl), fetchWeights(modelUrl)]);
-    const start = (name) => wasm.Engine.create(weights, name).catch((e) => { throw wrapError(e); });
+    const [, weights, detector] = await Promise.all([
+      loadWasm(wasmUrl),
+      fetchWeights(modelUrl),
+      detectorUrl === null ? undefined : fetchWeights(detectorUrl),
+    ]);
+    const start = (name) => wasm.Engine.create(weights, name, detector).catch((e) => { throw wrapError(e); });
     if (backend === 'webgpu') {
       const reason = await webgpuUnavailableReason();
       if (reason) throw new WebverifyError('BACKEND_UNAVAILABLE', `WebGPU is not available: ${reason}; use backend 'cpu' or 'auto'`);
@@ -174,20 +187,24 @@ export class Verifier {
     return this.#engine;
   }
 
-  /** The unit-length 192-d embedding of one image. */
-  async embed(input) {
-    const [e] = await this.embedBatch([input]);
+  /**
+   * The unit-length 192-d embedding of the face in one image. `face: 'detect'` (default) finds
+   * and aligns the largest face (error NO_FACE when there is none); `'none'` takes the input as
+   * an aligned face crop.
+   */
+  async embed(input, { face } = {}) {
+    const [e] = await this.embedBatch([input], { face });
     return e;
   }
 
   /** Embeddings of several images, computed as one batch. */
-  async embedBatch(inputs) {
+  async embedBatch(inputs, { face } = {}) {
     try {
       if (!Array.isArray(inputs) || inputs.length === 0) {
         throw new WebverifyError('INVALID_INPUT', 'embedBatch expects a non-empty array of images');
       }
       const engine = this.#live();
-      const flat = await engine.embedBatch(...pack(inputs));
+      const flat = await engine.embedBatch(...pack(inputs), faceMode(face));
       const dim = this.model.embeddingDim;
       return inputs.map((_, i) => flat.slice(i * dim, (i + 1) * dim));
     } catch (e) {
@@ -211,13 +228,42 @@ export class Verifier {
    * calibrated one at `far` (default 1e-3); `threshold` overrides it. The result's `far` is the
    * estimated false-accept rate at the observed similarity.
    */
-  async verify(a, b, { far, threshold } = {}) {
-    const [ea, eb] = await this.embedBatch([a, b]);
+  async verify(a, b, { far, threshold, face } = {}) {
+    const [ea, eb] = await this.embedBatch([a, b], { face });
     try {
       const result = this.#live().compare(ea, eb, far);
       if (threshold === undefined) return result;
       const fixed = wasm.verifyEmbeddings(ea, eb, threshold);
       return { ...fixed, far: result.far };
+    } catch (e) {
+      throw wrapError(e);
+    }
+  }
+
+  /**
+   * Faces in one image, best first: `[{ box: {x, y, width, height}, score, landmarks: {rightEye,
+   * leftEye, noseTip, mouth, rightEar, leftEar} }]` in the image's pixels ("right" is the
+   * subject's right). An empty array when there is no face.
+   */
+  async detect(input) {
+    try {
+      return JSON.parse(await this.#live().detect(...pack([input])));
+    } catch (e) {
+      throw wrapError(e);
+    }
+  }
+
+  /** The 112x112 crop the model sees for this input, as ImageData (or `{ data, width, height }`
+   * where ImageData does not exist). */
+  async alignedFace(input, { face } = {}) {
+    try {
+      const rgb = await this.#live().alignedFace(...pack([input]), faceMode(face));
+      const rgba = new Uint8ClampedArray(112 * 112 * 4);
+      for (let i = 0; i < 112 * 112; i++) {
+        rgba.set(rgb.subarray(i * 3, i * 3 + 3), i * 4);
+        rgba[i * 4 + 3] = 255;
+      }
+      return typeof ImageData !== 'undefined' ? new ImageData(rgba, 112, 112) : { data: rgba, width: 112, height: 112 };
     } catch (e) {
       throw wrapError(e);
     }

@@ -47,8 +47,16 @@ enum Command {
     Verify {
         a: PathBuf,
         b: PathBuf,
+        /// `detect`: find and align the largest face; `none`: the images are aligned crops.
+        #[arg(long, default_value = "detect", value_parser = ["detect", "none"])]
+        face: String,
+        /// Pick the calibrated threshold at this false-accept rate (default 1e-3).
+        #[arg(long)]
+        far: Option<f64>,
         #[arg(long, default_value = crate::DEFAULT_WEIGHTS_PATH)]
         weights: PathBuf,
+        #[arg(long, default_value = crate::DEFAULT_DETECTOR_PATH)]
+        detector: PathBuf,
         #[arg(long, default_value = "cpu")]
         backend: String,
     },
@@ -196,14 +204,23 @@ fn run(command: Command) -> crate::Result<()> {
         Command::Verify {
             a,
             b,
+            face,
+            far,
             weights,
+            detector,
             backend,
         } => {
-            let embedder = Embedder::from_path(&weights, Backend::parse(&backend)?)?;
-            let v = embedder.verify(&Image::open(&a)?, &Image::open(&b)?)?;
+            let pipeline = crate::pipeline::Pipeline::from_paths(
+                &weights,
+                &detector,
+                Backend::parse(&backend)?,
+            )?;
+            let mode = crate::pipeline::FaceMode::parse(&face)?;
+            let e = pipeline.embed_batch(&[Image::open(&a)?, Image::open(&b)?], mode)?;
+            let v = pipeline.embedder.compare(&e[0], &e[1], far)?;
             println!(
                 "{}",
-                serde_json::json!({ "similarity": v.similarity, "match": v.is_match, "threshold": v.threshold })
+                serde_json::json!({ "similarity": v.similarity, "match": v.is_match, "threshold": v.threshold, "far": v.far })
             );
         }
         Command::Calibrate {

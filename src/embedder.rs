@@ -50,6 +50,11 @@ impl Embedder {
         self.backend
     }
 
+    /// The device the model lives on (other models can share it).
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
     /// Name, checksum and shape of the loaded weights.
     pub fn model_info(&self) -> &ModelInfo {
         &self.info

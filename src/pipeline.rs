@@ -38,10 +38,10 @@ pub struct Prepared {
     pub faces: Vec<Face>,
 }
 
-/// Detector and embedder together.
+/// Detector and embedder together; without a detector only [`FaceMode::None`] works.
 pub struct Pipeline {
     pub embedder: Embedder,
-    pub detector: Detector,
+    pub detector: Option<Detector>,
 }
 
 impl Pipeline {
@@ -53,7 +53,7 @@ impl Pipeline {
                 faces: Vec::new(),
             });
         }
-        let faces = self.detector.detect_async(image).await?;
+        let faces = self.detect_async(image).await?;
         let largest = faces
             .iter()
             .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
@@ -61,6 +61,16 @@ impl Pipeline {
         let crop = align_face(image, &largest.landmarks.alignment_points())
             .ok_or(Error::NoFace { found: faces.len() })?;
         Ok(Prepared { crop, faces })
+    }
+
+    /// Faces in `image`, highest score first.
+    pub async fn detect_async(&self, image: &Image) -> Result<Vec<Face>> {
+        let detector = self.detector.as_ref().ok_or_else(|| {
+            Error::ModelLoad(
+                "no face detector is loaded; load its weights or use face: 'none'".into(),
+            )
+        })?;
+        detector.detect_async(image).await
     }
 
     /// Unit-length embeddings of the faces in `images`.
@@ -97,12 +107,16 @@ impl Pipeline {
             .map_err(|e| Error::ModelLoad(format!("cannot read {}: {e}", path.display())))?;
         Ok(Self {
             embedder: Embedder::from_path(embedder, backend)?,
-            detector: Detector::with_device(&bytes, backend.cpu_device()?)?,
+            detector: Some(Detector::with_device(&bytes, backend.cpu_device()?)?),
         })
     }
 
     pub fn prepare(&self, image: &Image, mode: FaceMode) -> Result<Prepared> {
         pollster::block_on(self.prepare_async(image, mode))
+    }
+
+    pub fn embed_batch(&self, images: &[Image], mode: FaceMode) -> Result<Vec<Vec<f32>>> {
+        pollster::block_on(self.embed_batch_async(images, mode))
     }
 
     pub fn verify(&self, a: &Image, b: &Image, mode: FaceMode) -> Result<Verification> {

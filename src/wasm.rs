@@ -11,9 +11,11 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::backend::Backend;
+use crate::detect::Detector;
 use crate::embedder::Embedder;
 use crate::error::Error;
 use crate::image::{Image, PixelFormat};
+use crate::pipeline::{FaceMode, Pipeline};
 use crate::verify;
 
 #[wasm_bindgen(start)]
@@ -41,31 +43,41 @@ fn set(obj: &Object, key: &str, value: JsValue) {
 /// A loaded model on one backend.
 #[wasm_bindgen]
 pub struct Engine {
-    inner: Rc<Embedder>,
+    inner: Rc<Pipeline>,
 }
 
 #[wasm_bindgen]
 impl Engine {
-    /// Loads the weights (bytes of a webverify weights file) on `backend`
-    /// (`webgpu`, `flex`, `ndarray` or `cpu`).
-    pub async fn create(weights: Vec<u8>, backend: String) -> Result<Engine, JsValue> {
+    /// Loads the embedder weights (bytes of a webverify weights file) on `backend`
+    /// (`webgpu`, `flex`, `ndarray` or `cpu`), and the face detector's when given.
+    pub async fn create(
+        weights: Vec<u8>,
+        backend: String,
+        detector: Option<Vec<u8>>,
+    ) -> Result<Engine, JsValue> {
         let backend = Backend::parse(&backend).map_err(js_error)?;
         let embedder = Embedder::load(&weights, backend).await.map_err(js_error)?;
+        let detector = match detector {
+            Some(bytes) => {
+                Some(Detector::with_device(&bytes, embedder.device().clone()).map_err(js_error)?)
+            }
+            None => None,
+        };
         Ok(Engine {
-            inner: Rc::new(embedder),
+            inner: Rc::new(Pipeline { embedder, detector }),
         })
     }
 
     /// The backend this engine runs on.
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
-        self.inner.backend().name().to_string()
+        self.inner.embedder.backend().name().to_string()
     }
 
     /// `{ id, name, sha256, embeddingDim, inputSize, formatVersion }` of the loaded weights.
     #[wasm_bindgen(getter, js_name = modelInfo)]
     pub fn model_info(&self) -> JsValue {
-        let info = self.inner.model_info();
+        let info = self.inner.embedder.model_info();
         let obj = Object::new();
         set(&obj, "id", info.id().into());
         set(&obj, "name", info.name.clone().into());
@@ -80,7 +92,7 @@ impl Engine {
     /// calibrated one at `far` (default 1e-3) when the weights carry a calibration, and `far`
     /// in the result estimates the false-accept rate at this similarity (null without one).
     pub fn compare(&self, a: &[f32], b: &[f32], far: Option<f64>) -> Result<JsValue, JsValue> {
-        let v = self.inner.compare(a, b, far).map_err(js_error)?;
+        let v = self.inner.embedder.compare(a, b, far).map_err(js_error)?;
         let obj = Object::new();
         set(&obj, "similarity", v.similarity.into());
         set(&obj, "match", v.is_match.into());
@@ -90,14 +102,19 @@ impl Engine {
     }
 
     /// Embeds images packed one after another in `data`; `shapes` holds
-    /// `[width, height, channels, stride]` per image (stride 0: packed rows). Resolves to one
-    /// `Float32Array` of `count * 192` unit-length values.
+    /// `[width, height, channels, stride]` per image (stride 0: packed rows); `face` is
+    /// `detect` (align the largest face; NO_FACE when there is none) or `none` (ready crops).
+    /// Resolves to one `Float32Array` of `count * 192` unit-length values.
     #[wasm_bindgen(js_name = embedBatch)]
-    pub fn embed_batch(&self, data: Vec<u8>, shapes: Vec<u32>) -> Promise {
+    pub fn embed_batch(&self, data: Vec<u8>, shapes: Vec<u32>, face: String) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let images = unpack(&data, &shapes).map_err(js_error)?;
-            let embeddings = inner.embed_batch_async(&images).await.map_err(js_error)?;
+            let mode = FaceMode::parse(&face).map_err(js_error)?;
+            let embeddings = inner
+                .embed_batch_async(&images, mode)
+                .await
+                .map_err(js_error)?;
             let flat: Vec<f32> = embeddings.into_iter().flatten().collect();
             Ok(Float32Array::from(flat.as_slice()).into())
         })
@@ -110,9 +127,41 @@ impl Engine {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let images = unpack(&data, &shapes).map_err(js_error)?;
-            let embeddings = inner.embed_raw(&images).await.map_err(js_error)?;
+            let embeddings = inner.embedder.embed_raw(&images).await.map_err(js_error)?;
             let flat: Vec<f32> = embeddings.into_iter().flatten().collect();
             Ok(Float32Array::from(flat.as_slice()).into())
+        })
+    }
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// The faces in one image as JSON: `[{ box: {x, y, width, height}, score, landmarks:
+    /// {rightEye, leftEye, noseTip, mouth, rightEar, leftEar} }]`, in pixels, best first.
+    pub fn detect(&self, data: Vec<u8>, shapes: Vec<u32>) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let images = unpack(&data, &shapes).map_err(js_error)?;
+            let faces = inner.detect_async(&images[0]).await.map_err(js_error)?;
+            Ok(serde_json::to_string(&faces)
+                .unwrap_or_else(|_| "[]".into())
+                .into())
+        })
+    }
+
+    /// The 112x112 RGB crop the model sees for one image (`face`: `detect` or `none`).
+    #[wasm_bindgen(js_name = alignedFace)]
+    pub fn aligned_face(&self, data: Vec<u8>, shapes: Vec<u32>, face: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let images = unpack(&data, &shapes).map_err(js_error)?;
+            let mode = FaceMode::parse(&face).map_err(js_error)?;
+            let prepared = inner
+                .prepare_async(&images[0], mode)
+                .await
+                .map_err(js_error)?;
+            let crop = prepared.crop.resize_bilinear(112, 112);
+            Ok(js_sys::Uint8Array::from(crop.as_rgb()).into())
         })
     }
 }

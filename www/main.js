@@ -47,6 +47,10 @@ async function compare() {
     const t = performance.now();
     const result = await verifier.verify(images.a, images.b);
     const ms = performance.now() - t;
+    // Show what the model saw: the aligned 112x112 crops.
+    for (const which of ['a', 'b']) {
+      $(`crop-${which}`).getContext('2d').putImageData(await verifier.alignedFace(images[which]), 0, 0);
+    }
     $('similarity').textContent = result.similarity.toFixed(4);
     $('verdict').textContent = result.match
       ? `same person (similarity ≥ ${result.threshold.toFixed(2)})`
@@ -61,7 +65,8 @@ async function compare() {
     }
     $('time').textContent = `${ms.toFixed(0)} ms on ${verifier.backend}`;
   } catch (e) {
-    setStatus(`Comparison failed (${e.code}): ${e.message}`, true);
+    const hint = e.code === 'NO_FACE' ? 'No face was found in one of the images. ' : '';
+    setStatus(`${hint}Comparison failed (${e.code}): ${e.message}`, true);
   }
   update();
 }

@@ -26,7 +26,9 @@ for (const backend of ['cpu', 'webgpu']) {
     await page.setInputFiles('#file-b', FACES[1]);
     await page.waitForFunction(() => !document.getElementById('compare').disabled);
     await page.click('#compare');
-    await page.waitForFunction(() => document.getElementById('similarity').textContent !== '–');
+    await page.waitForFunction(() => document.getElementById('similarity').textContent !== '–'
+      || document.getElementById('status').classList.contains('error'));
+    assert.ok(!(await page.getAttribute('#status', 'class'))?.includes('error'), await page.textContent('#status'));
     const shown = Number(await page.textContent('#similarity'));
     const verdict = await page.textContent('#verdict');
     await page.screenshot({ path: join(ARTIFACTS, `e2e-verify-${backend}.png`), fullPage: true });

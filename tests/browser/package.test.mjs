@@ -36,6 +36,34 @@ for (const backend of ['cpu', 'webgpu']) {
       assert.deepEqual(errors, []);
     });
 
+    test('faces are detected and aligned', { skip: !HAS_SHARED && 'no ../shared' }, async () => {
+      const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
+      const { pngs } = referenceData();
+      const result = await page.evaluate(async ({ backend, png }) => {
+        const { Verifier } = await import('./webverify/index.js');
+        const v = await Verifier.create({ backend });
+        const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0));
+        const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/png' }), { colorSpaceConversion: 'none' });
+        // The face pasted into a larger grey canvas: found at its new place, and it matches itself.
+        const canvas = new OffscreenCanvas(300, 220);
+        const ctx = canvas.getContext('2d');
+        ctx.fillStyle = '#5a5a5a';
+        ctx.fillRect(0, 0, 300, 220);
+        ctx.drawImage(bitmap, 150, 60);
+        const faces = await v.detect(canvas);
+        const crop = await v.alignedFace(canvas);
+        const same = await v.verify(bitmap, canvas);
+        return { faces, crop: [crop.width, crop.height], same };
+      }, { backend, png: pngs['face_03_samples_man.png'] });
+      assert.equal(result.faces.length, 1);
+      const [f] = result.faces;
+      assert.ok(f.score > 0.5 && f.box.x > 140 && f.box.y > 50, JSON.stringify(f));
+      assert.ok(f.landmarks.rightEye[0] < f.landmarks.leftEye[0] && f.landmarks.noseTip[1] < f.landmarks.mouth[1]);
+      assert.deepEqual(result.crop, [112, 112]);
+      assert.ok(result.same.match && result.same.similarity > 0.9, JSON.stringify(result.same));
+      assert.deepEqual(errors, []);
+    });
+
     test('bad input gives coded errors and the verifier keeps working', async () => {
       const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
       const codes = await page.evaluate(async (backend) => {
@@ -55,18 +83,21 @@ for (const backend of ['cpu', 'webgpu']) {
         out.emptyBatch = await code(v.embedBatch([]));
         out.badEmbeddings = (() => { try { Verifier.similarity(new Float32Array(3), new Float32Array(4)); return 'returned'; } catch (e) { return `${e.name}:${e.code}`; } })();
         const pixels = new Uint8ClampedArray(112 * 112 * 4).map((_, i) => (i * 7) % 251);
-        const e = await v.embed(new ImageData(pixels, 112, 112));
+        out.noFace = await code(v.embed(new ImageData(pixels, 112, 112)));
+        out.badFaceMode = await code(v.embed(new ImageData(pixels, 112, 112), { face: 'maybe' }));
+        out.facesInNoise = (await v.detect(new ImageData(pixels, 112, 112))).length;
+        const e = await v.embed(new ImageData(pixels, 112, 112), { face: 'none' });
         out.goodAfterErrors = e.length;
         out.norm = Math.hypot(...e);
-        const r = await v.verify(new ImageData(pixels, 112, 112), { data: pixels, width: 112, height: 112 });
+        const r = await v.verify(new ImageData(pixels, 112, 112), { data: pixels, width: 112, height: 112 }, { face: 'none' });
         out.selfSimilarity = r.similarity;
         out.selfMatch = r.match;
         out.selfFar = r.far;
-        const loose = await v.verify(new ImageData(pixels, 112, 112), new ImageData(pixels, 112, 112), { far: 1e-2 });
+        const loose = await v.verify(new ImageData(pixels, 112, 112), new ImageData(pixels, 112, 112), { far: 1e-2, face: 'none' });
         out.thresholds = [r.threshold, loose.threshold];
-        out.unsupportedFar = await code(v.verify(new ImageData(pixels, 112, 112), new ImageData(pixels, 112, 112), { far: 1e-12 }));
+        out.unsupportedFar = await code(v.verify(new ImageData(pixels, 112, 112), new ImageData(pixels, 112, 112), { far: 1e-12, face: 'none' }));
         v.dispose();
-        out.afterDispose = await code(v.embed(new ImageData(pixels, 112, 112)));
+        out.afterDispose = await code(v.embed(new ImageData(pixels, 112, 112), { face: 'none' }));
         return out;
       }, backend);
       assert.equal(codes.truncatedWeights, 'WebverifyError:MODEL_LOAD');
@@ -78,6 +109,9 @@ for (const backend of ['cpu', 'webgpu']) {
       assert.equal(codes.notAnImage, 'WebverifyError:INVALID_INPUT');
       assert.equal(codes.emptyBatch, 'WebverifyError:INVALID_INPUT');
       assert.equal(codes.badEmbeddings, 'WebverifyError:INVALID_INPUT');
+      assert.equal(codes.noFace, 'WebverifyError:NO_FACE');
+      assert.equal(codes.badFaceMode, 'WebverifyError:INVALID_INPUT');
+      assert.equal(codes.facesInNoise, 0);
       assert.equal(codes.goodAfterErrors, 192);
       assert.ok(Math.abs(codes.norm - 1) < 1e-4);
       assert.ok(codes.selfSimilarity > 0.9999 && codes.selfMatch);
