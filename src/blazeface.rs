@@ -13,6 +13,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::error::{Error, Result};
+use crate::model::ConvSpec;
 use crate::weights::WeightFile;
 
 pub const MODEL_NAME: &str = "blazeface-short";
@@ -43,53 +44,34 @@ const BLOCKS: [(usize, usize, usize); 16] = [
 /// Heads: (after block index, channels, anchors per cell).
 pub const HEADS: [(usize, usize, usize); 2] = [(10, 88, 2), (15, 96, 6)];
 
-/// One conv of the network: its tensor name prefix and shape.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Slot {
-    pub name: String,
-    pub in_channels: usize,
-    pub out_channels: usize,
-    pub kernel: usize,
-    pub stride: usize,
-    pub depthwise: bool,
-}
-
-impl Slot {
-    fn new(
-        name: String,
-        io: (usize, usize),
-        kernel: usize,
-        stride: usize,
-        depthwise: bool,
-    ) -> Self {
-        Self {
-            name,
-            in_channels: io.0,
-            out_channels: io.1,
-            kernel,
-            stride,
-            depthwise,
-        }
-    }
-    pub fn weight_shape(&self) -> [usize; 4] {
-        let per_group = if self.depthwise { 1 } else { self.in_channels };
-        [self.out_channels, per_group, self.kernel, self.kernel]
+fn conv_spec(
+    name: String,
+    io: (usize, usize),
+    kernel: usize,
+    stride: usize,
+    depthwise: bool,
+) -> ConvSpec {
+    let spec = ConvSpec::new(name, [io.0, io.1], kernel, stride);
+    if depthwise {
+        spec.depthwise()
+    } else {
+        spec
     }
 }
 
 /// Every conv in the order the TF.js graph lists them (heads of the 16x16 map come before the
 /// blocks that follow it).
-pub fn slots() -> Vec<Slot> {
-    let mut all = vec![Slot::new("stem".into(), (3, 24), 5, 2, false)];
+pub fn slots() -> Vec<ConvSpec> {
+    let mut all = vec![conv_spec("stem".into(), (3, 24), 5, 2, false)];
     for (i, &(cin, cout, stride)) in BLOCKS.iter().enumerate() {
-        all.push(Slot::new(
+        all.push(conv_spec(
             format!("blocks.{i}.depthwise"),
             (cin, cin),
             3,
             stride,
             true,
         ));
-        all.push(Slot::new(
+        all.push(conv_spec(
             format!("blocks.{i}.pointwise"),
             (cin, cout),
             1,
@@ -98,14 +80,14 @@ pub fn slots() -> Vec<Slot> {
         ));
         for (h, &(after, channels, anchors)) in HEADS.iter().enumerate() {
             if after == i {
-                all.push(Slot::new(
+                all.push(conv_spec(
                     format!("heads.{h}.classifier"),
                     (channels, anchors),
                     1,
                     1,
                     false,
                 ));
-                all.push(Slot::new(
+                all.push(conv_spec(
                     format!("heads.{h}.regressor"),
                     (channels, anchors * 16),
                     1,
@@ -178,7 +160,7 @@ pub fn convert_tfjs(model_json: &[u8], weights: &[u8], source: &str) -> Result<V
     ))
 }
 
-fn conv(file: &WeightFile, slot: &Slot, device: &Device) -> Result<Conv2d> {
+fn conv(file: &WeightFile, slot: &ConvSpec, device: &Device) -> Result<Conv2d> {
     let w = file.read(&format!("{}.weight", slot.name), &slot.weight_shape())?;
     let b = file.read(&format!("{}.bias", slot.name), &[slot.out_channels])?;
     Ok(Conv2d {
@@ -193,7 +175,7 @@ fn conv(file: &WeightFile, slot: &Slot, device: &Device) -> Result<Conv2d> {
         stride: [slot.stride, slot.stride],
         kernel_size: [slot.kernel, slot.kernel],
         dilation: [1, 1],
-        groups: if slot.depthwise { slot.in_channels } else { 1 },
+        groups: slot.groups(),
         padding: PaddingConfig2d::Same,
     })
 }

@@ -47,36 +47,18 @@ enum Command {
     Verify {
         a: PathBuf,
         b: PathBuf,
-        /// `detect`: find and align the largest face; `none`: the images are aligned crops.
-        #[arg(long, default_value = "detect", value_parser = ["detect", "none"])]
-        face: String,
         /// Pick the calibrated threshold at this false-accept rate (default 1e-3).
         #[arg(long)]
         far: Option<f64>,
-        #[arg(long, default_value = crate::DEFAULT_WEIGHTS_PATH)]
-        weights: PathBuf,
-        #[arg(long, default_value = crate::DEFAULT_DETECTOR_PATH)]
-        detector: PathBuf,
-        #[arg(long, default_value = "cpu")]
-        backend: String,
+        #[command(flatten)]
+        models: Models,
     },
     /// Evaluate verification on a pair list (LFW protocol: k-fold accuracy, ROC AUC, EER, TAR@FAR).
     Eval {
-        /// Pair list (LFW `pairs*.txt` format or the general `fold path_a path_b same` format).
-        #[arg(long)]
-        pairs: PathBuf,
-        /// Image root for LFW-format lists (default: `images/` beside the list, else its folder).
-        #[arg(long)]
-        images: Option<PathBuf>,
-        /// `detect`: find and align the largest face; `none`: images are aligned crops.
-        #[arg(long, default_value = "detect", value_parser = ["detect", "none"])]
-        face: String,
-        #[arg(long, default_value = crate::DEFAULT_WEIGHTS_PATH)]
-        weights: PathBuf,
-        #[arg(long, default_value = crate::DEFAULT_DETECTOR_PATH)]
-        detector: PathBuf,
-        #[arg(long, default_value = "cpu")]
-        backend: String,
+        #[command(flatten)]
+        list: PairList,
+        #[command(flatten)]
+        models: Models,
         /// Write the ROC curve as CSV (threshold, far, tar).
         #[arg(long)]
         roc: Option<PathBuf>,
@@ -88,16 +70,10 @@ enum Command {
     /// different people; prints the thresholds at FAR 1e-2, 1e-3, 1e-4 and stores the calibration
     /// in the weights' metadata with --write.
     Calibrate {
-        #[arg(long)]
-        pairs: PathBuf,
-        #[arg(long)]
-        images: Option<PathBuf>,
-        #[arg(long, default_value = "detect", value_parser = ["detect", "none"])]
-        face: String,
-        #[arg(long, default_value = crate::DEFAULT_WEIGHTS_PATH)]
-        weights: PathBuf,
-        #[arg(long, default_value = crate::DEFAULT_DETECTOR_PATH)]
-        detector: PathBuf,
+        #[command(flatten)]
+        list: PairList,
+        #[command(flatten)]
+        models: Models,
         /// Store the calibration in these weights (usually the --weights file itself).
         #[arg(long)]
         write: Option<PathBuf>,
@@ -114,6 +90,69 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         batches: usize,
     },
+}
+
+/// The models and how faces are found, shared by the commands that compare images.
+#[derive(clap::Args)]
+struct Models {
+    /// `detect`: find and align the largest face; `none`: the images are aligned crops.
+    #[arg(long, default_value = "detect", value_parser = ["detect", "none"])]
+    face: String,
+    #[arg(long, default_value = crate::DEFAULT_WEIGHTS_PATH)]
+    weights: PathBuf,
+    #[arg(long, default_value = crate::DEFAULT_DETECTOR_PATH)]
+    detector: PathBuf,
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+}
+
+impl Models {
+    fn load(&self) -> crate::Result<(crate::pipeline::Pipeline, crate::pipeline::FaceMode)> {
+        let backend = Backend::parse(&self.backend)?;
+        let pipeline =
+            crate::pipeline::Pipeline::from_paths(&self.weights, &self.detector, backend)?;
+        Ok((pipeline, crate::pipeline::FaceMode::parse(&self.face)?))
+    }
+}
+
+/// A pair list for evaluation or calibration.
+#[derive(clap::Args)]
+struct PairList {
+    /// Pair list (LFW `pairs*.txt` format or the general `fold path_a path_b same` format).
+    #[arg(long)]
+    pairs: PathBuf,
+    /// Image root for LFW-format lists (default: `images/` beside the list, else its folder).
+    #[arg(long)]
+    images: Option<PathBuf>,
+}
+
+impl PairList {
+    fn name(&self) -> String {
+        self.pairs
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    fn read(&self) -> crate::Result<Vec<crate::pairs::Pair>> {
+        let list_dir = self
+            .pairs
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .to_path_buf();
+        let images = self.images.clone().unwrap_or_else(|| {
+            let beside = list_dir.join("images");
+            if beside.is_dir() {
+                beside
+            } else {
+                list_dir.clone()
+            }
+        });
+        let text = String::from_utf8(read(&self.pairs)?).map_err(|_| {
+            crate::Error::InvalidInput(format!("{} is not text", self.pairs.display()))
+        })?;
+        crate::pairs::parse(&text, &list_dir, &images)
+    }
 }
 
 /// Runs the command line with the process arguments.
@@ -201,21 +240,8 @@ fn run(command: Command) -> crate::Result<()> {
                 }
             }
         }
-        Command::Verify {
-            a,
-            b,
-            face,
-            far,
-            weights,
-            detector,
-            backend,
-        } => {
-            let pipeline = crate::pipeline::Pipeline::from_paths(
-                &weights,
-                &detector,
-                Backend::parse(&backend)?,
-            )?;
-            let mode = crate::pipeline::FaceMode::parse(&face)?;
+        Command::Verify { a, b, far, models } => {
+            let (pipeline, mode) = models.load()?;
             let e = pipeline.embed_batch(&[Image::open(&a)?, Image::open(&b)?], mode)?;
             let v = pipeline.embedder.compare(&e[0], &e[1], far)?;
             println!(
@@ -224,30 +250,20 @@ fn run(command: Command) -> crate::Result<()> {
             );
         }
         Command::Calibrate {
-            pairs,
-            images,
-            face,
-            weights,
-            detector,
+            list,
+            models,
             write,
         } => {
-            let list = read_pairs(&pairs, images)?;
-            let pipeline =
-                crate::pipeline::Pipeline::from_paths(&weights, &detector, Backend::DEFAULT_CPU)?;
-            let mut unique: Vec<&PathBuf> = list.iter().flat_map(|p| [&p.a, &p.b]).collect();
-            unique.sort();
-            unique.dedup();
-            let embeddings = crate::eval::embed_all(
-                &pipeline,
-                &unique,
-                crate::pipeline::FaceMode::parse(&face)?,
-                true,
-            )?;
+            let pairs = list.read()?;
+            let (pipeline, mode) = models.load()?;
+            let unique = crate::eval::unique_images(&pairs);
+            let embeddings = crate::eval::embed_all(&pipeline, &unique, mode, true)?;
             let impostor = crate::eval::cross_identity_impostors(&embeddings);
             let source = format!(
-                "all cross-identity pairs of the {} images of {} (face {face}; {} without a face left out)",
+                "all cross-identity pairs of the {} images of {} (face {}; {} without a face left out)",
                 embeddings.values().filter(|e| e.is_some()).count(),
-                pairs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                list.name(),
+                models.face,
                 embeddings.values().filter(|e| e.is_none()).count(),
             );
             let c = crate::calibration::Calibration::from_impostors(&source, &impostor)?;
@@ -274,23 +290,13 @@ fn run(command: Command) -> crate::Result<()> {
             }
         }
         Command::Eval {
-            pairs,
-            images,
-            face,
-            weights,
-            detector,
-            backend,
+            list,
+            models,
             roc,
             plot,
         } => {
-            let list = read_pairs(&pairs, images)?;
-            let pipeline = crate::pipeline::Pipeline::from_paths(
-                &weights,
-                &detector,
-                Backend::parse(&backend)?,
-            )?;
-            let mode = crate::pipeline::FaceMode::parse(&face)?;
-            let (_, report) = crate::eval::evaluate(&pipeline, &list, mode, true)?;
+            let (pipeline, mode) = models.load()?;
+            let (_, report) = crate::eval::evaluate(&pipeline, &list.read()?, mode, true)?;
             println!("{report}");
             let write = |path: &PathBuf, body: &str| {
                 std::fs::write(path, body).map_err(|e| {
@@ -301,11 +307,7 @@ fn run(command: Command) -> crate::Result<()> {
                 write(&path, &crate::eval::roc_csv(&report.roc))?;
             }
             if let Some(path) = plot {
-                let name = pairs
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let title = format!("ROC, {name} ({} pairs)", report.pairs);
+                let title = format!("ROC, {} ({} pairs)", list.name(), report.pairs);
                 crate::eval::roc_svg(&report.roc, &title, &path)?;
             }
         }
@@ -317,26 +319,6 @@ fn run(command: Command) -> crate::Result<()> {
         } => bench(&read(&weights)?, &backends, singles, batches)?,
     }
     Ok(())
-}
-
-/// A pair list; LFW-format image paths resolve under `images` (default: `images/` beside the
-/// list, else the list's folder).
-fn read_pairs(pairs: &PathBuf, images: Option<PathBuf>) -> crate::Result<Vec<crate::pairs::Pair>> {
-    let list_dir = pairs
-        .parent()
-        .unwrap_or(std::path::Path::new("."))
-        .to_path_buf();
-    let images = images.unwrap_or_else(|| {
-        let beside = list_dir.join("images");
-        if beside.is_dir() {
-            beside
-        } else {
-            list_dir.clone()
-        }
-    });
-    let text = String::from_utf8(read(pairs)?)
-        .map_err(|_| crate::Error::InvalidInput(format!("{} is not text", pairs.display())))?;
-    crate::pairs::parse(&text, &list_dir, &images)
 }
 
 fn stats(mut ms: Vec<f64>) -> (f64, f64) {

@@ -69,6 +69,14 @@ impl std::fmt::Display for Report {
     }
 }
 
+/// Every image of a pair list, once, sorted.
+pub fn unique_images(pairs: &[Pair]) -> Vec<&PathBuf> {
+    let mut unique: Vec<&PathBuf> = pairs.iter().flat_map(|p| [&p.a, &p.b]).collect();
+    unique.sort();
+    unique.dedup();
+    unique
+}
+
 /// Embeds each image once; `None` where no face was found.
 pub fn embed_all<'p>(
     pipeline: &Pipeline,
@@ -145,9 +153,7 @@ pub fn evaluate(
     progress: bool,
 ) -> Result<(Vec<Scored>, Report)> {
     let start = Instant::now();
-    let mut unique: Vec<&PathBuf> = pairs.iter().flat_map(|p| [&p.a, &p.b]).collect();
-    unique.sort();
-    unique.dedup();
+    let unique = unique_images(pairs);
     let embeddings = embed_all(pipeline, &unique, mode, progress)?;
     let failed_images = embeddings.values().filter(|e| e.is_none()).count();
     let mut failed_pairs = 0;

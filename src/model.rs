@@ -28,7 +28,8 @@ pub enum Padding {
     Valid,
 }
 
-/// One convolution (batch norm folded in), optionally followed by a per-channel PReLU.
+/// One convolution (batch norm folded in), optionally followed by a per-channel PReLU. Also
+/// describes the detector's convs (`crate::blazeface`), which have no PReLU.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConvSpec {
     /// Module path; the weight file stores `{name}.weight`, `{name}.bias`, `{name}.alpha`.
@@ -44,7 +45,7 @@ pub struct ConvSpec {
 }
 
 impl ConvSpec {
-    fn new(name: String, io: [usize; 2], kernel: usize, stride: usize) -> Self {
+    pub(crate) fn new(name: String, io: [usize; 2], kernel: usize, stride: usize) -> Self {
         Self {
             name,
             in_channels: io[0],
@@ -56,7 +57,7 @@ impl ConvSpec {
             prelu: false,
         }
     }
-    fn depthwise(mut self) -> Self {
+    pub(crate) fn depthwise(mut self) -> Self {
         self.depthwise = true;
         self
     }

@@ -209,12 +209,6 @@ pub fn verify_embeddings(a: &[f32], b: &[f32], threshold: Option<f32>) -> Result
     Ok(obj.into())
 }
 
-/// The default match threshold (cosine similarity).
-#[wasm_bindgen(js_name = defaultThreshold)]
-pub fn default_threshold() -> f32 {
-    verify::DEFAULT_THRESHOLD
-}
-
 /// Backends compiled into this module.
 #[wasm_bindgen(js_name = compiledBackends)]
 pub fn compiled_backends() -> Vec<String> {
