@@ -6,6 +6,9 @@ export type ErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'INFERENCE'
   | 'NO_FACE'
+  | 'MODEL_MISMATCH'
+  | 'FORMAT_VERSION'
+  | 'CORRUPT_DATA'
   | 'INTERNAL';
 
 export class WebverifyError extends Error {
@@ -62,9 +65,27 @@ export interface Verification {
   /** Estimated false-accept rate at this similarity (share of impostor pairs of the
    * calibration set scoring as high); null for uncalibrated weights. */
   far: number | null;
+  /** Faces found in each photo (the main one of each is compared); null with `face: 'none'`. */
+  faces: [number, number] | null;
 }
 
-/** `detect` (default): find and align the largest face; `none`: the input is an aligned crop. */
+/** A labelled pair for `calibrate`: embeddings or images, and whether they are one person. */
+export interface LabelledPair {
+  a: Float32Array | ImageInput;
+  b: Float32Array | ImageInput;
+  same: boolean;
+}
+
+export interface CalibrationResult {
+  genuine: number;
+  impostors: number;
+  /** Per FAR (1e-2, 1e-3, 1e-4): the threshold (null where the impostor pairs are too few)
+   * and the share of genuine pairs it accepts (null without genuine pairs). */
+  thresholds: { far: number; threshold: number | null; tar: number | null }[];
+}
+
+/** `detect` (default): find and align the main face (the largest, discounted by its distance
+ * from the centre); `none`: the input is an aligned crop. */
 export type FaceMode = 'detect' | 'none';
 
 export interface Face {
@@ -94,6 +115,10 @@ export class Verifier {
   /** `far`: pick the calibrated threshold at this false-accept rate (default 1e-3);
    * `threshold`: use this cosine threshold instead. */
   verify(a: ImageInput, b: ImageInput, options?: { far?: number; threshold?: number; face?: FaceMode }): Promise<Verification>;
+  /** Refits the thresholds on the app's own labelled pairs (at least 100 impostor pairs). */
+  calibrate(pairs: LabelledPair[], options?: { face?: FaceMode }): Promise<CalibrationResult>;
+  /** Goes back to the calibration shipped with the model. */
+  resetCalibration(): void;
   detect(input: ImageInput): Promise<Face[]>;
   alignedFace(input: ImageInput, options?: { face?: FaceMode }): Promise<ImageData>;
   dispose(): void;

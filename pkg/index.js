@@ -189,8 +189,8 @@ export class Verifier {
 
   /**
    * The unit-length 192-d embedding of the face in one image. `face: 'detect'` (default) finds
-   * and aligns the largest face (error NO_FACE when there is none); `'none'` takes the input as
-   * an aligned face crop.
+   * and aligns the main face (the largest, discounted by its distance from the centre; error
+   * NO_FACE when there is none); `'none'` takes the input as an aligned face crop.
    */
   async embed(input, { face } = {}) {
     const [e] = await this.embedBatch([input], { face });
@@ -199,14 +199,22 @@ export class Verifier {
 
   /** Embeddings of several images, computed as one batch. */
   async embedBatch(inputs, { face } = {}) {
+    return (await this.#embedPhotos(inputs, face)).embeddings;
+  }
+
+  /** `{ embeddings, faces }`: faces found per image (null with `face: 'none'`). */
+  async #embedPhotos(inputs, face) {
     try {
       if (!Array.isArray(inputs) || inputs.length === 0) {
         throw new WebverifyError('INVALID_INPUT', 'embedBatch expects a non-empty array of images');
       }
       const engine = this.#live();
-      const flat = await engine.embedBatch(...pack(inputs), faceMode(face));
+      const out = await engine.embedBatch(...pack(inputs), faceMode(face));
       const dim = this.model.embeddingDim;
-      return inputs.map((_, i) => flat.slice(i * dim, (i + 1) * dim));
+      return {
+        embeddings: inputs.map((_, i) => out.embeddings.slice(i * dim, (i + 1) * dim)),
+        faces: out.faces,
+      };
     } catch (e) {
       throw wrapError(e);
     }
@@ -224,20 +232,60 @@ export class Verifier {
   }
 
   /**
-   * Are `a` and `b` the same? `{ similarity, match, threshold, far }`. The threshold is the
-   * calibrated one at `far` (default 1e-3); `threshold` overrides it. The result's `far` is the
-   * estimated false-accept rate at the observed similarity.
+   * Are `a` and `b` the same? `{ similarity, match, threshold, far, faces }`. The threshold is
+   * the calibrated one at `far` (default 1e-3); `threshold` overrides it. The result's `far` is
+   * the estimated false-accept rate at the observed similarity; `faces` says how many faces
+   * each photo held (the main one is compared), null with `face: 'none'`.
    */
   async verify(a, b, { far, threshold, face } = {}) {
-    const [ea, eb] = await this.embedBatch([a, b], { face });
+    const { embeddings: [ea, eb], faces } = await this.#embedPhotos([a, b], face);
     try {
       const result = this.#live().compare(ea, eb, far);
-      if (threshold === undefined) return result;
+      const counted = { ...result, faces: faces[0] === null ? null : faces };
+      if (threshold === undefined) return counted;
       const fixed = wasm.verifyEmbeddings(ea, eb, threshold);
-      return { ...fixed, far: result.far };
+      return { ...counted, ...fixed };
     } catch (e) {
       throw wrapError(e);
     }
+  }
+
+  /**
+   * Refits the score calibration on your own labelled pairs, `[{ a, b, same }]` where `a` and
+   * `b` are embeddings (Float32Array) or images. Every later `verify` uses the new thresholds
+   * and FAR estimates. Needs at least 100 impostor pairs; a FAR below 1 / impostors gets no
+   * threshold. Resolves to `{ genuine, impostors, thresholds: [{ far, threshold, tar }] }`.
+   */
+  async calibrate(pairs, { face } = {}) {
+    try {
+      if (!Array.isArray(pairs) || pairs.length === 0) {
+        throw new WebverifyError('INVALID_INPUT', 'calibrate expects a non-empty array of { a, b, same } pairs');
+      }
+      const dim = this.model.embeddingDim;
+      const isEmbedding = (x) => x instanceof Float32Array && x.length === dim;
+      const images = pairs.flatMap((p) => [p?.a, p?.b]).filter((x) => !isEmbedding(x));
+      const embedded = [];
+      for (let i = 0; i < images.length; i += 16) {
+        embedded.push(...(await this.embedBatch(images.slice(i, i + 16), { face })));
+      }
+      const a = new Float32Array(pairs.length * dim);
+      const b = new Float32Array(pairs.length * dim);
+      let next = 0;
+      const vector = (x) => (isEmbedding(x) ? x : embedded[next++]);
+      pairs.forEach((p, i) => {
+        a.set(vector(p.a), i * dim);
+        b.set(vector(p.b), i * dim);
+      });
+      const same = Uint8Array.from(pairs, (p) => (p.same ? 1 : 0));
+      return JSON.parse(this.#live().calibrate(a, b, same));
+    } catch (e) {
+      throw wrapError(e);
+    }
+  }
+
+  /** Goes back to the calibration shipped with the model. */
+  resetCalibration() {
+    this.#live().resetCalibration();
   }
 
   /**

@@ -12,6 +12,27 @@ use crate::error::{Error, Result};
 pub const METADATA_KEY: &str = "calibration";
 /// The FAR used when none is given.
 pub const DEFAULT_FAR: f64 = 1e-3;
+/// The FARs a calibration reports thresholds for.
+pub const REPORTED_FARS: [f64; 3] = [1e-2, 1e-3, 1e-4];
+
+/// A calibration refitted on labelled pairs, with what it means at the reported FARs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Refit {
+    #[serde(skip)]
+    pub calibration: Calibration,
+    pub genuine: usize,
+    pub impostors: usize,
+    pub thresholds: Vec<FarThreshold>,
+}
+
+/// The threshold at one FAR (`None` where the impostor pairs are too few to support it) and
+/// the share of genuine pairs it accepts.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FarThreshold {
+    pub far: f64,
+    pub threshold: Option<f32>,
+    pub tar: Option<f64>,
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
@@ -54,6 +75,37 @@ impl Calibration {
             source: source.into(),
             negatives: n,
             curve,
+        })
+    }
+
+    /// Refits on labelled scores `(similarity, same person)`: the impostor scores make the
+    /// curve, the genuine ones say how many true matches each threshold keeps.
+    pub fn from_labelled(source: &str, scores: &[(f32, bool)]) -> Result<Refit> {
+        if let Some((s, _)) = scores.iter().find(|(s, _)| !s.is_finite()) {
+            return Err(Error::InvalidInput(format!("score {s} is not a number")));
+        }
+        let impostor: Vec<f32> = scores.iter().filter(|p| !p.1).map(|p| p.0).collect();
+        let genuine: Vec<f32> = scores.iter().filter(|p| p.1).map(|p| p.0).collect();
+        let calibration = Self::from_impostors(source, &impostor)?;
+        let thresholds = REPORTED_FARS
+            .iter()
+            .map(|&far| {
+                let threshold = calibration.threshold(far).ok();
+                let tar = threshold.filter(|_| !genuine.is_empty()).map(|t| {
+                    genuine.iter().filter(|&&s| s >= t).count() as f64 / genuine.len() as f64
+                });
+                FarThreshold {
+                    far,
+                    threshold,
+                    tar,
+                }
+            })
+            .collect();
+        Ok(Refit {
+            calibration,
+            genuine: genuine.len(),
+            impostors: impostor.len(),
+            thresholds,
         })
     }
 
@@ -159,5 +211,26 @@ mod tests {
         assert_eq!(back, c);
         assert!(Calibration::from_json("{}").is_err());
         assert!(Calibration::from_impostors("x", &[0.1; 10]).is_err());
+    }
+
+    #[test]
+    fn refit_on_labelled_pairs_reports_tar() {
+        // 1000 impostors uniform on [0, 1); genuine scores 0.95 (above every threshold) and 0.5
+        // (below the 1e-2 one, 0.99).
+        let mut scores: Vec<(f32, bool)> = uniform(1000).into_iter().map(|s| (s, false)).collect();
+        scores.extend([(0.995, true), (0.5, true)]);
+        let r = Calibration::from_labelled("test", &scores).unwrap();
+        assert_eq!((r.genuine, r.impostors), (2, 1000));
+        let at = |far: f64| r.thresholds.iter().find(|t| t.far == far).unwrap().clone();
+        assert_eq!(at(1e-2).threshold, Some(0.99));
+        assert_eq!(at(1e-2).tar, Some(0.5));
+        assert_eq!(at(1e-3).threshold, Some(0.999));
+        assert_eq!(at(1e-3).tar, Some(0.0));
+        assert_eq!(
+            at(1e-4).threshold,
+            None,
+            "1000 impostors cannot support 1e-4"
+        );
+        assert!(Calibration::from_labelled("x", &[(f32::NAN, false)]).is_err());
     }
 }

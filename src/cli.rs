@@ -27,10 +27,8 @@ enum Command {
     /// Print the unit-length embeddings of images as JSON lines.
     Embed {
         images: Vec<PathBuf>,
-        #[arg(long, default_value = crate::DEFAULT_WEIGHTS_PATH)]
-        weights: PathBuf,
-        #[arg(long, default_value = "cpu")]
-        backend: String,
+        #[command(flatten)]
+        models: Models,
     },
     /// Detect faces and print them as JSON lines (box, score, six landmarks, in pixels).
     Detect {
@@ -39,7 +37,7 @@ enum Command {
         detector: PathBuf,
         #[arg(long, default_value = "cpu")]
         backend: String,
-        /// Write the aligned 112x112 crop of the largest face beside each image as `<name>.aligned.png`.
+        /// Write the aligned 112x112 crop of the main face beside each image as `<name>.aligned.png`.
         #[arg(long)]
         save_aligned: bool,
     },
@@ -65,6 +63,10 @@ enum Command {
         /// Draw the ROC curve as SVG.
         #[arg(long)]
         plot: Option<PathBuf>,
+        /// Write every pair's score as CSV (fold, same, score, image a, image b), for error
+        /// analysis.
+        #[arg(long)]
+        scores: Option<PathBuf>,
     },
     /// Calibrate scores on the images of a pair list: impostor pairs are all pairs of images of
     /// different people; prints the thresholds at FAR 1e-2, 1e-3, 1e-4 and stores the calibration
@@ -95,7 +97,7 @@ enum Command {
 /// The models and how faces are found, shared by the commands that compare images.
 #[derive(clap::Args)]
 struct Models {
-    /// `detect`: find and align the largest face; `none`: the images are aligned crops.
+    /// `detect`: find and align the main face (largest, discounted by distance from the centre); `none`: the images are aligned crops.
     #[arg(long, default_value = "detect", value_parser = ["detect", "none"])]
     face: String,
     #[arg(long, default_value = crate::DEFAULT_WEIGHTS_PATH)]
@@ -194,14 +196,12 @@ fn run(command: Command) -> crate::Result<()> {
                 crate::weights::sha256_hex(&bytes)
             );
         }
-        Command::Embed {
-            images,
-            weights,
-            backend,
-        } => {
-            let embedder = Embedder::from_path(&weights, Backend::parse(&backend)?)?;
+        Command::Embed { images, models } => {
+            let (pipeline, mode) = models.load()?;
             for path in images {
-                let e = embedder.embed(&Image::open(&path)?)?;
+                let [e] =
+                    <[Vec<f32>; 1]>::try_from(pipeline.embed_batch(&[Image::open(&path)?], mode)?)
+                        .map_err(|_| crate::Error::Inference("no embedding returned".into()))?;
                 let json = serde_json::json!({ "image": path, "embedding": e });
                 println!("{json}");
             }
@@ -242,12 +242,8 @@ fn run(command: Command) -> crate::Result<()> {
         }
         Command::Verify { a, b, far, models } => {
             let (pipeline, mode) = models.load()?;
-            let e = pipeline.embed_batch(&[Image::open(&a)?, Image::open(&b)?], mode)?;
-            let v = pipeline.embedder.compare(&e[0], &e[1], far)?;
-            println!(
-                "{}",
-                serde_json::json!({ "similarity": v.similarity, "match": v.is_match, "threshold": v.threshold, "far": v.far })
-            );
+            let v = pipeline.verify(&Image::open(&a)?, &Image::open(&b)?, mode, far)?;
+            println!("{}", serde_json::to_string(&v).unwrap_or_default());
         }
         Command::Calibrate {
             list,
@@ -268,7 +264,7 @@ fn run(command: Command) -> crate::Result<()> {
             );
             let c = crate::calibration::Calibration::from_impostors(&source, &impostor)?;
             println!("calibration: {source}: {} impostor pairs", c.negatives);
-            for far in [1e-2, 1e-3, 1e-4] {
+            for far in crate::calibration::REPORTED_FARS {
                 match c.threshold(far) {
                     Ok(t) => println!(
                         "FAR {far:e}: threshold {t:.4} (backed by {:.0} accepted impostor pairs)",
@@ -294,9 +290,11 @@ fn run(command: Command) -> crate::Result<()> {
             models,
             roc,
             plot,
+            scores,
         } => {
             let (pipeline, mode) = models.load()?;
-            let (_, report) = crate::eval::evaluate(&pipeline, &list.read()?, mode, true)?;
+            let pairs = list.read()?;
+            let (scored, report) = crate::eval::evaluate(&pipeline, &pairs, mode, true)?;
             println!("{report}");
             let write = |path: &PathBuf, body: &str| {
                 std::fs::write(path, body).map_err(|e| {
@@ -309,6 +307,9 @@ fn run(command: Command) -> crate::Result<()> {
             if let Some(path) = plot {
                 let title = format!("ROC, {} ({} pairs)", list.name(), report.pairs);
                 crate::eval::roc_svg(&report.roc, &title, &path)?;
+            }
+            if let Some(path) = scores {
+                write(&path, &crate::eval::scores_csv(&pairs, &scored))?;
             }
         }
         Command::Bench {

@@ -58,6 +58,18 @@ impl Landmarks {
     pub fn alignment_points(&self) -> [Point; 4] {
         [self.right_eye, self.left_eye, self.nose_tip, self.mouth]
     }
+
+    /// Every point moved by `f` (e.g. from a crop's coordinates back to the image's).
+    pub fn map(&self, f: impl Fn(Point) -> Point) -> Self {
+        Self {
+            right_eye: f(self.right_eye),
+            left_eye: f(self.left_eye),
+            nose_tip: f(self.nose_tip),
+            mouth: f(self.mouth),
+            right_ear: f(self.right_ear),
+            left_ear: f(self.left_ear),
+        }
+    }
 }
 
 /// One detected face.

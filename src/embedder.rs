@@ -6,8 +6,10 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
+use std::sync::RwLock;
+
 use crate::backend::Backend;
-use crate::calibration::{Calibration, DEFAULT_FAR};
+use crate::calibration::{Calibration, Refit, DEFAULT_FAR};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::model::{Architecture, MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE};
@@ -23,7 +25,10 @@ pub struct Embedder {
     device: Device,
     backend: Backend,
     info: ModelInfo,
-    calibration: Option<Calibration>,
+    /// The calibration in use: the shipped one, or one refitted by [`Embedder::calibrate`].
+    /// Behind a lock so that a shared engine (the wasm one) can be recalibrated.
+    calibration: RwLock<Option<Calibration>>,
+    shipped_calibration: Option<Calibration>,
 }
 
 impl Embedder {
@@ -42,7 +47,8 @@ impl Embedder {
             device,
             backend,
             info: file.info.clone(),
-            calibration: file.calibration()?,
+            calibration: RwLock::new(file.calibration()?),
+            shipped_calibration: file.calibration()?,
         })
     }
 
@@ -60,20 +66,40 @@ impl Embedder {
         &self.info
     }
 
-    /// The score calibration shipped with the weights or set by [`Embedder::set_calibration`].
-    pub fn calibration(&self) -> Option<&Calibration> {
-        self.calibration.as_ref()
+    /// The score calibration in use (shipped with the weights or refitted).
+    pub fn calibration(&self) -> Option<Calibration> {
+        self.calibration.read().ok().and_then(|c| c.clone())
     }
 
-    /// Replaces the calibration (e.g. refitted on the user's own labelled pairs).
-    pub fn set_calibration(&mut self, calibration: Calibration) {
-        self.calibration = Some(calibration);
+    /// Replaces the calibration.
+    pub fn set_calibration(&self, calibration: Option<Calibration>) {
+        if let Ok(mut c) = self.calibration.write() {
+            *c = calibration;
+        }
+    }
+
+    /// Refits the calibration on the user's labelled pairs of embeddings `(a, b, same person)`
+    /// and uses it from now on; see [`Calibration::from_labelled`].
+    pub fn calibrate(&self, pairs: &[(&[f32], &[f32], bool)]) -> Result<Refit> {
+        let scores = pairs
+            .iter()
+            .map(|(a, b, same)| Ok((verify::similarity(a, b)?, *same)))
+            .collect::<Result<Vec<_>>>()?;
+        let source = format!("{} labelled pairs given to calibrate()", pairs.len());
+        let refit = Calibration::from_labelled(&source, &scores)?;
+        self.set_calibration(Some(refit.calibration.clone()));
+        Ok(refit)
+    }
+
+    /// Goes back to the calibration shipped with the weights.
+    pub fn reset_calibration(&self) {
+        self.set_calibration(self.shipped_calibration.clone());
     }
 
     /// The match threshold at `far` (default [`DEFAULT_FAR`]); [`DEFAULT_THRESHOLD`] for an
     /// uncalibrated model asked for no particular FAR.
     pub fn threshold(&self, far: Option<f64>) -> Result<f32> {
-        match (&self.calibration, far) {
+        match (self.calibration(), far) {
             (Some(c), far) => c.threshold(far.unwrap_or(DEFAULT_FAR)),
             (None, None) => Ok(DEFAULT_THRESHOLD),
             (None, Some(_)) => Err(Error::InvalidInput(
@@ -88,7 +114,7 @@ impl Embedder {
     /// similarity.
     pub fn compare(&self, a: &[f32], b: &[f32], far: Option<f64>) -> Result<Verification> {
         let mut v = verify::verify(a, b, self.threshold(far)?)?;
-        v.far = self.calibration.as_ref().map(|c| c.far_at(v.similarity));
+        v.far = self.calibration().map(|c| c.far_at(v.similarity));
         Ok(v)
     }
 

@@ -22,6 +22,15 @@ pub enum Error {
     /// The backend failed while running the model (device lost, out of memory, ...).
     #[error("inference failed: {0}")]
     Inference(String),
+    /// Templates or a gallery made by another model: their similarities would be meaningless.
+    #[error("model mismatch: {0}")]
+    ModelMismatch(String),
+    /// Template data written by a newer version of the format.
+    #[error("unsupported format: {0}")]
+    FormatVersion(String),
+    /// Template or gallery bytes that are truncated, modified or not template data at all.
+    #[error("corrupt data: {0}")]
+    CorruptData(String),
 }
 
 impl Error {
@@ -34,6 +43,9 @@ impl Error {
             Error::BackendUnavailable(_) => "BACKEND_UNAVAILABLE",
             Error::Inference(_) => "INFERENCE",
             Error::NoFace { .. } => "NO_FACE",
+            Error::ModelMismatch(_) => "MODEL_MISMATCH",
+            Error::FormatVersion(_) => "FORMAT_VERSION",
+            Error::CorruptData(_) => "CORRUPT_DATA",
         }
     }
 }

@@ -123,6 +123,22 @@ pub fn embed_all<'p>(
     Ok(embeddings)
 }
 
+/// Every pair's score as CSV, lowest-scoring genuine pairs easy to find with `sort`.
+pub fn scores_csv(pairs: &[Pair], scored: &[Scored]) -> String {
+    let mut out = String::from("fold,same,score,a,b\n");
+    for (p, s) in pairs.iter().zip(scored) {
+        out += &format!(
+            "{},{},{:.6},{},{}\n",
+            s.fold,
+            u8::from(s.same),
+            s.score,
+            p.a.display(),
+            p.b.display()
+        );
+    }
+    out
+}
+
 /// Impostor scores of every pair of images of different people (the person is the image's
 /// folder), for calibration: far more negatives than a pair list holds.
 pub fn cross_identity_impostors(embeddings: &HashMap<&Path, Option<Vec<f32>>>) -> Vec<f32> {
@@ -213,7 +229,7 @@ fn calibrated_rates(pipeline: &Pipeline, scored: &[Scored]) -> Vec<(f64, f32, f6
         let set: Vec<_> = scored.iter().filter(|s| s.same == same).collect();
         set.iter().filter(|s| s.score >= t).count() as f64 / set.len().max(1) as f64
     };
-    [1e-2, 1e-3, 1e-4]
+    crate::calibration::REPORTED_FARS
         .into_iter()
         .filter_map(|far| {
             c.threshold(far)

@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod model;
 pub mod pairs;
 pub mod pipeline;
+pub mod template;
 pub mod verify;
 pub mod weights;
 

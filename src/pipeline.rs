@@ -1,8 +1,9 @@
-//! Raw photos in, embeddings out: detect the faces, keep the largest, align it to the 112x112
-//! template, embed it. With [`FaceMode::None`] the input is taken as a ready aligned crop.
+//! Raw photos in, embeddings out: detect the faces, keep the main one (see [`main_face`]),
+//! refine its landmarks, align it to the 112x112 template, embed it. With [`FaceMode::None`] the input is taken as a ready aligned crop.
 
 use crate::align::align_face;
-use crate::detect::{Detector, Face};
+use crate::align::{warp, Similarity};
+use crate::detect::{Detector, Face, Landmarks};
 use crate::embedder::Embedder;
 use crate::error::{Error, Result};
 use crate::image::Image;
@@ -11,7 +12,7 @@ use crate::verify::Verification;
 /// How the input is turned into the model's crop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum FaceMode {
-    /// Detect faces and align the largest (the default).
+    /// Detect faces and align the main one (the default).
     #[default]
     Detect,
     /// The input already is an aligned face crop; it is only resized.
@@ -38,6 +39,24 @@ pub struct Prepared {
     pub faces: Vec<Face>,
 }
 
+/// Side of the refinement crop in face widths (chosen on LFW View 1 DevTrain among 1.5, 2, 2.5, 3).
+const REFINE_CONTEXT: f32 = 2.5;
+
+/// The face a photo is "of": the largest, discounted by its distance from the image centre
+/// (InsightFace's rule, `area − 2·offset²`), so that a bigger face cut off at the border or a
+/// bystander does not win over the centred subject.
+pub fn main_face(faces: &[Face], width: usize, height: usize) -> Option<&Face> {
+    let prominence = |f: &Face| {
+        let b = &f.bbox;
+        let dx = b.x + b.width / 2.0 - width as f32 / 2.0;
+        let dy = b.y + b.height / 2.0 - height as f32 / 2.0;
+        b.area() - 2.0 * (dx * dx + dy * dy)
+    };
+    faces
+        .iter()
+        .max_by(|a, b| prominence(a).total_cmp(&prominence(b)))
+}
+
 /// Detector and embedder together; without a detector only [`FaceMode::None`] works.
 pub struct Pipeline {
     pub embedder: Embedder,
@@ -45,7 +64,7 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// The largest face's aligned crop (or the input itself with [`FaceMode::None`]).
+    /// The main face's aligned crop (or the input itself with [`FaceMode::None`]).
     pub async fn prepare_async(&self, image: &Image, mode: FaceMode) -> Result<Prepared> {
         if mode == FaceMode::None {
             return Ok(Prepared {
@@ -54,13 +73,57 @@ impl Pipeline {
             });
         }
         let faces = self.detect_async(image).await?;
-        let largest = faces
-            .iter()
-            .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
-            .ok_or(Error::NoFace { found: 0 })?;
-        let crop = align_face(image, &largest.landmarks.alignment_points())
+        let largest =
+            main_face(&faces, image.width(), image.height()).ok_or(Error::NoFace { found: 0 })?;
+        // A second look at an upright crop around the face refines the landmarks: the detector
+        // was trained on faces that fill its input, and 2.5 face widths of context measured best
+        // on LFW View 1 DevTrain (98.86 % → 99.32 %).
+        let landmarks = self
+            .refine_async(image, largest)
+            .await?
+            .unwrap_or(largest.landmarks);
+        let crop = align_face(image, &landmarks.alignment_points())
             .ok_or(Error::NoFace { found: faces.len() })?;
         Ok(Prepared { crop, faces })
+    }
+
+    /// Landmarks of `face` re-detected in a crop of [`REFINE_CONTEXT`] face widths around it,
+    /// rotated so that the eyes are level; `None` when the second look finds no face.
+    async fn refine_async(&self, image: &Image, face: &Face) -> Result<Option<Landmarks>> {
+        let size = crate::blazeface::INPUT_SIZE;
+        let lm = &face.landmarks;
+        let (dx, dy) = (
+            lm.left_eye[0] - lm.right_eye[0],
+            lm.left_eye[1] - lm.right_eye[1],
+        );
+        let angle = dy.atan2(dx);
+        let b = &face.bbox;
+        let centre = [b.x + b.width / 2.0, b.y + b.height / 2.0];
+        let scale = size as f32 / (b.width.max(b.height) * REFINE_CONTEXT);
+        // Rotate by −angle so the eyes come out level, scale the context to the input, centre it.
+        let (a, b_rot) = (scale * (-angle).cos(), scale * (-angle).sin());
+        let half = size as f32 / 2.0;
+        let t = Similarity {
+            a,
+            b: b_rot,
+            tx: half - (a * centre[0] - b_rot * centre[1]),
+            ty: half - (b_rot * centre[0] + a * centre[1]),
+        };
+        let Some(crop) = warp(image, &t, size) else {
+            return Ok(None);
+        };
+        let Some(inv) = t.inverse() else {
+            return Ok(None);
+        };
+        let faces = self.detect_async(&crop).await?;
+        let best = faces.iter().min_by(|p, q| {
+            let d = |f: &Face| {
+                (f.bbox.x + f.bbox.width / 2.0 - half).powi(2)
+                    + (f.bbox.y + f.bbox.height / 2.0 - half).powi(2)
+            };
+            d(p).total_cmp(&d(q))
+        });
+        Ok(best.map(|f| f.landmarks.map(|p| inv.apply(p))))
     }
 
     /// Faces in `image`, highest score first.
@@ -79,19 +142,50 @@ impl Pipeline {
         images: &[Image],
         mode: FaceMode,
     ) -> Result<Vec<Vec<f32>>> {
-        let mut crops = Vec::with_capacity(images.len());
-        for image in images {
-            crops.push(self.prepare_async(image, mode).await?.crop);
-        }
-        self.embedder.embed_batch_async(&crops).await
+        Ok(self.embed_photos_async(images, mode).await?.embeddings)
     }
 
-    pub async fn verify_async(&self, a: &Image, b: &Image, mode: FaceMode) -> Result<Verification> {
-        let e = self
-            .embed_batch_async(&[a.clone(), b.clone()], mode)
-            .await?;
-        self.embedder.compare(&e[0], &e[1], None)
+    /// Embeddings of the main face of each image, with how many faces each held.
+    pub async fn embed_photos_async(&self, images: &[Image], mode: FaceMode) -> Result<Embedded> {
+        let mut crops = Vec::with_capacity(images.len());
+        let mut faces = Vec::with_capacity(images.len());
+        for image in images {
+            let prepared = self.prepare_async(image, mode).await?;
+            faces.push((mode == FaceMode::Detect).then_some(prepared.faces.len()));
+            crops.push(prepared.crop);
+        }
+        Ok(Embedded {
+            embeddings: self.embedder.embed_batch_async(&crops).await?,
+            faces,
+        })
     }
+
+    /// Are the main faces of `a` and `b` the same person? At the calibrated threshold for
+    /// `far` (default [`crate::calibration::DEFAULT_FAR`]); the result says how many faces each
+    /// photo held.
+    pub async fn verify_async(
+        &self,
+        a: &Image,
+        b: &Image,
+        mode: FaceMode,
+        far: Option<f64>,
+    ) -> Result<Verification> {
+        let e = self
+            .embed_photos_async(&[a.clone(), b.clone()], mode)
+            .await?;
+        let mut v = self
+            .embedder
+            .compare(&e.embeddings[0], &e.embeddings[1], far)?;
+        v.faces = e.faces[0].zip(e.faces[1]).map(|(x, y)| [x, y]);
+        Ok(v)
+    }
+}
+
+/// Embeddings of a batch of photos.
+pub struct Embedded {
+    pub embeddings: Vec<Vec<f32>>,
+    /// Faces found in each photo (`None` with [`FaceMode::None`]).
+    pub faces: Vec<Option<usize>>,
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -119,7 +213,13 @@ impl Pipeline {
         pollster::block_on(self.embed_batch_async(images, mode))
     }
 
-    pub fn verify(&self, a: &Image, b: &Image, mode: FaceMode) -> Result<Verification> {
-        pollster::block_on(self.verify_async(a, b, mode))
+    pub fn verify(
+        &self,
+        a: &Image,
+        b: &Image,
+        mode: FaceMode,
+        far: Option<f64>,
+    ) -> Result<Verification> {
+        pollster::block_on(self.verify_async(a, b, mode, far))
     }
 }

@@ -12,11 +12,15 @@ pub struct Verification {
     /// Cosine similarity of the two embeddings, in [-1, 1].
     pub similarity: f32,
     /// `similarity >= threshold`.
+    #[serde(rename = "match")]
     pub is_match: bool,
     pub threshold: f32,
     /// Estimated false-accept rate at this similarity: the share of impostor pairs of the
     /// calibration set scoring at least as high (`None` without a calibration).
     pub far: Option<f64>,
+    /// How many faces the detector found in each photo (`None` when the inputs were
+    /// embeddings or ready crops).
+    pub faces: Option<[usize; 2]>,
 }
 
 /// Cosine similarity of two embeddings of equal length (they need not be normalised).
@@ -59,6 +63,7 @@ pub fn verify(a: &[f32], b: &[f32], threshold: f32) -> Result<Verification> {
         is_match: similarity >= threshold,
         threshold,
         far: None,
+        faces: None,
     })
 }
 

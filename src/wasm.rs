@@ -103,21 +103,63 @@ impl Engine {
 
     /// Embeds images packed one after another in `data`; `shapes` holds
     /// `[width, height, channels, stride]` per image (stride 0: packed rows); `face` is
-    /// `detect` (align the largest face; NO_FACE when there is none) or `none` (ready crops).
-    /// Resolves to one `Float32Array` of `count * 192` unit-length values.
+    /// `detect` (align the main face; NO_FACE when there is none) or `none` (ready crops).
+    /// Resolves to `{ embeddings, faces }`: one `Float32Array` of `count * 192` unit-length
+    /// values, and per image the number of faces found (null with `none`).
     #[wasm_bindgen(js_name = embedBatch)]
     pub fn embed_batch(&self, data: Vec<u8>, shapes: Vec<u32>, face: String) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let images = unpack(&data, &shapes).map_err(js_error)?;
             let mode = FaceMode::parse(&face).map_err(js_error)?;
-            let embeddings = inner
-                .embed_batch_async(&images, mode)
+            let embedded = inner
+                .embed_photos_async(&images, mode)
                 .await
                 .map_err(js_error)?;
-            let flat: Vec<f32> = embeddings.into_iter().flatten().collect();
-            Ok(Float32Array::from(flat.as_slice()).into())
+            let flat: Vec<f32> = embedded.embeddings.into_iter().flatten().collect();
+            let faces = js_sys::Array::new();
+            for n in embedded.faces {
+                faces.push(&n.map_or(JsValue::NULL, |n| (n as u32).into()));
+            }
+            let obj = Object::new();
+            set(
+                &obj,
+                "embeddings",
+                Float32Array::from(flat.as_slice()).into(),
+            );
+            set(&obj, "faces", faces.into());
+            Ok(obj.into())
         })
+    }
+
+    /// Refits the score calibration on labelled pairs of embeddings: `a` and `b` hold the
+    /// pairs' embeddings one after another, `same[i]` is 1 when pair `i` is one person. Returns
+    /// JSON `{ genuine, impostors, thresholds: [{ far, threshold, tar }] }`; from now on
+    /// `compare` uses the new thresholds and FAR estimates.
+    pub fn calibrate(&self, a: &[f32], b: &[f32], same: &[u8]) -> Result<String, JsValue> {
+        let dim = self.inner.embedder.model_info().embedding_dim;
+        if a.len() != b.len() || a.len() != same.len() * dim {
+            return Err(js_error(Error::InvalidInput(format!(
+                "calibrate expects {} pairs of {dim}-d embeddings, got {} and {} values",
+                same.len(),
+                a.len(),
+                b.len()
+            ))));
+        }
+        let pairs: Vec<(&[f32], &[f32], bool)> = a
+            .chunks_exact(dim)
+            .zip(b.chunks_exact(dim))
+            .zip(same)
+            .map(|((x, y), &s)| (x, y, s != 0))
+            .collect();
+        let refit = self.inner.embedder.calibrate(&pairs).map_err(js_error)?;
+        Ok(serde_json::to_string(&refit).unwrap_or_default())
+    }
+
+    /// Goes back to the calibration shipped with the weights.
+    #[wasm_bindgen(js_name = resetCalibration)]
+    pub fn reset_calibration(&self) {
+        self.inner.embedder.reset_calibration();
     }
 
     /// Like [`Engine::embed_batch`] but the model's raw, unnormalised outputs (for fidelity

@@ -98,8 +98,11 @@ fn no_face_is_a_typed_error_and_aligned_faces_still_match() {
             .copy_from_slice(&face.as_rgb()[y * w * 3..(y + 1) * w * 3]);
     }
     let shifted = Image::from_pixels(&canvas, 300, 220, webverify::PixelFormat::Rgb, None).unwrap();
-    let v = pipeline.verify(&face, &shifted, FaceMode::Detect).unwrap();
+    let v = pipeline
+        .verify(&face, &shifted, FaceMode::Detect, None)
+        .unwrap();
     assert!(v.similarity > 0.9, "similarity {}", v.similarity);
+    assert_eq!(v.faces, Some([1, 1]), "one face in each photo");
     assert_eq!(
         pipeline
             .prepare(&shifted, FaceMode::Detect)

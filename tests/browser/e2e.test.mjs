@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { ARTIFACTS, HAS_SHARED, ROOT, SHARED, openPage, start } from './harness.mjs';
 
 const BIN = process.env.WEBVERIFY_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache/webverify/target'), 'debug/webverify');
@@ -34,6 +35,35 @@ for (const backend of ['cpu', 'webgpu']) {
     await page.screenshot({ path: join(ARTIFACTS, `e2e-verify-${backend}.png`), fullPage: true });
     assert.ok(Math.abs(shown - native.similarity) < 2e-3, `page shows ${shown}, native ${native.similarity}`);
     assert.equal(verdict.startsWith('same person'), native.match);
+    assert.deepEqual(errors, []);
+  });
+}
+
+// Detection and the whole pipeline in the browser against the native build on the same file:
+// the same box and keypoints within a pixel, the same embedding (cosine ≥ 0.9999).
+for (const backend of ['cpu', 'webgpu']) {
+  test(`browser pipeline equals native on ${backend}`, { skip: !HAS_SHARED && 'no ../shared' }, async () => {
+    const file = FACES[1];
+    const models = ['--weights', join(ROOT, 'models/mobilefacenet.safetensors'), '--detector', join(ROOT, 'models/blazeface-short.safetensors')];
+    const nativeFaces = JSON.parse(execFileSync(BIN, ['detect', file, '--detector', models[3]], { encoding: 'utf8' })).faces;
+    const nativeEmbedding = JSON.parse(execFileSync(BIN, ['embed', file, ...models], { encoding: 'utf8' })).embedding;
+    const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
+    const browser = await page.evaluate(async ({ backend, png }) => {
+      const { Verifier } = await import('./webverify/index.js');
+      const v = await Verifier.create({ backend });
+      const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0));
+      const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/png' }), { colorSpaceConversion: 'none' });
+      return { faces: await v.detect(bitmap), embedding: Array.from(await v.embed(bitmap)) };
+    }, { backend, png: readFileSync(file).toString('base64') });
+    assert.equal(browser.faces.length, nativeFaces.length);
+    const [b, n] = [browser.faces[0], nativeFaces[0]];
+    for (const k of ['x', 'y', 'width', 'height']) assert.ok(Math.abs(b.box[k] - n.box[k]) < 1, `box.${k}: ${b.box[k]} vs ${n.box[k]}`);
+    for (const [k, p] of Object.entries(n.landmarks)) {
+      assert.ok(Math.hypot(b.landmarks[k][0] - p[0], b.landmarks[k][1] - p[1]) < 1, `${k}: ${b.landmarks[k]} vs ${p}`);
+    }
+    const cos = browser.embedding.reduce((s, x, i) => s + x * nativeEmbedding[i], 0);
+    console.log(`${backend}: pipeline embedding cosine to native ${cos.toFixed(8)}`);
+    assert.ok(cos >= 0.9999, `cosine ${cos}`);
     assert.deepEqual(errors, []);
   });
 }

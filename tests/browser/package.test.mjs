@@ -61,6 +61,7 @@ for (const backend of ['cpu', 'webgpu']) {
       assert.ok(f.landmarks.rightEye[0] < f.landmarks.leftEye[0] && f.landmarks.noseTip[1] < f.landmarks.mouth[1]);
       assert.deepEqual(result.crop, [112, 112]);
       assert.ok(result.same.match && result.same.similarity > 0.9, JSON.stringify(result.same));
+      assert.deepEqual(result.same.faces, [1, 1]);
       assert.deepEqual(errors, []);
     });
 
@@ -96,6 +97,21 @@ for (const backend of ['cpu', 'webgpu']) {
         const loose = await v.verify(new ImageData(pixels, 112, 112), new ImageData(pixels, 112, 112), { far: 1e-2, face: 'none' });
         out.thresholds = [r.threshold, loose.threshold];
         out.unsupportedFar = await code(v.verify(new ImageData(pixels, 112, 112), new ImageData(pixels, 112, 112), { far: 1e-12, face: 'none' }));
+        out.facesWithoutDetection = r.faces;
+        // Recalibration on the app's own pairs: 300 impostors (random unit vectors) and 30
+        // genuine pairs (one vector twice) support FAR 1e-2 but not 1e-3.
+        let seed = 1;
+        const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5;
+        const unit = () => { const x = Float32Array.from({ length: 192 }, random); const n = Math.hypot(...x); return x.map((y) => y / n); };
+        const pairs = [];
+        for (let i = 0; i < 300; i++) pairs.push({ a: unit(), b: unit(), same: false });
+        for (let i = 0; i < 30; i++) { const x = unit(); pairs.push({ a: x, b: x, same: true }); }
+        out.tooFew = await code(v.calibrate(pairs.slice(0, 50)));
+        out.refit = await v.calibrate(pairs);
+        out.refitVerify = await code(v.verify(new ImageData(pixels, 112, 112), new ImageData(pixels, 112, 112), { face: 'none' }));
+        out.refitLoose = (await v.verify(new ImageData(pixels, 112, 112), new ImageData(pixels, 112, 112), { far: 1e-2, face: 'none' })).threshold;
+        v.resetCalibration();
+        out.resetThreshold = (await v.verify(new ImageData(pixels, 112, 112), new ImageData(pixels, 112, 112), { face: 'none' })).threshold;
         v.dispose();
         out.afterDispose = await code(v.embed(new ImageData(pixels, 112, 112), { face: 'none' }));
         return out;
@@ -120,6 +136,16 @@ for (const backend of ['cpu', 'webgpu']) {
       assert.ok(codes.thresholds[0] > codes.thresholds[1] && codes.thresholds[1] > 0.2, `${codes.thresholds}`);
       assert.ok(codes.selfFar > 0 && codes.selfFar < 1e-6, `${codes.selfFar}`);
       assert.equal(codes.unsupportedFar, 'WebverifyError:INVALID_INPUT');
+      assert.equal(codes.facesWithoutDetection, null);
+      assert.equal(codes.tooFew, 'WebverifyError:INVALID_INPUT');
+      assert.deepEqual([codes.refit.genuine, codes.refit.impostors], [30, 300]);
+      const [at2, at3] = codes.refit.thresholds;
+      // Random 192-d unit vectors have cosines of about ±0.07: the 1e-2 threshold is small.
+      assert.ok(at2.far === 0.01 && at2.threshold > 0.05 && at2.threshold < 0.4 && at2.tar === 1, JSON.stringify(at2));
+      assert.ok(at3.threshold === null, 'FAR 1e-3 needs more than 300 impostors');
+      assert.equal(codes.refitVerify, 'WebverifyError:INVALID_INPUT', 'the default FAR 1e-3 is now unsupported');
+      assert.ok(Math.abs(codes.refitLoose - at2.threshold) < 1e-6);
+      assert.ok(Math.abs(codes.resetThreshold - codes.thresholds[0]) < 1e-6, 'reset restores the shipped calibration');
       assert.equal(codes.afterDispose, 'WebverifyError:INVALID_INPUT');
       // The failed fetch of the missing model is logged by the browser itself; nothing else is.
       assert.deepEqual(errors.filter((e) => !e.includes('404')), []);
