@@ -44,7 +44,7 @@ package: wasm
 site: package
 	rm -rf $(SITE) && mkdir -p $(SITE)/webverify
 	cp www/* $(SITE)/
-	cp -r pkg/index.js pkg/index.d.ts pkg/package.json pkg/wasm pkg/models $(SITE)/webverify/
+	cp -r pkg/*.js pkg/index.d.ts pkg/package.json pkg/wasm pkg/models $(SITE)/webverify/
 
 demo: setup site
 	node tools/serve.mjs $(SITE) $(PORT)

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'MODEL_MISMATCH'
   | 'FORMAT_VERSION'
   | 'CORRUPT_DATA'
+  | 'WRONG_KEY'
   | 'INTERNAL';
 
 export class WebverifyError extends Error {
@@ -120,7 +121,66 @@ export class Verifier {
   /** Goes back to the calibration shipped with the model. */
   resetCalibration(): void;
   detect(input: ImageInput): Promise<Face[]>;
+  /** An empty gallery for enrollment and 1:N identification with this model. */
+  createGallery(): Gallery;
   alignedFace(input: ImageInput, options?: { face?: FaceMode }): Promise<ImageData>;
+  dispose(): void;
+}
+
+/** Why a photo was held back at enrollment. */
+export interface QualityIssue {
+  code: 'NO_FACE' | 'SEVERAL_FACES' | 'SMALL_FACE' | 'BLURRY' | 'INCONSISTENT';
+  message: string;
+}
+
+export interface EnrollResult {
+  /** Templates added. */
+  enrolled: number;
+  /** Per input, the issues found (inputs with issues are enrolled only with `force`). */
+  issues: QualityIssue[][];
+}
+
+export type Aggregation = 'centroid' | 'best' | 'mean';
+
+export interface Identification {
+  /** Best first: similarity, and `far`: how often a search of this gallery's size would put a
+   * stranger this high. */
+  candidates: { id: string; similarity: number; far: number | null }[];
+  /** The best candidate's id, or null: nobody enrolled matches. */
+  match: string | null;
+  /** The threshold that keeps the whole search's false-accept rate at `far`. */
+  threshold: number;
+  far: number;
+}
+
+/** Where `save` and `load` keep a gallery's bytes. */
+export interface GalleryStore {
+  read(): Promise<Uint8Array | null>;
+  write(bytes: Uint8Array): Promise<void>;
+}
+
+/** IndexedDB, encrypted with AES-GCM under a CryptoKey or a passphrase (PBKDF2-SHA-256). */
+export class IndexedDBStore implements GalleryStore {
+  constructor(options: { database?: string; record?: string; key: CryptoKey | string });
+  read(): Promise<Uint8Array | null>;
+  write(bytes: Uint8Array): Promise<void>;
+  clear(): Promise<void>;
+}
+
+export class Gallery {
+  static create(verifier: Verifier): Gallery;
+  /** MODEL_MISMATCH, FORMAT_VERSION or CORRUPT_DATA when the bytes cannot be this model's gallery. */
+  static fromBytes(verifier: Verifier, bytes: Uint8Array | ArrayBuffer): Gallery;
+  /** null when the store holds no gallery; WRONG_KEY when its key does not open it. */
+  static load(verifier: Verifier, store: GalleryStore): Promise<Gallery | null>;
+  save(store: GalleryStore): Promise<void>;
+  enroll(id: string, inputs: (ImageInput | Float32Array)[], options?: { metadata?: unknown; force?: boolean; face?: FaceMode }): Promise<EnrollResult>;
+  identify(input: ImageInput | Float32Array, options?: { topK?: number; far?: number; aggregation?: Aggregation; face?: FaceMode }): Promise<Identification>;
+  remove(id: string): boolean;
+  list(): { id: string; templates: number; metadata?: unknown }[];
+  readonly size: number;
+  readonly templateCount: number;
+  toBytes(): Uint8Array;
   dispose(): void;
 }
 

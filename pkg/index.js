@@ -1,6 +1,12 @@
 // webverify: a thin typed wrapper over the wasm engine (src/wasm.rs). All logic lives in Rust;
 // this file turns browser image sources into pixels, picks a backend and shapes errors.
 import init, * as wasm from './wasm/webverify.js';
+import { WebverifyError, wrapError } from './errors.js';
+import { Gallery } from './gallery.js';
+
+export { WebverifyError } from './errors.js';
+export { Gallery } from './gallery.js';
+export { IndexedDBStore } from './store.js';
 
 const DEFAULT_MODEL_URL = new URL('./models/mobilefacenet.safetensors', import.meta.url);
 const DEFAULT_DETECTOR_URL = new URL('./models/blazeface-short.safetensors', import.meta.url);
@@ -11,23 +17,6 @@ function faceMode(face = 'detect') {
     throw new WebverifyError('INVALID_INPUT', `face must be 'detect' or 'none', not '${face}'`);
   }
   return face;
-}
-
-/** An Error with a machine-readable `code` (INVALID_INPUT, MODEL_LOAD, MODEL_VERSION,
- * BACKEND_UNAVAILABLE, INFERENCE, NO_FACE). */
-export class WebverifyError extends Error {
-  constructor(code, message, options) {
-    super(message, options);
-    this.name = 'WebverifyError';
-    this.code = code;
-  }
-}
-
-function wrapError(e) {
-  if (e instanceof WebverifyError) return e;
-  const code = e && typeof e.code === 'string' ? e.code : 'INTERNAL';
-  const message = e && e.message ? e.message : String(e);
-  return new WebverifyError(code, message, { cause: e });
 }
 
 let wasmReady = null;
@@ -324,6 +313,31 @@ export class Verifier {
     } catch (e) {
       throw wrapError(e);
     }
+  }
+
+  /** An empty gallery for enrollment and 1:N identification with this model. */
+  createGallery() {
+    return Gallery.create(this);
+  }
+
+  /** @internal For Gallery: the live wasm engine. */
+  _engine() {
+    return this.#live();
+  }
+
+  /** @internal For Gallery: photos embedded and checked for enrollment (a wasm Offer). */
+  async _offer(inputs, face) {
+    return this.#live().offer(...pack(inputs), faceMode(face));
+  }
+
+  /** @internal For Gallery. */
+  _newGallery() {
+    return new wasm.Gallery(this.#live());
+  }
+
+  /** @internal For Gallery. */
+  _galleryFromBytes(bytes) {
+    return wasm.Gallery.fromBytes(this.#live(), bytes);
   }
 
   /** Releases the model's memory; the verifier cannot be used afterwards. */

@@ -80,6 +80,21 @@ enum Command {
         #[arg(long)]
         write: Option<PathBuf>,
     },
+    /// Measure open-set identification on a folder per person: enroll the first `--enroll`
+    /// images of people who have more, probe with the rest and with people never enrolled;
+    /// rank-1, identification and false-accept rates for each aggregation policy.
+    EvalIdentify {
+        /// Folder with one sub-folder of images per person.
+        #[arg(long)]
+        images: PathBuf,
+        #[arg(long, default_value_t = 2)]
+        enroll: usize,
+        /// The target false-accept rate, applied per comparison and per search.
+        #[arg(long, default_value_t = crate::calibration::DEFAULT_FAR)]
+        far: f64,
+        #[command(flatten)]
+        models: Models,
+    },
     /// Time load, first embedding, single embeddings and batches of 16 (median and minimum).
     Bench {
         #[arg(long, default_value = crate::DEFAULT_WEIGHTS_PATH)]
@@ -311,6 +326,25 @@ fn run(command: Command) -> crate::Result<()> {
             if let Some(path) = scores {
                 write(&path, &crate::eval::scores_csv(&pairs, &scored))?;
             }
+        }
+        Command::EvalIdentify {
+            images,
+            enroll,
+            far,
+            models,
+        } => {
+            let (pipeline, mode) = models.load()?;
+            let threshold = pipeline.embedder.threshold(Some(far))?;
+            let people = crate::identify_eval::people(&images)?;
+            let start = std::time::Instant::now();
+            let halves = crate::identify_eval::evaluate(&pipeline, &people, enroll, far, mode)?;
+            println!(
+                "{} people in {}; enroll {enroll} per person; FAR {far:e}: per comparison at threshold {threshold:.4}, per search at the threshold for FAR {far:e} / comparisons; halves A and B alternate people in name order",
+                people.len(),
+                images.display()
+            );
+            print!("{}", crate::identify_eval::table(&halves));
+            println!("time {:.1} s", start.elapsed().as_secs_f64());
         }
         Command::Bench {
             weights,

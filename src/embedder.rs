@@ -110,6 +110,21 @@ impl Embedder {
         }
     }
 
+    /// The threshold for a 1:N search whose overall false-accept rate is `far` (default
+    /// [`DEFAULT_FAR`]) when it makes `comparisons` comparisons: the calibrated threshold at the
+    /// per-comparison FAR. Errors when the calibration cannot support that rate.
+    pub fn search_threshold(&self, far: Option<f64>, comparisons: usize) -> Result<f32> {
+        let far = far.unwrap_or(DEFAULT_FAR);
+        let per = crate::gallery::per_comparison_far(far, comparisons);
+        self.threshold(Some(per)).map_err(|e| match e {
+            Error::InvalidInput(m) => Error::InvalidInput(format!(
+                "a search over {comparisons} templates at FAR {far:e} needs a per-comparison FAR \
+                 of {per:.1e}: {m}"
+            )),
+            other => other,
+        })
+    }
+
     /// Compares two embeddings at the threshold for `far`, with the FAR estimated at their
     /// similarity.
     pub fn compare(&self, a: &[f32], b: &[f32], far: Option<f64>) -> Result<Verification> {

@@ -19,11 +19,13 @@ pub mod calibration;
 pub mod detect;
 pub mod embedder;
 pub mod error;
+pub mod gallery;
 pub mod image;
 pub mod metrics;
 pub mod model;
 pub mod pairs;
 pub mod pipeline;
+pub mod quality;
 pub mod template;
 pub mod verify;
 pub mod weights;
@@ -34,6 +36,8 @@ pub mod cli;
 pub mod convert;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod eval;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod identify_eval;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod tfjs;
 #[cfg(not(target_arch = "wasm32"))]

@@ -7,6 +7,7 @@ use crate::detect::{Detector, Face, Landmarks};
 use crate::embedder::Embedder;
 use crate::error::{Error, Result};
 use crate::image::Image;
+use crate::quality::{photo_issues, Issue, Offered};
 use crate::verify::Verification;
 
 /// How the input is turned into the model's crop.
@@ -37,6 +38,8 @@ pub struct Prepared {
     pub crop: Image,
     /// Every detected face, highest score first (empty with [`FaceMode::None`]).
     pub faces: Vec<Face>,
+    /// The face that was aligned (with refined landmarks).
+    pub main: Option<Face>,
 }
 
 /// Side of the refinement crop in face widths (chosen on LFW View 1 DevTrain among 1.5, 2, 2.5, 3).
@@ -70,21 +73,26 @@ impl Pipeline {
             return Ok(Prepared {
                 crop: image.clone(),
                 faces: Vec::new(),
+                main: None,
             });
         }
         let faces = self.detect_async(image).await?;
-        let largest =
-            main_face(&faces, image.width(), image.height()).ok_or(Error::NoFace { found: 0 })?;
+        let main =
+            *main_face(&faces, image.width(), image.height()).ok_or(Error::NoFace { found: 0 })?;
         // A second look at an upright crop around the face refines the landmarks: the detector
         // was trained on faces that fill its input, and 2.5 face widths of context measured best
         // on LFW View 1 DevTrain (98.86 % → 99.32 %).
         let landmarks = self
-            .refine_async(image, largest)
+            .refine_async(image, &main)
             .await?
-            .unwrap_or(largest.landmarks);
+            .unwrap_or(main.landmarks);
         let crop = align_face(image, &landmarks.alignment_points())
             .ok_or(Error::NoFace { found: faces.len() })?;
-        Ok(Prepared { crop, faces })
+        Ok(Prepared {
+            crop,
+            faces,
+            main: Some(Face { landmarks, ..main }),
+        })
     }
 
     /// Landmarks of `face` re-detected in a crop of [`REFINE_CONTEXT`] face widths around it,
@@ -178,6 +186,49 @@ impl Pipeline {
             .compare(&e.embeddings[0], &e.embeddings[1], far)?;
         v.faces = e.faces[0].zip(e.faces[1]).map(|(x, y)| [x, y]);
         Ok(v)
+    }
+}
+
+impl Pipeline {
+    /// Photos offered for enrollment: each one's embedding and the quality issues that do not
+    /// depend on the gallery (no face is an issue here, not an error).
+    pub async fn offer_async(&self, images: &[Image], mode: FaceMode) -> Result<Vec<Offered>> {
+        let mut offered = Vec::with_capacity(images.len());
+        let mut crops = Vec::new();
+        for image in images {
+            match self.prepare_async(image, mode).await {
+                Ok(prepared) => {
+                    let issues = if mode == FaceMode::Detect {
+                        photo_issues(&prepared)
+                    } else {
+                        Vec::new()
+                    };
+                    crops.push(prepared.crop);
+                    offered.push(Offered {
+                        embedding: None,
+                        issues,
+                    });
+                }
+                Err(e @ Error::NoFace { .. }) => offered.push(Offered {
+                    embedding: None,
+                    issues: vec![Issue {
+                        code: "NO_FACE",
+                        message: e.to_string(),
+                    }],
+                }),
+                Err(e) => return Err(e),
+            }
+        }
+        if !crops.is_empty() {
+            let mut embeddings = self.embedder.embed_batch_async(&crops).await?.into_iter();
+            for o in offered
+                .iter_mut()
+                .filter(|o| o.issues.iter().all(|i| i.code != "NO_FACE"))
+            {
+                o.embedding = embeddings.next();
+            }
+        }
+        Ok(offered)
     }
 }
 

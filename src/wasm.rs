@@ -14,8 +14,11 @@ use crate::backend::Backend;
 use crate::detect::Detector;
 use crate::embedder::Embedder;
 use crate::error::Error;
+use crate::gallery::{Aggregation, Gallery};
 use crate::image::{Image, PixelFormat};
 use crate::pipeline::{FaceMode, Pipeline};
+use crate::quality::{self, Offered};
+use crate::template::ModelRef;
 use crate::verify;
 
 #[wasm_bindgen(start)]
@@ -258,4 +261,195 @@ pub fn compiled_backends() -> Vec<String> {
         .iter()
         .map(|b| b.name().to_string())
         .collect()
+}
+
+/// Photos offered for enrollment by [`Engine::offer`]: embeddings and quality issues, kept in
+/// wasm memory until [`WasmGallery::enroll`] consumes them.
+#[wasm_bindgen]
+pub struct Offer {
+    items: Vec<Offered>,
+}
+
+#[wasm_bindgen]
+impl Offer {
+    /// JSON: per photo, the issues found (`[{ code, message }]`).
+    #[wasm_bindgen(getter)]
+    pub fn issues(&self) -> String {
+        let issues: Vec<_> = self.items.iter().map(|o| &o.issues).collect();
+        serde_json::to_string(&issues).unwrap_or_default()
+    }
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Prepares photos for enrollment: resolves to an [`Offer`] (embeddings and the issues
+    /// that do not depend on the gallery: NO_FACE, SEVERAL_FACES, SMALL_FACE, BLURRY).
+    pub fn offer(&self, data: Vec<u8>, shapes: Vec<u32>, face: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let images = unpack(&data, &shapes).map_err(js_error)?;
+            let mode = FaceMode::parse(&face).map_err(js_error)?;
+            let items = inner.offer_async(&images, mode).await.map_err(js_error)?;
+            Ok(Offer { items }.into())
+        })
+    }
+
+    fn model_ref(&self) -> ModelRef {
+        let info = self.inner.embedder.model_info();
+        ModelRef {
+            name: info.name.clone(),
+            sha256: info.sha256.clone(),
+            dim: info.embedding_dim,
+        }
+    }
+}
+
+/// A gallery of enrolled identities tied to the model of the engine that made it.
+#[wasm_bindgen(js_name = Gallery)]
+pub struct WasmGallery {
+    inner: Gallery,
+}
+
+#[wasm_bindgen(js_class = Gallery)]
+impl WasmGallery {
+    /// An empty gallery for `engine`'s model.
+    #[wasm_bindgen(constructor)]
+    pub fn new(engine: &Engine) -> WasmGallery {
+        WasmGallery {
+            inner: Gallery::new(engine.model_ref()),
+        }
+    }
+
+    /// A gallery from bytes written by `toBytes`; MODEL_MISMATCH when another model made it,
+    /// FORMAT_VERSION when a newer format wrote it, CORRUPT_DATA when the bytes are damaged.
+    #[wasm_bindgen(js_name = fromBytes)]
+    pub fn from_bytes(engine: &Engine, bytes: &[u8]) -> Result<WasmGallery, JsValue> {
+        Ok(WasmGallery {
+            inner: Gallery::from_bytes(bytes, engine.model_ref()).map_err(js_error)?,
+        })
+    }
+
+    #[wasm_bindgen(js_name = toBytes)]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.inner.to_bytes()
+    }
+
+    /// Enrolls the offered photos that pass the quality gate (all that have a face when
+    /// `force`); JSON `{ enrolled, issues }`. `consistency_far` sets how lenient the check
+    /// against the identity's other templates is (default 1e-2).
+    pub fn enroll(
+        &mut self,
+        engine: &Engine,
+        id: String,
+        offer: Offer,
+        metadata: Option<String>,
+        force: bool,
+    ) -> Result<String, JsValue> {
+        let threshold = engine
+            .inner
+            .embedder
+            .threshold(Some(quality::CONSISTENCY_FAR))
+            .or_else(|_| engine.inner.embedder.threshold(None))
+            .map_err(js_error)?;
+        let report = quality::enroll(
+            &mut self.inner,
+            &id,
+            offer.items,
+            metadata.as_deref(),
+            force,
+            threshold,
+        )
+        .map_err(js_error)?;
+        Ok(serde_json::to_string(&report).unwrap_or_default())
+    }
+
+    /// Enrolls ready embeddings (`count * dim` values) without the photo checks.
+    #[wasm_bindgen(js_name = enrollEmbeddings)]
+    pub fn enroll_embeddings(
+        &mut self,
+        id: String,
+        embeddings: &[f32],
+        metadata: Option<String>,
+    ) -> Result<(), JsValue> {
+        let dim = self.inner.model().dim;
+        if embeddings.is_empty() || embeddings.len() % dim != 0 {
+            return Err(js_error(Error::InvalidInput(format!(
+                "{} values are not a whole number of {dim}-d embeddings",
+                embeddings.len()
+            ))));
+        }
+        let list: Vec<Vec<f32>> = embeddings.chunks_exact(dim).map(<[f32]>::to_vec).collect();
+        self.inner
+            .enroll(&id, &list, metadata.as_deref())
+            .map_err(js_error)
+    }
+
+    /// Removes an identity; false when it was not enrolled.
+    pub fn remove(&mut self, id: &str) -> bool {
+        self.inner.remove(id)
+    }
+
+    /// JSON `[{ id, templates, metadata }]` in enrollment order.
+    pub fn list(&self) -> String {
+        serde_json::to_string(&self.inner.list()).unwrap_or_default()
+    }
+
+    /// Number of identities.
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> u32 {
+        self.inner.size() as u32
+    }
+
+    #[wasm_bindgen(getter, js_name = templateCount)]
+    pub fn template_count(&self) -> u32 {
+        self.inner.template_count() as u32
+    }
+
+    /// Who is `probe` (an embedding)? JSON `{ candidates: [{ id, similarity, far }], match,
+    /// threshold, far }`: the threshold keeps the whole search's false-accept rate at `far`
+    /// (default 1e-3) over this gallery's comparisons; each candidate's `far` estimates how
+    /// often a search of this size would put a stranger that high.
+    pub fn identify(
+        &self,
+        engine: &Engine,
+        probe: &[f32],
+        top_k: u32,
+        far: Option<f64>,
+        aggregation: Option<String>,
+    ) -> Result<String, JsValue> {
+        let aggregation = match aggregation {
+            Some(a) => Aggregation::parse(&a).map_err(js_error)?,
+            None => Aggregation::default(),
+        };
+        let comparisons = self.inner.comparisons(aggregation).max(1);
+        let embedder = &engine.inner.embedder;
+        let threshold = if self.inner.size() == 0 {
+            embedder.threshold(far)
+        } else {
+            embedder.search_threshold(far, comparisons)
+        }
+        .map_err(js_error)?;
+        let result = self
+            .inner
+            .identify(probe, top_k as usize, threshold, aggregation)
+            .map_err(js_error)?;
+        let calibration = embedder.calibration();
+        let search_far = |s: f32| {
+            calibration
+                .as_ref()
+                .map(|c| -((comparisons as f64) * (-c.far_at(s)).ln_1p()).exp_m1())
+        };
+        let candidates: Vec<_> = result
+            .candidates
+            .iter()
+            .map(|c| serde_json::json!({ "id": c.id, "similarity": c.similarity, "far": search_far(c.similarity) }))
+            .collect();
+        Ok(serde_json::json!({
+            "candidates": candidates,
+            "match": result.matched,
+            "threshold": result.threshold,
+            "far": far.unwrap_or(crate::calibration::DEFAULT_FAR),
+        })
+        .to_string())
+    }
 }

@@ -1,0 +1,121 @@
+// Enrollment and 1:N identification over the wasm gallery (src/gallery.rs, src/quality.rs).
+// The logic is in Rust; this wraps it with the Verifier's image handling and errors.
+import { WebverifyError, wrapError } from './errors.js';
+
+export class Gallery {
+  #verifier;
+  #inner;
+
+  /** @internal Use `verifier.createGallery()` or `Gallery.fromBytes` / `Gallery.load`. */
+  constructor(verifier, inner) {
+    this.#verifier = verifier;
+    this.#inner = inner;
+  }
+
+  /** An empty gallery for `verifier`'s model. */
+  static create(verifier) {
+    return new Gallery(verifier, verifier._newGallery());
+  }
+
+  /** A gallery from `toBytes()` output; MODEL_MISMATCH, FORMAT_VERSION or CORRUPT_DATA when
+   * the bytes were made by another model, a newer format, or are damaged. */
+  static fromBytes(verifier, bytes) {
+    try {
+      return new Gallery(verifier, verifier._galleryFromBytes(toBytes(bytes)));
+    } catch (e) {
+      throw wrapError(e);
+    }
+  }
+
+  /** Loads a gallery saved with `save(store)`; null when the store holds none. */
+  static async load(verifier, store) {
+    const bytes = await store.read();
+    return bytes === null ? null : Gallery.fromBytes(verifier, bytes);
+  }
+
+  /** Saves the gallery (templates only, never images) into `store`, e.g. an IndexedDBStore. */
+  async save(store) {
+    await store.write(this.toBytes());
+  }
+
+  #live() {
+    if (!this.#inner) throw new WebverifyError('INVALID_INPUT', 'this Gallery was disposed');
+    return this.#inner;
+  }
+
+  /**
+   * Adds templates to `id` from photos (each goes through the quality gate: NO_FACE,
+   * SEVERAL_FACES, SMALL_FACE, BLURRY, INCONSISTENT) or from ready embeddings (Float32Array).
+   * Photos with issues are held back unless `force`; a photo without a face never enrolls.
+   * Resolves to `{ enrolled, issues }` with one list of `{ code, message }` per input.
+   */
+  async enroll(id, inputs, { metadata, force = false, face } = {}) {
+    try {
+      if (typeof id !== 'string' || id.length === 0) throw new WebverifyError('INVALID_INPUT', 'enroll needs a non-empty string id');
+      if (!Array.isArray(inputs) || inputs.length === 0) throw new WebverifyError('INVALID_INPUT', 'enroll needs a non-empty array of photos or embeddings');
+      const meta = metadata === undefined ? undefined : JSON.stringify(metadata);
+      if (inputs.every((x) => x instanceof Float32Array)) {
+        const flat = new Float32Array(inputs.reduce((n, x) => n + x.length, 0));
+        let at = 0;
+        for (const x of inputs) { flat.set(x, at); at += x.length; }
+        this.#live().enrollEmbeddings(id, flat, meta);
+        return { enrolled: inputs.length, issues: inputs.map(() => []) };
+      }
+      const offer = await this.#verifier._offer(inputs, face);
+      return JSON.parse(this.#live().enroll(this.#verifier._engine(), id, offer, meta, force));
+    } catch (e) {
+      throw wrapError(e);
+    }
+  }
+
+  /**
+   * Who is in `input` (a photo or an embedding)? `{ candidates: [{ id, similarity, far }],
+   * match, threshold, far }`. `match` is the best candidate's id, or null for "nobody
+   * enrolled": the threshold keeps the whole search's false-accept rate at `far` (default 1e-3),
+   * so it rises as the gallery grows. `aggregation`: 'centroid' (default), 'best' or 'mean'.
+   */
+  async identify(input, { topK = 5, far, aggregation, face } = {}) {
+    try {
+      const probe = input instanceof Float32Array ? input : await this.#verifier.embed(input, { face });
+      return JSON.parse(this.#live().identify(this.#verifier._engine(), probe, topK, far, aggregation));
+    } catch (e) {
+      throw wrapError(e);
+    }
+  }
+
+  /** Removes an identity; false when it was not enrolled. */
+  remove(id) {
+    return this.#live().remove(id);
+  }
+
+  /** `[{ id, templates, metadata }]` in enrollment order. */
+  list() {
+    return JSON.parse(this.#live().list()).map(({ id, templates, metadata }) => (metadata ? { id, templates, metadata: JSON.parse(metadata) } : { id, templates }));
+  }
+
+  /** Number of identities. */
+  get size() {
+    return this.#live().size;
+  }
+
+  get templateCount() {
+    return this.#live().templateCount;
+  }
+
+  /** The gallery as bytes (versioned, tied to the model, checksummed; not encrypted). */
+  toBytes() {
+    return this.#live().toBytes();
+  }
+
+  dispose() {
+    this.#inner?.free();
+    this.#inner = null;
+  }
+}
+
+function toBytes(bytes) {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  throw new WebverifyError('INVALID_INPUT', 'expected the gallery as a Uint8Array or ArrayBuffer');
+}

@@ -1,0 +1,101 @@
+// Enrollment and identification in headless Chromium on both backends: the quality gate, open-set
+// answers, encrypted IndexedDB persistence across a reload, and refusal of wrong keys, damaged
+// bytes and another model's gallery.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HAS_SHARED, SHARED, openPage, start } from './harness.mjs';
+
+let env;
+before(async () => { env = await start(); });
+after(async () => { await env?.close(); });
+
+const png = (n) => readFileSync(join(SHARED, 'reference/mobilefacenet/inputs', n)).toString('base64');
+
+/** An ORL face (grey PGM) as { data, width, height }: a person never enrolled. */
+function orl(path) {
+  const bytes = readFileSync(join(SHARED, 'data/orl', path));
+  const header = bytes.subarray(0, 20).toString('latin1').split(/\s+/);
+  const [width, height] = [Number(header[1]), Number(header[2])];
+  return { data: Array.from(bytes.subarray(bytes.length - width * height)), width, height };
+}
+
+for (const backend of ['cpu', 'webgpu']) {
+  describe(`gallery on ${backend}`, { skip: !HAS_SHARED && 'no ../shared' }, () => {
+    test('enroll, identify, persist encrypted, refuse what does not fit', async () => {
+      const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
+      const faces = { vlad0: png('face_00_faceid.png'), vlad1: png('face_01_facematch_selected.png'), vlad3: png('face_03_samples_man.png'), woman: png('face_02_samples_woman.png') };
+      const database = `webverify-test-${backend}`;
+      const first = await page.evaluate(async ({ backend, faces, stranger, database }) => {
+        const { Verifier, IndexedDBStore, Gallery } = await import('./webverify/index.js');
+        const code = (p) => p.then(() => 'resolved', (e) => `${e.name}:${e.code}`);
+        const bitmap = async (b64) => createImageBitmap(new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'image/png' }), { colorSpaceConversion: 'none' });
+        const v = await Verifier.create({ backend });
+        const g = v.createGallery();
+        const out = {};
+        out.vlad = await g.enroll('vlad', [await bitmap(faces.vlad0), await bitmap(faces.vlad1)], { metadata: { note: 'demo author' } });
+        out.woman = await g.enroll('woman', [await bitmap(faces.woman)]);
+        out.wrongPerson = await g.enroll('vlad', [await bitmap(faces.woman)]);
+        const noise = new ImageData(new Uint8ClampedArray(128 * 128 * 4).map((_, i) => (i * 7) % 251), 128, 128);
+        out.noFace = await g.enroll('noise', [noise]);
+        out.hit = await g.identify(await bitmap(faces.vlad3));
+        out.stranger = await g.identify({ data: Uint8Array.from(stranger.data), width: stranger.width, height: stranger.height });
+        out.list = g.list();
+        out.size = g.size;
+        await g.save(new IndexedDBStore({ database, key: 'correct horse battery staple' }));
+        // Damaged bytes and another model's weights are refused; the gallery keeps working.
+        const bytes = g.toBytes();
+        const flipped = bytes.slice(); flipped[40] ^= 1;
+        out.flipped = await code((async () => Gallery.fromBytes(v, flipped))());
+        out.truncated = await code((async () => Gallery.fromBytes(v, bytes.slice(0, bytes.length - 9)))());
+        const weights = new Uint8Array(await (await fetch('./webverify/models/mobilefacenet.safetensors')).arrayBuffer());
+        weights[weights.length - 1] ^= 1; // another model: same shape, other checksum
+        const other = await Verifier.create({ backend: 'cpu', modelUrl: weights });
+        out.otherModel = await code((async () => Gallery.fromBytes(other, bytes))());
+        out.stillWorks = (await g.identify(await bitmap(faces.vlad3))).match;
+        out.removed = [g.remove('woman'), g.remove('woman'), g.size];
+        return out;
+      }, { backend, faces, stranger: orl('s1/1.pgm'), database });
+
+      assert.deepEqual(first.vlad, { enrolled: 2, issues: [[], []] });
+      assert.equal(first.woman.enrolled, 1);
+      assert.equal(first.wrongPerson.enrolled, 0);
+      assert.deepEqual(first.wrongPerson.issues[0].map((i) => i.code), ['INCONSISTENT']);
+      assert.deepEqual(first.noFace.issues[0].map((i) => i.code), ['NO_FACE']);
+      assert.equal(first.hit.match, 'vlad', JSON.stringify(first.hit));
+      assert.ok(first.hit.candidates[0].similarity > first.hit.threshold && first.hit.candidates[1].id === 'woman');
+      assert.equal(first.stranger.match, null, JSON.stringify(first.stranger));
+      assert.deepEqual(first.list, [{ id: 'vlad', templates: 2, metadata: { note: 'demo author' } }, { id: 'woman', templates: 1 }]);
+      assert.equal(first.flipped, 'WebverifyError:CORRUPT_DATA');
+      assert.equal(first.truncated, 'WebverifyError:CORRUPT_DATA');
+      assert.equal(first.otherModel, 'WebverifyError:MODEL_MISMATCH');
+      assert.equal(first.stillWorks, 'vlad');
+      assert.deepEqual(first.removed, [true, false, 1]);
+
+      // After a reload the saved gallery comes back with the right passphrase only.
+      await page.reload();
+      const second = await page.evaluate(async ({ backend, vlad3, database }) => {
+        const { Verifier, IndexedDBStore, Gallery } = await import('./webverify/index.js');
+        const code = (p) => p.then(() => 'resolved', (e) => `${e.name}:${e.code}`);
+        const v = await Verifier.create({ backend });
+        const out = {};
+        out.wrongKey = await code(Gallery.load(v, new IndexedDBStore({ database, key: 'wrong passphrase' })));
+        out.cryptoKeyForPassphrase = await code(Gallery.load(v, new IndexedDBStore({ database, key: await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']) })));
+        out.empty = await Gallery.load(v, new IndexedDBStore({ database, record: 'nothing', key: 'x' }));
+        const g = await Gallery.load(v, new IndexedDBStore({ database, key: 'correct horse battery staple' }));
+        out.list = g.list();
+        const bitmap = await createImageBitmap(new Blob([Uint8Array.from(atob(vlad3), (c) => c.charCodeAt(0))], { type: 'image/png' }), { colorSpaceConversion: 'none' });
+        out.match = (await g.identify(bitmap)).match;
+        await new IndexedDBStore({ database, key: 'x' }).clear();
+        return out;
+      }, { backend, vlad3: faces.vlad3, database });
+      assert.equal(second.wrongKey, 'WebverifyError:WRONG_KEY');
+      assert.equal(second.cryptoKeyForPassphrase, 'WebverifyError:WRONG_KEY');
+      assert.equal(second.empty, null);
+      assert.equal(second.list.length, 2);
+      assert.equal(second.match, 'vlad');
+      assert.deepEqual(errors, []);
+    });
+  });
+}

@@ -1,0 +1,186 @@
+//! The enrollment quality gate on real faces: sharp, single, large faces pass; blurred, tiny,
+//! crowded photos and another person's face are held back with their reasons; `force` enrolls
+//! anyway; a photo without a face is never enrolled.
+
+mod common;
+
+use std::path::Path;
+
+use webverify::gallery::Gallery;
+use webverify::pipeline::{FaceMode, Pipeline};
+use webverify::quality::{self, sharpness, MIN_SHARPNESS};
+use webverify::template::ModelRef;
+use webverify::{Backend, Image, PixelFormat};
+
+fn pipeline() -> Pipeline {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    Pipeline::from_paths(
+        root.join(webverify::DEFAULT_WEIGHTS_PATH),
+        root.join(webverify::DEFAULT_DETECTOR_PATH),
+        Backend::Flex,
+    )
+    .unwrap()
+}
+
+fn model_ref(p: &Pipeline) -> ModelRef {
+    let info = p.embedder.model_info();
+    ModelRef {
+        name: info.name.clone(),
+        sha256: info.sha256.clone(),
+        dim: info.embedding_dim,
+    }
+}
+
+/// Three passes of a 3x3 box blur (close to a Gaussian of sigma 1.4).
+fn blurred(image: &Image) -> Image {
+    let (w, h) = (image.width(), image.height());
+    let mut px: Vec<f32> = image.as_rgb().iter().map(|&v| v as f32).collect();
+    for _ in 0..3 {
+        let src = px.clone();
+        for y in 0..h {
+            for x in 0..w {
+                for c in 0..3 {
+                    let (mut sum, mut n) = (0.0, 0.0);
+                    for dy in -1i32..=1 {
+                        for dx in -1i32..=1 {
+                            let (xx, yy) = (x as i32 + dx, y as i32 + dy);
+                            if xx >= 0 && yy >= 0 && (xx as usize) < w && (yy as usize) < h {
+                                sum += src[(yy as usize * w + xx as usize) * 3 + c];
+                                n += 1.0;
+                            }
+                        }
+                    }
+                    px[(y * w + x) * 3 + c] = sum / n;
+                }
+            }
+        }
+    }
+    let bytes: Vec<u8> = px.iter().map(|v| v.round() as u8).collect();
+    Image::from_pixels(&bytes, w, h, PixelFormat::Rgb, None).unwrap()
+}
+
+/// `faces` pasted side by side on a grey canvas.
+fn side_by_side(faces: &[&Image]) -> Image {
+    let w: usize = faces.iter().map(|f| f.width()).sum::<usize>() + 40 * faces.len();
+    let h = faces.iter().map(|f| f.height()).max().unwrap() + 40;
+    let mut canvas = vec![90u8; w * h * 3];
+    let mut x0 = 20;
+    for f in faces {
+        for y in 0..f.height() {
+            let row = &f.as_rgb()[y * f.width() * 3..(y + 1) * f.width() * 3];
+            canvas[((y + 20) * w + x0) * 3..((y + 20) * w + x0 + f.width()) * 3]
+                .copy_from_slice(row);
+        }
+        x0 += f.width() + 40;
+    }
+    Image::from_pixels(&canvas, w, h, PixelFormat::Rgb, None).unwrap()
+}
+
+fn codes(issues: &[quality::Issue]) -> Vec<&str> {
+    issues.iter().map(|i| i.code).collect()
+}
+
+#[test]
+fn the_gate_holds_back_bad_templates_with_reasons() {
+    let shared = shared_or_skip!();
+    let inputs = shared.join("reference/mobilefacenet/inputs");
+    let man = Image::open(inputs.join("face_03_samples_man.png")).unwrap();
+    let woman = Image::open(inputs.join("face_02_samples_woman.png")).unwrap();
+    let p = pipeline();
+    let consistency = p
+        .embedder
+        .threshold(Some(quality::CONSISTENCY_FAR))
+        .unwrap();
+    let offered = pollster::block_on(p.offer_async(
+        &[
+            side_by_side(&[&man]),
+            blurred(&side_by_side(&[&man])),
+            side_by_side(&[&man.resize_bilinear(40, 40)]),
+            side_by_side(&[&man, &woman]),
+            Image::from_pixels(&[128u8; 64 * 64 * 3], 64, 64, PixelFormat::Rgb, None).unwrap(),
+        ],
+        FaceMode::Detect,
+    ))
+    .unwrap();
+    assert_eq!(
+        codes(&offered[0].issues),
+        Vec::<&str>::new(),
+        "{:?}",
+        offered[0].issues
+    );
+    assert_eq!(codes(&offered[1].issues), ["BLURRY"]);
+    assert!(
+        codes(&offered[2].issues).contains(&"SMALL_FACE"),
+        "{:?}",
+        offered[2].issues
+    );
+    assert_eq!(codes(&offered[3].issues), ["SEVERAL_FACES"]);
+    assert_eq!(codes(&offered[4].issues), ["NO_FACE"]);
+    assert!(offered[4].embedding.is_none());
+
+    let mut g = Gallery::new(model_ref(&p));
+    let report = quality::enroll(
+        &mut g,
+        "man",
+        offered.clone(),
+        Some("{}"),
+        false,
+        consistency,
+    )
+    .unwrap();
+    assert_eq!(report.enrolled, 1, "only the clean photo");
+    assert_eq!(report.issues.len(), 5);
+
+    // Another person offered as "man" disagrees with the enrolled template.
+    let other =
+        pollster::block_on(p.offer_async(&[side_by_side(&[&woman])], FaceMode::Detect)).unwrap();
+    let report = quality::enroll(&mut g, "man", other.clone(), None, false, consistency).unwrap();
+    assert_eq!(report.enrolled, 0);
+    assert_eq!(codes(&report.issues[0]), ["INCONSISTENT"]);
+    // The caller can override; a photo without a face still cannot be enrolled.
+    let forced = quality::enroll(&mut g, "man", offered, None, true, consistency).unwrap();
+    assert_eq!(forced.enrolled, 4);
+    assert_eq!(g.template_count(), 5);
+}
+
+#[test]
+fn sharpness_orders_sharp_above_blurred() {
+    let shared = shared_or_skip!();
+    let face =
+        Image::open(shared.join("reference/mobilefacenet/inputs/face_00_faceid.png")).unwrap();
+    let (sharp, soft) = (sharpness(&face), sharpness(&blurred(&face)));
+    assert!(
+        sharp > MIN_SHARPNESS && soft < MIN_SHARPNESS,
+        "{sharp} / {soft}"
+    );
+}
+
+/// Measures the sharpness distribution of aligned LFW DevTrain crops, which sets MIN_SHARPNESS:
+/// `cargo test --release --test quality -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn measure_sharpness_on_lfw_devtrain() {
+    let shared = shared_or_skip!();
+    let dir = shared.join("data/lfw-view1");
+    let text = std::fs::read_to_string(dir.join("pairsDevTrain.txt")).unwrap();
+    let pairs = webverify::pairs::parse(&text, &dir, &dir.join("images")).unwrap();
+    let unique = webverify::eval::unique_images(&pairs);
+    let p = pipeline();
+    let mut values: Vec<f32> = unique
+        .iter()
+        .filter_map(|path| {
+            p.prepare(&Image::open(path).unwrap(), FaceMode::Detect)
+                .ok()
+        })
+        .map(|prepared| sharpness(&prepared.crop))
+        .collect();
+    values.sort_by(f32::total_cmp);
+    let at = |q: f64| values[((values.len() - 1) as f64 * q) as usize];
+    println!(
+        "{} crops: sharpness 1st percentile {:.1}, 5th {:.1}, median {:.1}",
+        values.len(),
+        at(0.01),
+        at(0.05),
+        at(0.5)
+    );
+}
