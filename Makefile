@@ -11,7 +11,7 @@ SITE := build/site
 PORT ?= 8080
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: setup setup-rust setup-browser setup-node wasm package site demo test test-native test-wasm test-browser bench clean
+.PHONY: fuzz setup setup-rust setup-browser setup-node wasm package site demo test test-native test-wasm test-browser bench clean
 
 setup: setup-rust setup-browser setup-node
 
@@ -62,6 +62,14 @@ test-wasm:
 
 test-browser:
 	node --test --test-concurrency=1 tests/browser/
+
+# Fuzz the template and gallery parser (nightly + cargo-fuzz); new corpus entries land in
+# fuzz/corpus/template_bytes, which `cargo test --test template_corpus` replays.
+FUZZ_SECONDS ?= 240
+fuzz:
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
+	rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
+	cd fuzz && cargo +nightly fuzz run template_bytes --fuzz-dir . -- -max_total_time=$(FUZZ_SECONDS)
 
 bench: site
 	cargo run --release --bin webverify -- bench --backends flex,ndarray

@@ -72,12 +72,14 @@ export class Gallery {
    * Who is in `input` (a photo or an embedding)? `{ candidates: [{ id, similarity, far }],
    * match, threshold, far }`. `match` is the best candidate's id, or null for "nobody
    * enrolled": the threshold keeps the whole search's false-accept rate at `far` (default 1e-3),
-   * so it rises as the gallery grows. `aggregation`: 'centroid' (default), 'best' or 'mean'.
+   * so it rises as the gallery grows (a gallery too large for the calibration to support that
+   * rate is an INVALID_INPUT error: pass a larger `far`, or a cosine `threshold` of your own).
+   * `aggregation`: 'centroid' (default), 'best' or 'mean'.
    */
-  async identify(input, { topK = 5, far, aggregation, face } = {}) {
+  async identify(input, { topK = 5, far, threshold, aggregation, face } = {}) {
     try {
       const probe = input instanceof Float32Array ? input : await this.#verifier.embed(input, { face });
-      return JSON.parse(this.#live().identify(this.#verifier._engine(), probe, topK, far, aggregation));
+      return JSON.parse(await this.#live().identify(this.#verifier._engine(), probe, topK, far, aggregation, threshold));
     } catch (e) {
       throw wrapError(e);
     }

@@ -175,7 +175,7 @@ export class Gallery {
   static load(verifier: Verifier, store: GalleryStore): Promise<Gallery | null>;
   save(store: GalleryStore): Promise<void>;
   enroll(id: string, inputs: (ImageInput | Float32Array)[], options?: { metadata?: unknown; force?: boolean; face?: FaceMode }): Promise<EnrollResult>;
-  identify(input: ImageInput | Float32Array, options?: { topK?: number; far?: number; aggregation?: Aggregation; face?: FaceMode }): Promise<Identification>;
+  identify(input: ImageInput | Float32Array, options?: { topK?: number; far?: number; threshold?: number; aggregation?: Aggregation; face?: FaceMode }): Promise<Identification>;
   remove(id: string): boolean;
   list(): { id: string; templates: number; metadata?: unknown }[];
   readonly size: number;

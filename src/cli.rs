@@ -95,6 +95,16 @@ enum Command {
         #[command(flatten)]
         models: Models,
     },
+    /// Time a 1:N search (`identify`) over a gallery of random unit templates: the CPU loop and
+    /// the device matrix product on each backend (median and minimum of `--runs`).
+    BenchIdentify {
+        #[arg(long, default_value_t = 100_000)]
+        templates: usize,
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+        #[arg(long, default_value = "flex,ndarray")]
+        backends: String,
+    },
     /// Time load, first embedding, single embeddings and batches of 16 (median and minimum).
     Bench {
         #[arg(long, default_value = crate::DEFAULT_WEIGHTS_PATH)]
@@ -346,6 +356,11 @@ fn run(command: Command) -> crate::Result<()> {
             print!("{}", crate::identify_eval::table(&halves));
             println!("time {:.1} s", start.elapsed().as_secs_f64());
         }
+        Command::BenchIdentify {
+            templates,
+            runs,
+            backends,
+        } => bench_identify(templates, runs, &backends)?,
         Command::Bench {
             weights,
             backends,
@@ -392,6 +407,85 @@ fn bench(weights: &[u8], backends: &str, singles: usize, batches: usize) -> crat
         let (bm, bmin) = stats(batched);
         println!(
             "| native {} | {load:.1} | {first:.1} | {sm:.2} | {smin:.2} | {bm:.2} | {bmin:.2} |",
+            backend.name()
+        );
+    }
+    Ok(())
+}
+
+/// Deterministic pseudo-random unit vectors (an LCG: no dependency for a benchmark's data).
+fn random_units(count: usize, dim: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed;
+    let mut out = Vec::with_capacity(count * dim);
+    for _ in 0..count {
+        let v: Vec<f32> = (0..dim)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+            })
+            .collect();
+        out.extend(crate::gallery::normalised(&v, dim).unwrap_or(v));
+    }
+    out
+}
+
+fn bench_identify(templates: usize, runs: usize, backends: &str) -> crate::Result<()> {
+    use crate::gallery::{Aggregation, Gallery};
+    let dim = crate::model::EMBEDDING_DIM;
+    let model = crate::template::ModelRef {
+        name: "bench".into(),
+        sha256: "0".repeat(64),
+        dim,
+    };
+    let data = random_units(templates, dim, 1);
+    let mut gallery = Gallery::new(model);
+    for (i, t) in data.chunks_exact(dim).enumerate() {
+        gallery.enroll(&format!("p{i}"), &[t.to_vec()], None)?;
+    }
+    let probes = random_units(runs.max(1), dim, 2);
+    let probes: Vec<&[f32]> = probes.chunks_exact(dim).collect();
+    println!("{templates} identities x 1 template of {dim} floats, {runs} searches (top 5, centroid policy)");
+    println!("| search | first ms | median ms | min ms |");
+    println!("|---|---|---|---|");
+    let time = |f: &mut dyn FnMut(&[f32]) -> crate::Result<()>| -> crate::Result<(f64, f64, f64)> {
+        let t = Instant::now();
+        f(probes[0])?;
+        let first = t.elapsed().as_secs_f64() * 1e3;
+        let mut all = Vec::new();
+        for p in &probes {
+            let t = Instant::now();
+            f(p)?;
+            all.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        let (median, min) = stats(all);
+        Ok((first, median, min))
+    };
+    let (first, median, min) = time(&mut |p| {
+        gallery
+            .identify(p, 5, 0.5, Aggregation::Centroid)
+            .map(|_| ())
+    })?;
+    println!("| native CPU loop (Gallery::identify) | {first:.2} | {median:.2} | {min:.2} |");
+    for name in backends.split(',') {
+        let backend = Backend::parse(name.trim())?;
+        let device = backend.cpu_device()?;
+        let t = Instant::now();
+        let index = crate::search::TemplateIndex::new(
+            gallery.search_matrix(Aggregation::Centroid),
+            dim,
+            &device,
+        )?;
+        let upload = t.elapsed().as_secs_f64() * 1e3;
+        let (first, median, min) = time(&mut |p| {
+            let scores = index.scores(p)?;
+            let folded = gallery.fold(&scores, Aggregation::Centroid)?;
+            gallery.rank(&folded, 5, 0.5);
+            Ok(())
+        })?;
+        println!(
+            "| native {} tensor product (upload {upload:.1} ms) | {first:.2} | {median:.2} | {min:.2} |",
             backend.name()
         );
     }

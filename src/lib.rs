@@ -26,6 +26,7 @@ pub mod model;
 pub mod pairs;
 pub mod pipeline;
 pub mod quality;
+pub mod search;
 pub mod template;
 pub mod verify;
 pub mod weights;

@@ -41,14 +41,16 @@ impl ModelRef {
         if self == other {
             return Ok(());
         }
+        // chars(), not a byte slice: the text may come from damaged bytes (found by the fuzzer).
+        let short = |s: &str| s.chars().take(12).collect::<String>();
         Err(Error::ModelMismatch(format!(
             "the templates were made by {} ({}…, {} dims) but the loaded model is {} ({}…, {} \
              dims); re-enroll with this model",
             other.name,
-            &other.sha256[..other.sha256.len().min(12)],
+            short(&other.sha256),
             other.dim,
             self.name,
-            &self.sha256[..self.sha256.len().min(12)],
+            short(&self.sha256),
             self.dim
         )))
     }
@@ -167,6 +169,9 @@ fn open(bytes: &[u8]) -> Result<(u8, ModelRef, Reader<'_>)> {
     let name_len = r.u8()? as usize;
     let name = r.text(name_len)?;
     let sha256 = r.text(64)?;
+    if !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(corrupt("the model checksum is not hex"));
+    }
     let dim = r.u16()? as usize;
     if dim == 0 || dim > MAX_DIM {
         return Err(corrupt(format!("embedding dimension {dim}")));

@@ -4,6 +4,7 @@
 //! is [`Error::code`]; nothing here unwraps caller input, so the instance survives bad input.
 //! Methods that run the model return promises because GPU reads are asynchronous in browsers.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Float32Array, Object, Promise, Reflect};
@@ -18,6 +19,7 @@ use crate::gallery::{Aggregation, Gallery};
 use crate::image::{Image, PixelFormat};
 use crate::pipeline::{FaceMode, Pipeline};
 use crate::quality::{self, Offered};
+use crate::search::TemplateIndex;
 use crate::template::ModelRef;
 use crate::verify;
 
@@ -304,10 +306,23 @@ impl Engine {
     }
 }
 
-/// A gallery of enrolled identities tied to the model of the engine that made it.
+/// A gallery of enrolled identities tied to the model of the engine that made it. Shared with
+/// the searches in flight (they run asynchronously on the engine's device).
 #[wasm_bindgen(js_name = Gallery)]
 pub struct WasmGallery {
-    inner: Gallery,
+    inner: Rc<RefCell<Gallery>>,
+    /// The search matrix on the engine's device, with the gallery generation and policy it
+    /// was built for.
+    index: Rc<RefCell<Option<(u64, Aggregation, Rc<TemplateIndex>)>>>,
+}
+
+impl WasmGallery {
+    fn wrap(gallery: Gallery) -> Self {
+        Self {
+            inner: Rc::new(RefCell::new(gallery)),
+            index: Rc::new(RefCell::new(None)),
+        }
+    }
 }
 
 #[wasm_bindgen(js_class = Gallery)]
@@ -315,44 +330,40 @@ impl WasmGallery {
     /// An empty gallery for `engine`'s model.
     #[wasm_bindgen(constructor)]
     pub fn new(engine: &Engine) -> WasmGallery {
-        WasmGallery {
-            inner: Gallery::new(engine.model_ref()),
-        }
+        Self::wrap(Gallery::new(engine.model_ref()))
     }
 
     /// A gallery from bytes written by `toBytes`; MODEL_MISMATCH when another model made it,
     /// FORMAT_VERSION when a newer format wrote it, CORRUPT_DATA when the bytes are damaged.
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(engine: &Engine, bytes: &[u8]) -> Result<WasmGallery, JsValue> {
-        Ok(WasmGallery {
-            inner: Gallery::from_bytes(bytes, engine.model_ref()).map_err(js_error)?,
-        })
+        Ok(Self::wrap(
+            Gallery::from_bytes(bytes, engine.model_ref()).map_err(js_error)?,
+        ))
     }
 
     #[wasm_bindgen(js_name = toBytes)]
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.inner.to_bytes()
+        self.inner.borrow().to_bytes()
     }
 
     /// Enrolls the offered photos that pass the quality gate (all that have a face when
-    /// `force`); JSON `{ enrolled, issues }`. `consistency_far` sets how lenient the check
-    /// against the identity's other templates is (default 1e-2).
+    /// `force`); JSON `{ enrolled, issues }`.
     pub fn enroll(
-        &mut self,
+        &self,
         engine: &Engine,
         id: String,
         offer: Offer,
         metadata: Option<String>,
         force: bool,
     ) -> Result<String, JsValue> {
-        let threshold = engine
-            .inner
-            .embedder
+        let embedder = &engine.inner.embedder;
+        let threshold = embedder
             .threshold(Some(quality::CONSISTENCY_FAR))
-            .or_else(|_| engine.inner.embedder.threshold(None))
+            .or_else(|_| embedder.threshold(None))
             .map_err(js_error)?;
         let report = quality::enroll(
-            &mut self.inner,
+            &mut self.inner.borrow_mut(),
             &id,
             offer.items,
             metadata.as_deref(),
@@ -366,12 +377,13 @@ impl WasmGallery {
     /// Enrolls ready embeddings (`count * dim` values) without the photo checks.
     #[wasm_bindgen(js_name = enrollEmbeddings)]
     pub fn enroll_embeddings(
-        &mut self,
+        &self,
         id: String,
         embeddings: &[f32],
         metadata: Option<String>,
     ) -> Result<(), JsValue> {
-        let dim = self.inner.model().dim;
+        let mut gallery = self.inner.borrow_mut();
+        let dim = gallery.model().dim;
         if embeddings.is_empty() || embeddings.len() % dim != 0 {
             return Err(js_error(Error::InvalidInput(format!(
                 "{} values are not a whole number of {dim}-d embeddings",
@@ -379,77 +391,128 @@ impl WasmGallery {
             ))));
         }
         let list: Vec<Vec<f32>> = embeddings.chunks_exact(dim).map(<[f32]>::to_vec).collect();
-        self.inner
+        gallery
             .enroll(&id, &list, metadata.as_deref())
             .map_err(js_error)
     }
 
     /// Removes an identity; false when it was not enrolled.
-    pub fn remove(&mut self, id: &str) -> bool {
-        self.inner.remove(id)
+    pub fn remove(&self, id: &str) -> bool {
+        self.inner.borrow_mut().remove(id)
     }
 
     /// JSON `[{ id, templates, metadata }]` in enrollment order.
     pub fn list(&self) -> String {
-        serde_json::to_string(&self.inner.list()).unwrap_or_default()
+        serde_json::to_string(&self.inner.borrow().list()).unwrap_or_default()
     }
 
     /// Number of identities.
     #[wasm_bindgen(getter)]
     pub fn size(&self) -> u32 {
-        self.inner.size() as u32
+        self.inner.borrow().size() as u32
     }
 
     #[wasm_bindgen(getter, js_name = templateCount)]
     pub fn template_count(&self) -> u32 {
-        self.inner.template_count() as u32
+        self.inner.borrow().template_count() as u32
     }
 
-    /// Who is `probe` (an embedding)? JSON `{ candidates: [{ id, similarity, far }], match,
-    /// threshold, far }`: the threshold keeps the whole search's false-accept rate at `far`
-    /// (default 1e-3) over this gallery's comparisons; each candidate's `far` estimates how
-    /// often a search of this size would put a stranger that high.
+    /// Who is `probe` (an embedding)? Resolves to JSON `{ candidates: [{ id, similarity, far }],
+    /// match, threshold, far }`: the threshold keeps the whole search's false-accept rate at
+    /// `far` (default 1e-3) over this gallery's comparisons; each candidate's `far` estimates
+    /// how often a search of this size would put a stranger that high. The search is one matrix
+    /// product on the engine's device, whose copy of the matrix is kept until the gallery
+    /// changes. `threshold` (a cosine) overrides the one chosen by `far`.
     pub fn identify(
         &self,
         engine: &Engine,
-        probe: &[f32],
+        probe: Vec<f32>,
         top_k: u32,
         far: Option<f64>,
         aggregation: Option<String>,
-    ) -> Result<String, JsValue> {
-        let aggregation = match aggregation {
-            Some(a) => Aggregation::parse(&a).map_err(js_error)?,
-            None => Aggregation::default(),
-        };
-        let comparisons = self.inner.comparisons(aggregation).max(1);
-        let embedder = &engine.inner.embedder;
-        let threshold = if self.inner.size() == 0 {
-            embedder.threshold(far)
-        } else {
-            embedder.search_threshold(far, comparisons)
-        }
-        .map_err(js_error)?;
-        let result = self
-            .inner
-            .identify(probe, top_k as usize, threshold, aggregation)
+        threshold: Option<f32>,
+    ) -> Promise {
+        let (gallery, index, pipeline) =
+            (self.inner.clone(), self.index.clone(), engine.inner.clone());
+        future_to_promise(async move {
+            let aggregation = match aggregation {
+                Some(a) => Aggregation::parse(&a).map_err(js_error)?,
+                None => Aggregation::default(),
+            };
+            let embedder = &pipeline.embedder;
+            let (generation, dim, comparisons) = {
+                let g = gallery.borrow();
+                (
+                    g.generation(),
+                    g.model().dim,
+                    g.comparisons(aggregation).max(1),
+                )
+            };
+            let probe = crate::gallery::normalised(&probe, dim).map_err(js_error)?;
+            // On WebGPU the matrix lives in GPU memory and one kernel scores it; on the CPU
+            // backends a plain loop over the gallery's own matrix is faster than a tensor op
+            // that copies it (docs/BENCHMARKS.md, "1:N search").
+            let scores = if embedder.backend() == Backend::WebGpu {
+                let cached = index
+                    .borrow()
+                    .as_ref()
+                    .filter(|(gen, agg, _)| *gen == generation && *agg == aggregation)
+                    .map(|(_, _, i)| i.clone());
+                let search = match cached {
+                    Some(i) => i,
+                    None => {
+                        let matrix = gallery.borrow().search_matrix(aggregation).to_vec();
+                        let i = Rc::new(
+                            TemplateIndex::new(&matrix, dim, embedder.device())
+                                .map_err(js_error)?,
+                        );
+                        *index.borrow_mut() = Some((generation, aggregation, i.clone()));
+                        i
+                    }
+                };
+                search.scores_async(&probe).await.map_err(js_error)?
+            } else {
+                gallery
+                    .borrow()
+                    .row_scores(&probe, aggregation)
+                    .map_err(js_error)?
+            };
+            let g = gallery.borrow();
+            if g.generation() != generation {
+                return Err(js_error(Error::InvalidInput(
+                    "the gallery changed during the search; search again".into(),
+                )));
+            }
+            let threshold = match threshold {
+                Some(t) if t.is_finite() => Ok(t),
+                Some(t) => Err(Error::InvalidInput(format!(
+                    "threshold {t} is not a number"
+                ))),
+                None if g.size() == 0 => embedder.threshold(far),
+                None => embedder.search_threshold(far, comparisons),
+            }
             .map_err(js_error)?;
-        let calibration = embedder.calibration();
-        let search_far = |s: f32| {
-            calibration
-                .as_ref()
-                .map(|c| -((comparisons as f64) * (-c.far_at(s)).ln_1p()).exp_m1())
-        };
-        let candidates: Vec<_> = result
-            .candidates
-            .iter()
-            .map(|c| serde_json::json!({ "id": c.id, "similarity": c.similarity, "far": search_far(c.similarity) }))
-            .collect();
-        Ok(serde_json::json!({
-            "candidates": candidates,
-            "match": result.matched,
-            "threshold": result.threshold,
-            "far": far.unwrap_or(crate::calibration::DEFAULT_FAR),
+            let identity_scores = g.fold(&scores, aggregation).map_err(js_error)?;
+            let result = g.rank(&identity_scores, top_k as usize, threshold);
+            let calibration = embedder.calibration();
+            let search_far = |s: f32| {
+                calibration
+                    .as_ref()
+                    .map(|c| -((comparisons as f64) * (-c.far_at(s)).ln_1p()).exp_m1())
+            };
+            let candidates: Vec<_> = result
+                .candidates
+                .iter()
+                .map(|c| serde_json::json!({ "id": c.id, "similarity": c.similarity, "far": search_far(c.similarity) }))
+                .collect();
+            Ok(serde_json::json!({
+                "candidates": candidates,
+                "match": result.matched,
+                "threshold": result.threshold,
+                "far": far.unwrap_or(crate::calibration::DEFAULT_FAR),
+            })
+            .to_string()
+            .into())
         })
-        .to_string())
     }
 }

@@ -1,0 +1,78 @@
+//! Replays the fuzz corpus (`fuzz/corpus/template_bytes`, grown by `make fuzz`) through the
+//! template and gallery parsers as the fuzz target does: every input is an error or a value,
+//! never a panic. Also writes the seed inputs (`--ignored`).
+
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+use webverify::template::{
+    decode_gallery, decode_template, encode_gallery, encode_template, ModelRef, StoredIdentity,
+};
+
+fn corpus() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/template_bytes")
+}
+
+/// The model the fuzz target checks against.
+fn fuzz_model() -> ModelRef {
+    ModelRef {
+        name: "fuzz".into(),
+        sha256: "0".repeat(64),
+        dim: 4,
+    }
+}
+
+#[test]
+fn the_fuzz_corpus_never_panics_the_parser() {
+    let mut n = 0;
+    for entry in std::fs::read_dir(corpus()).expect("fuzz/corpus/template_bytes is committed") {
+        let data = std::fs::read(entry.unwrap().path()).unwrap();
+        let (fix, body) = match data.split_first() {
+            Some((flag, rest)) => (flag & 1 == 1, rest),
+            None => (false, &data[..]),
+        };
+        let mut bytes = body.to_vec();
+        if fix {
+            let digest = Sha256::digest(&bytes);
+            bytes.extend_from_slice(&digest);
+        }
+        let _ = decode_gallery(&bytes, &fuzz_model());
+        let _ = decode_template(&bytes, &fuzz_model());
+        n += 1;
+    }
+    assert!(n >= 3, "the corpus holds at least the seeds");
+}
+
+/// Writes valid seeds (flag byte 1: the target appends the checksum).
+#[test]
+#[ignore]
+fn write_seeds() {
+    let m = fuzz_model();
+    let gallery = encode_gallery(
+        &m,
+        &[
+            StoredIdentity {
+                id: "a".into(),
+                metadata: "{\"k\":1}".into(),
+                templates: vec![vec![1.0, 0.0, 0.0, 0.0], vec![0.0, 1.0, 0.0, 0.0]],
+            },
+            StoredIdentity {
+                id: "b".into(),
+                metadata: String::new(),
+                templates: vec![vec![0.5; 4]],
+            },
+        ],
+    );
+    let template = encode_template(&m, &[0.1, 0.2, 0.3, 0.4]).unwrap();
+    let empty = encode_gallery(&m, &[]);
+    std::fs::create_dir_all(corpus()).unwrap();
+    for (name, bytes) in [
+        ("gallery", gallery),
+        ("template", template),
+        ("empty", empty),
+    ] {
+        let mut seed = vec![1u8];
+        seed.extend_from_slice(&bytes[..bytes.len() - 32]);
+        std::fs::write(corpus().join(format!("seed-{name}")), seed).unwrap();
+    }
+}
