@@ -11,7 +11,7 @@ SITE := build/site
 PORT ?= 8080
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: fuzz setup setup-rust setup-browser setup-node wasm package site demo test test-native test-wasm test-browser bench clean
+.PHONY: fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-wasm test-browser bench clean
 
 setup: setup-rust setup-browser setup-node
 
@@ -49,7 +49,7 @@ site: package
 demo: setup site
 	node tools/serve.mjs $(SITE) $(PORT)
 
-test: setup test-native test-wasm site test-browser
+test: setup test-native test-types test-wasm site test-node test-browser
 
 test-native:
 	cargo test --features flex,ndarray
@@ -60,6 +60,16 @@ test-wasm:
 	WASM_BINDGEN_TEST_TIMEOUT=1200 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 	  cargo test --release --target wasm32-unknown-unknown --no-default-features --features $(WASM_FEATURES) --test web
 
+# The published types, checked by compiling a strict TypeScript consumer of the package.
+test-types:
+	npx tsc --noEmit -p tests/consumer
+
+# The package in Node.js (CPU backend), from the built site.
+test-node:
+	node --test tests/node/
+
+# Playwright tests in headless Chromium: the package, the gallery, the demo page, a Vite app
+# built from the packed tarball.
 test-browser:
 	node --test --test-concurrency=1 tests/browser/
 

@@ -20,8 +20,21 @@ function faceMode(face = 'detect') {
 }
 
 let wasmReady = null;
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+// A variable, not a literal: bundlers for the browser then leave Node's module alone.
+const NODE_FS = 'node:fs/promises';
+
+/** Where the wasm module comes from: the given URL, or in Node.js the file's bytes (Node's
+ * fetch cannot read file: URLs). */
+async function wasmSource(wasmUrl) {
+  if (wasmUrl) return { module_or_path: wasmUrl };
+  if (!isNode) return undefined;
+  const { readFile } = await import(/* @vite-ignore */ NODE_FS);
+  return { module_or_path: await readFile(new URL('./wasm/webverify_bg.wasm', import.meta.url)) };
+}
+
 function loadWasm(wasmUrl) {
-  wasmReady ??= init(wasmUrl ? { module_or_path: wasmUrl } : undefined).catch((e) => {
+  wasmReady ??= wasmSource(wasmUrl).then((source) => init(source)).catch((e) => {
     wasmReady = null;
     throw new WebverifyError('BACKEND_UNAVAILABLE', `the WebAssembly module failed to load: ${e.message ?? e}`, { cause: e });
   });
@@ -34,8 +47,8 @@ async function fetchWeights(modelUrl) {
   }
   let response;
   try {
-    if (typeof process !== 'undefined' && process.versions?.node && String(modelUrl).startsWith('file:')) {
-      const { readFile } = await import('node:fs/promises');
+    if (isNode && String(modelUrl).startsWith('file:')) {
+      const { readFile } = await import(/* @vite-ignore */ NODE_FS);
       return new Uint8Array(await readFile(new URL(String(modelUrl))));
     }
     response = await fetch(modelUrl);

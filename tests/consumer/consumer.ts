@@ -1,0 +1,36 @@
+// A TypeScript user of the package: `tsc --noEmit -p tests/consumer` must accept this with strict
+// checks, so the published types cover the API as documented in the README.
+import Verifier, { Gallery, IndexedDBStore, WebverifyError } from 'webverify';
+import type { ErrorCode, Identification, Verification, EnrollResult, CalibrationResult, Face } from 'webverify';
+
+export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key: CryptoKey): Promise<string> {
+  const v = await Verifier.create({ backend: 'auto' });
+  const a: Float32Array = await v.embed(photo);
+  const faces: Face[] = await v.detect(photo);
+  const crop: ImageData = await v.alignedFace(photo, { face: 'detect' });
+  const result: Verification = await v.verify(photo, video, { far: 1e-4 });
+  const counts: [number, number] | null = result.faces;
+  const s: number = Verifier.similarity(a, await v.embed(video));
+  const refit: CalibrationResult = await v.calibrate([{ a, b: a, same: true }]);
+  v.resetCalibration();
+
+  const gallery = v.createGallery();
+  const enrolled: EnrollResult = await gallery.enroll('ada', [photo, a], { metadata: { team: 'blue' }, force: false });
+  const who: Identification = await gallery.identify(video, { topK: 3, far: 1e-3, aggregation: 'centroid' });
+  const store = new IndexedDBStore({ key });
+  await gallery.save(store);
+  const loaded: Gallery | null = await Gallery.load(v, store);
+  const copy = Gallery.fromBytes(v, gallery.toBytes());
+  const names: string[] = copy.list().map((i) => i.id);
+
+  try {
+    await v.embed({ data: new Uint8Array(3), width: 1, height: 1 });
+  } catch (e) {
+    if (e instanceof WebverifyError) {
+      const code: ErrorCode = e.code;
+      return code;
+    }
+  }
+  v.dispose();
+  return `${crop.width} ${faces.length} ${s} ${counts} ${refit.impostors} ${enrolled.enrolled} ${who.match} ${loaded?.size} ${names}`;
+}
