@@ -6,25 +6,21 @@ export class Gallery {
   #verifier;
   #inner;
 
-  /** @internal Use `verifier.createGallery()` or `Gallery.fromBytes` / `Gallery.load`. */
+  /** @internal Use `verifier.createGallery()`, `Gallery.fromBytes` or `Gallery.load`. */
   constructor(verifier, inner) {
     this.#verifier = verifier;
     this.#inner = inner;
   }
 
-  /** An empty gallery for `verifier`'s model. */
+  /** An empty gallery for `verifier`'s model (the same as `verifier.createGallery()`). */
   static create(verifier) {
-    return new Gallery(verifier, verifier._newGallery());
+    return verifier.createGallery();
   }
 
   /** A gallery from `toBytes()` output; MODEL_MISMATCH, FORMAT_VERSION or CORRUPT_DATA when
    * the bytes were made by another model, a newer format, or are damaged. */
-  static fromBytes(verifier, bytes) {
-    try {
-      return new Gallery(verifier, verifier._galleryFromBytes(toBytes(bytes)));
-    } catch (e) {
-      throw wrapError(e);
-    }
+  static async fromBytes(verifier, bytes) {
+    return verifier._galleryFromBytes(toBytes(bytes));
   }
 
   /** Loads a gallery saved with `save(store)`; null when the store holds none. */
@@ -35,7 +31,7 @@ export class Gallery {
 
   /** Saves the gallery (templates only, never images) into `store`, e.g. an IndexedDBStore. */
   async save(store) {
-    await store.write(this.toBytes());
+    await store.write(await this.toBytes());
   }
 
   #live() {
@@ -86,26 +82,27 @@ export class Gallery {
   }
 
   /** Removes an identity; false when it was not enrolled. */
-  remove(id) {
+  async remove(id) {
     return this.#live().remove(id);
   }
 
   /** `[{ id, templates, metadata }]` in enrollment order. */
-  list() {
+  async list() {
     return JSON.parse(this.#live().list()).map(({ id, templates, metadata }) => (metadata ? { id, templates, metadata: JSON.parse(metadata) } : { id, templates }));
   }
 
   /** Number of identities. */
-  get size() {
+  async size() {
     return this.#live().size;
   }
 
-  get templateCount() {
+  /** Number of templates over all identities. */
+  async templateCount() {
     return this.#live().templateCount;
   }
 
   /** The gallery as bytes (versioned, tied to the model, checksummed; not encrypted). */
-  toBytes() {
+  async toBytes() {
     return this.#live().toBytes();
   }
 

@@ -45,6 +45,10 @@ export interface CreateOptions {
   detectorUrl?: string | URL | ArrayBuffer | Uint8Array | null;
   /** Where the .wasm file is served from, if a bundler moved it. */
   wasmUrl?: string | URL;
+  /** Run the engine in a dedicated module Web Worker (default on web pages) so the page's main
+   * thread only posts messages; `false` runs it on the calling thread (the default in Node.js
+   * and inside workers). The API is the same either way. */
+  worker?: boolean;
 }
 
 export interface ModelInfo {
@@ -106,7 +110,7 @@ export interface Face {
 
 export class Verifier {
   static create(options?: CreateOptions): Promise<Verifier>;
-  static similarity(a: Float32Array, b: Float32Array): number;
+  static similarity(a: Float32Array, b: Float32Array): Promise<number>;
   /** The backend in use, and for `auto` why, e.g. `flex (navigator.gpu is missing)`. */
   readonly backend: string;
   readonly model: ModelInfo;
@@ -119,7 +123,7 @@ export class Verifier {
   /** Refits the thresholds on the app's own labelled pairs (at least 100 impostor pairs). */
   calibrate(pairs: LabelledPair[], options?: { face?: FaceMode }): Promise<CalibrationResult>;
   /** Goes back to the calibration shipped with the model. */
-  resetCalibration(): void;
+  resetCalibration(): Promise<void>;
   detect(input: ImageInput): Promise<Face[]>;
   /** An empty gallery for enrollment and 1:N identification with this model. */
   createGallery(): Gallery;
@@ -170,17 +174,18 @@ export class IndexedDBStore implements GalleryStore {
 export class Gallery {
   static create(verifier: Verifier): Gallery;
   /** MODEL_MISMATCH, FORMAT_VERSION or CORRUPT_DATA when the bytes cannot be this model's gallery. */
-  static fromBytes(verifier: Verifier, bytes: Uint8Array | ArrayBuffer): Gallery;
+  static fromBytes(verifier: Verifier, bytes: Uint8Array | ArrayBuffer): Promise<Gallery>;
   /** null when the store holds no gallery; WRONG_KEY when its key does not open it. */
   static load(verifier: Verifier, store: GalleryStore): Promise<Gallery | null>;
   save(store: GalleryStore): Promise<void>;
   enroll(id: string, inputs: (ImageInput | Float32Array)[], options?: { metadata?: unknown; force?: boolean; face?: FaceMode }): Promise<EnrollResult>;
   identify(input: ImageInput | Float32Array, options?: { topK?: number; far?: number; threshold?: number; aggregation?: Aggregation; face?: FaceMode }): Promise<Identification>;
-  remove(id: string): boolean;
-  list(): { id: string; templates: number; metadata?: unknown }[];
-  readonly size: number;
-  readonly templateCount: number;
-  toBytes(): Uint8Array;
+  remove(id: string): Promise<boolean>;
+  list(): Promise<{ id: string; templates: number; metadata?: unknown }[]>;
+  /** Number of identities. */
+  size(): Promise<number>;
+  templateCount(): Promise<number>;
+  toBytes(): Promise<Uint8Array>;
   dispose(): void;
 }
 

@@ -3,6 +3,7 @@
 import init, * as wasm from './wasm/webverify.js';
 import { WebverifyError, wrapError } from './errors.js';
 import { Gallery } from './gallery.js';
+import { WorkerVerifier } from './worker-client.js';
 
 export { WebverifyError } from './errors.js';
 export { Gallery } from './gallery.js';
@@ -150,10 +151,18 @@ export class Verifier {
   }
 
   /**
-   * Loads the wasm module and the weights and starts a backend.
-   * @param {{ backend?: 'auto'|'webgpu'|'cpu'|'flex'|'ndarray', modelUrl?: string|URL|ArrayBuffer|Uint8Array, detectorUrl?: string|URL|ArrayBuffer|Uint8Array|null, wasmUrl?: string|URL }} [options]
+   * Loads the wasm module and the weights and starts a backend. On a web page the engine runs
+   * in a dedicated module worker by default (`worker: false` runs it on the calling thread);
+   * the API is the same either way.
+   * @param {{ backend?: 'auto'|'webgpu'|'cpu'|'flex'|'ndarray', modelUrl?: string|URL|ArrayBuffer|Uint8Array, detectorUrl?: string|URL|ArrayBuffer|Uint8Array|null, wasmUrl?: string|URL, worker?: boolean }} [options]
    */
-  static async create({ backend = 'auto', modelUrl = DEFAULT_MODEL_URL, detectorUrl = DEFAULT_DETECTOR_URL, wasmUrl } = {}) {
+  static async create(options = {}) {
+    const { worker = typeof window !== 'undefined' && typeof Worker !== 'undefined' } = options;
+    if (worker) return WorkerVerifier.create({ ...options, worker: undefined });
+    return Verifier.#createInline(options);
+  }
+
+  static async #createInline({ backend = 'auto', modelUrl = DEFAULT_MODEL_URL, detectorUrl = DEFAULT_DETECTOR_URL, wasmUrl } = {}) {
     const known = ['auto', 'webgpu', 'cpu', 'flex', 'ndarray'];
     if (!known.includes(backend)) {
       throw new WebverifyError('INVALID_INPUT', `unknown backend '${backend}'; use ${known.join(', ')}`);
@@ -286,8 +295,12 @@ export class Verifier {
   }
 
   /** Goes back to the calibration shipped with the model. */
-  resetCalibration() {
-    this.#live().resetCalibration();
+  async resetCalibration() {
+    try {
+      this.#live().resetCalibration();
+    } catch (e) {
+      throw wrapError(e);
+    }
   }
 
   /**
@@ -319,8 +332,10 @@ export class Verifier {
     }
   }
 
-  /** Cosine similarity of two embeddings. */
-  static similarity(a, b) {
+  /** Cosine similarity of two embeddings (loads the wasm module on this thread if needed:
+   * in worker mode the engine lives in the worker). */
+  static async similarity(a, b) {
+    await loadWasm();
     try {
       return wasm.similarity(a, b);
     } catch (e) {
@@ -330,7 +345,16 @@ export class Verifier {
 
   /** An empty gallery for enrollment and 1:N identification with this model. */
   createGallery() {
-    return Gallery.create(this);
+    return new Gallery(this, new wasm.Gallery(this.#live()));
+  }
+
+  /** @internal For Gallery.fromBytes. */
+  async _galleryFromBytes(bytes) {
+    try {
+      return new Gallery(this, wasm.Gallery.fromBytes(this.#live(), bytes));
+    } catch (e) {
+      throw wrapError(e);
+    }
   }
 
   /** @internal For Gallery: the live wasm engine. */
@@ -341,16 +365,6 @@ export class Verifier {
   /** @internal For Gallery: photos embedded and checked for enrollment (a wasm Offer). */
   async _offer(inputs, face) {
     return this.#live().offer(...pack(inputs), faceMode(face));
-  }
-
-  /** @internal For Gallery. */
-  _newGallery() {
-    return new wasm.Gallery(this.#live());
-  }
-
-  /** @internal For Gallery. */
-  _galleryFromBytes(bytes) {
-    return wasm.Gallery.fromBytes(this.#live(), bytes);
   }
 
   /** Releases the model's memory; the verifier cannot be used afterwards. */

@@ -21,17 +21,17 @@ function orl(path) {
   return { data: Array.from(bytes.subarray(bytes.length - width * height)), width, height };
 }
 
-for (const backend of ['cpu', 'webgpu']) {
-  describe(`gallery on ${backend}`, { skip: !HAS_SHARED && 'no ../shared' }, () => {
+for (const [backend, worker] of [['cpu', true], ['webgpu', true], ['cpu', false], ['webgpu', false]]) {
+  describe(`gallery on ${backend}, ${worker ? 'in a worker' : 'inline'}`, { skip: !HAS_SHARED && 'no ../shared' }, () => {
     test('enroll, identify, persist encrypted, refuse what does not fit', async () => {
       const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
       const faces = { vlad0: png('face_00_faceid.png'), vlad1: png('face_01_facematch_selected.png'), vlad3: png('face_03_samples_man.png'), woman: png('face_02_samples_woman.png') };
-      const database = `webverify-test-${backend}`;
-      const first = await page.evaluate(async ({ backend, faces, stranger, database }) => {
+      const database = `webverify-test-${backend}-${worker}`;
+      const first = await page.evaluate(async ({ backend, worker, faces, stranger, database }) => {
         const { Verifier, IndexedDBStore, Gallery } = await import('./webverify/index.js');
         const code = (p) => p.then(() => 'resolved', (e) => `${e.name}:${e.code}`);
         const bitmap = async (b64) => createImageBitmap(new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'image/png' }), { colorSpaceConversion: 'none' });
-        const v = await Verifier.create({ backend });
+        const v = await Verifier.create({ backend, worker });
         const g = v.createGallery();
         const out = {};
         out.vlad = await g.enroll('vlad', [await bitmap(faces.vlad0), await bitmap(faces.vlad1)], { metadata: { note: 'demo author' } });
@@ -41,22 +41,22 @@ for (const backend of ['cpu', 'webgpu']) {
         out.noFace = await g.enroll('noise', [noise]);
         out.hit = await g.identify(await bitmap(faces.vlad3));
         out.stranger = await g.identify({ data: Uint8Array.from(stranger.data), width: stranger.width, height: stranger.height });
-        out.list = g.list();
-        out.size = g.size;
+        out.list = await g.list();
+        out.size = await g.size();
         await g.save(new IndexedDBStore({ database, key: 'correct horse battery staple' }));
         // Damaged bytes and another model's weights are refused; the gallery keeps working.
-        const bytes = g.toBytes();
+        const bytes = await g.toBytes();
         const flipped = bytes.slice(); flipped[40] ^= 1;
-        out.flipped = await code((async () => Gallery.fromBytes(v, flipped))());
-        out.truncated = await code((async () => Gallery.fromBytes(v, bytes.slice(0, bytes.length - 9)))());
+        out.flipped = await code(Gallery.fromBytes(v, flipped));
+        out.truncated = await code(Gallery.fromBytes(v, bytes.slice(0, bytes.length - 9)));
         const weights = new Uint8Array(await (await fetch('./webverify/models/mobilefacenet.safetensors')).arrayBuffer());
         weights[weights.length - 1] ^= 1; // another model: same shape, other checksum
-        const other = await Verifier.create({ backend: 'cpu', modelUrl: weights });
-        out.otherModel = await code((async () => Gallery.fromBytes(other, bytes))());
+        const other = await Verifier.create({ backend: 'cpu', worker, modelUrl: weights });
+        out.otherModel = await code(Gallery.fromBytes(other, bytes));
         out.stillWorks = (await g.identify(await bitmap(faces.vlad3))).match;
-        out.removed = [g.remove('woman'), g.remove('woman'), g.size];
+        out.removed = [await g.remove('woman'), await g.remove('woman'), await g.size()];
         return out;
-      }, { backend, faces, stranger: orl('s1/1.pgm'), database });
+      }, { backend, worker, faces, stranger: orl('s1/1.pgm'), database });
 
       assert.deepEqual(first.vlad, { enrolled: 2, issues: [[], []] });
       assert.equal(first.woman.enrolled, 1);
@@ -75,21 +75,21 @@ for (const backend of ['cpu', 'webgpu']) {
 
       // After a reload the saved gallery comes back with the right passphrase only.
       await page.reload();
-      const second = await page.evaluate(async ({ backend, vlad3, database }) => {
+      const second = await page.evaluate(async ({ backend, worker, vlad3, database }) => {
         const { Verifier, IndexedDBStore, Gallery } = await import('./webverify/index.js');
         const code = (p) => p.then(() => 'resolved', (e) => `${e.name}:${e.code}`);
-        const v = await Verifier.create({ backend });
+        const v = await Verifier.create({ backend, worker });
         const out = {};
         out.wrongKey = await code(Gallery.load(v, new IndexedDBStore({ database, key: 'wrong passphrase' })));
         out.cryptoKeyForPassphrase = await code(Gallery.load(v, new IndexedDBStore({ database, key: await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']) })));
         out.empty = await Gallery.load(v, new IndexedDBStore({ database, record: 'nothing', key: 'x' }));
         const g = await Gallery.load(v, new IndexedDBStore({ database, key: 'correct horse battery staple' }));
-        out.list = g.list();
+        out.list = await g.list();
         const bitmap = await createImageBitmap(new Blob([Uint8Array.from(atob(vlad3), (c) => c.charCodeAt(0))], { type: 'image/png' }), { colorSpaceConversion: 'none' });
         out.match = (await g.identify(bitmap)).match;
         await new IndexedDBStore({ database, key: 'x' }).clear();
         return out;
-      }, { backend, vlad3: faces.vlad3, database });
+      }, { backend, worker, vlad3: faces.vlad3, database });
       assert.equal(second.wrongKey, 'WebverifyError:WRONG_KEY');
       assert.equal(second.cryptoKeyForPassphrase, 'WebverifyError:WRONG_KEY');
       assert.equal(second.empty, null);

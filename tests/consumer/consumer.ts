@@ -4,15 +4,15 @@ import Verifier, { Gallery, IndexedDBStore, WebverifyError } from 'webverify';
 import type { ErrorCode, Identification, Verification, EnrollResult, CalibrationResult, Face } from 'webverify';
 
 export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key: CryptoKey): Promise<string> {
-  const v = await Verifier.create({ backend: 'auto' });
+  const v = await Verifier.create({ backend: 'auto', worker: true });
   const a: Float32Array = await v.embed(photo);
   const faces: Face[] = await v.detect(photo);
   const crop: ImageData = await v.alignedFace(photo, { face: 'detect' });
   const result: Verification = await v.verify(photo, video, { far: 1e-4 });
   const counts: [number, number] | null = result.faces;
-  const s: number = Verifier.similarity(a, await v.embed(video));
+  const s: number = await Verifier.similarity(a, await v.embed(video));
   const refit: CalibrationResult = await v.calibrate([{ a, b: a, same: true }]);
-  v.resetCalibration();
+  await v.resetCalibration();
 
   const gallery = v.createGallery();
   const enrolled: EnrollResult = await gallery.enroll('ada', [photo, a], { metadata: { team: 'blue' }, force: false });
@@ -20,8 +20,9 @@ export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key
   const store = new IndexedDBStore({ key });
   await gallery.save(store);
   const loaded: Gallery | null = await Gallery.load(v, store);
-  const copy = Gallery.fromBytes(v, gallery.toBytes());
-  const names: string[] = copy.list().map((i) => i.id);
+  const copy = await Gallery.fromBytes(v, await gallery.toBytes());
+  const names: string[] = (await copy.list()).map((i) => i.id);
+  const size: number = await copy.size();
 
   try {
     await v.embed({ data: new Uint8Array(3), width: 1, height: 1 });
@@ -32,5 +33,5 @@ export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key
     }
   }
   v.dispose();
-  return `${crop.width} ${faces.length} ${s} ${counts} ${refit.impostors} ${enrolled.enrolled} ${who.match} ${loaded?.size} ${names}`;
+  return `${crop.width} ${faces.length} ${s} ${counts} ${refit.impostors} ${enrolled.enrolled} ${who.match} ${loaded} ${names} ${size}`;
 }

@@ -1,0 +1,59 @@
+// The module worker behind the default Verifier: it runs the inline engine (index.js with
+// worker: false) off the page's main thread and answers worker-client.js's messages
+// `{ id, target, method, args }` with `{ id, result }` or `{ id, error: { code, message } }`.
+import { Verifier, Gallery } from './index.js';
+import { wrapError } from './errors.js';
+
+let verifier = null;
+const galleries = new Map();
+
+function gallery(handle) {
+  const g = galleries.get(handle);
+  if (!g) throw wrapError({ code: 'INVALID_INPUT', message: 'this Gallery was disposed' });
+  return g;
+}
+
+const handlers = {
+  async create([options]) {
+    verifier = await Verifier.create({ ...options, worker: false });
+    return { backend: verifier.backend, model: verifier.model };
+  },
+  galleryCreate([handle]) {
+    galleries.set(handle, verifier.createGallery());
+  },
+  async galleryFromBytes([handle, bytes]) {
+    galleries.set(handle, await Gallery.fromBytes(verifier, bytes));
+  },
+  galleryDispose([handle]) {
+    galleries.get(handle)?.dispose();
+    galleries.delete(handle);
+  },
+  gallery([handle, method, args]) {
+    return gallery(handle)[method](...args);
+  },
+  verifier([method, args]) {
+    if (!verifier) throw wrapError({ code: 'INVALID_INPUT', message: 'the verifier is not ready' });
+    return verifier[method](...args);
+  },
+};
+
+const GALLERY_METHODS = new Set(['enroll', 'identify', 'remove', 'list', 'size', 'templateCount', 'toBytes']);
+const VERIFIER_METHODS = new Set(['embed', 'embedBatch', 'embedRaw', 'verify', 'detect', 'alignedFace', 'calibrate', 'resetCalibration', 'dispose']);
+
+self.onmessage = async ({ data: { id, target, args } }) => {
+  try {
+    if (target === 'gallery' && !GALLERY_METHODS.has(args[1])) throw wrapError({ code: 'INVALID_INPUT', message: `no gallery method ${args[1]}` });
+    if (target === 'verifier' && !VERIFIER_METHODS.has(args[0])) throw wrapError({ code: 'INVALID_INPUT', message: `no verifier method ${args[0]}` });
+    const handler = handlers[target];
+    if (!handler) throw wrapError({ code: 'INVALID_INPUT', message: `unknown request ${target}` });
+    const result = await handler(args);
+    // Embeddings and crops go back without a copy.
+    const transfer = [];
+    const collect = (x) => { if (ArrayBuffer.isView(x)) transfer.push(x.buffer); else if (x?.data?.buffer) transfer.push(x.data.buffer); };
+    if (Array.isArray(result)) result.forEach(collect); else collect(result);
+    self.postMessage({ id, result }, transfer.filter((b, i, all) => all.indexOf(b) === i));
+  } catch (e) {
+    const err = wrapError(e);
+    self.postMessage({ id, error: { code: err.code, message: err.message } });
+  }
+};
