@@ -18,6 +18,7 @@ async function start(backend) {
   const t = performance.now();
   try {
     verifier = await Verifier.create({ backend });
+    document.dispatchEvent(new CustomEvent('verifier', { detail: verifier }));
     setStatus(`Ready: backend ${verifier.backend}, model ${verifier.model.id}, loaded in ${Math.round(performance.now() - t)} ms`);
   } catch (e) {
     setStatus(`Could not start (${e.code}): ${e.message}`, true);

@@ -20,14 +20,16 @@ export const CHROMIUM_ARGS = [
   '--use-webgpu-adapter=swiftshader',
 ];
 
-export async function start() {
+/** Serves the site and starts Chromium; `args` adds flags (e.g. a fake camera), `profile`
+ * reuses a user-data directory and `port` the origin (to find IndexedDB again in a new browser). */
+export async function start({ args = [], profile, port = 0 } = {}) {
   if (!existsSync(join(SITE, 'index.html'))) throw new Error(`${SITE} is not built: run 'make site'`);
   mkdirSync(ARTIFACTS, { recursive: true });
-  const server = await serve(SITE, 0);
+  const server = await serve(SITE, port);
   const url = `http://127.0.0.1:${server.address().port}/`;
-  const browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'webverify-chromium-')), {
+  const browser = await chromium.launchPersistentContext(profile ?? mkdtempSync(join(tmpdir(), 'webverify-chromium-')), {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...args],
     ignoreDefaultArgs: ['--headless'],
     headless: true,
   });

@@ -1,0 +1,75 @@
+// The demo's "Enroll and identify" panel with a fake camera (Chromium plays a .y4m file made at
+// test time from ORL faces; those images never enter the site): enroll a person, see them named,
+// then in a new browser on the same profile find the gallery again and see another person as
+// unknown. On both backends; screenshots in build/artifacts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ARTIFACTS, SHARED, openPage, start } from './harness.mjs';
+
+const ORL = join(SHARED, 'data/orl');
+const HAS_ORL = existsSync(join(ORL, 's1/1.pgm'));
+
+/** A 640x480 y4m of one ORL person's ten photos, the face scaled up 3x on grey. */
+function cameraFile(person) {
+  const out = join(mkdtempSync(join(tmpdir(), 'webverify-camera-')), `${person}.y4m`);
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-framerate', '2', '-i', join(ORL, person, '%d.pgm'),
+    '-vf', 'scale=276:336,pad=640:480:(ow-iw)/2:(oh-ih)/2:gray,format=yuv420p', out]);
+  return out;
+}
+
+const camera = (file) => ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${file}`];
+
+async function identified(page) {
+  await page.click('#identify');
+  await page.waitForFunction(() => document.getElementById('overlay').dataset.label, null, { timeout: 300_000 });
+  await page.waitForFunction(() => document.getElementById('fps').textContent !== '', null, { timeout: 300_000 });
+  const label = await page.getAttribute('#overlay', 'data-label');
+  const fps = await page.textContent('#fps');
+  await page.click('#identify');
+  return { label, fps };
+}
+
+for (const backend of ['cpu', 'webgpu']) {
+  test(`camera: enroll, identify, persist, unknown on ${backend}`, { skip: !HAS_ORL && 'no ../shared/data/orl' }, async () => {
+    const profile = mkdtempSync(join(tmpdir(), 'webverify-profile-'));
+    let env = await start({ args: camera(cameraFile('s1')), profile });
+    // The same origin in the second browser, or IndexedDB would be another one.
+    const port = env.server.address().port;
+    try {
+      const { page, errors } = await openPage(env.browser, `${env.url}?backend=${backend}`);
+      await page.waitForFunction(() => !document.getElementById('camera-start').disabled, null, { timeout: 300_000 });
+      await page.click('#camera-start');
+      await page.waitForFunction(() => !document.getElementById('enroll').disabled);
+      await page.fill('#enroll-name', 'Ada');
+      await page.click('#enroll');
+      await page.waitForFunction(() => document.getElementById('gallery-list').textContent.includes('Ada'), null, { timeout: 300_000 });
+      await page.screenshot({ path: join(ARTIFACTS, `camera-enrolled-${backend}.png`), fullPage: true });
+      const known = await identified(page);
+      await page.screenshot({ path: join(ARTIFACTS, `camera-identified-${backend}.png`), fullPage: true });
+      console.log(`${backend}: ${known.label}, ${known.fps}`);
+      assert.match(known.label, /^Ada /);
+      assert.deepEqual(errors, []);
+    } finally {
+      await env.close();
+    }
+    // Another person in front of the camera, in a new browser on the same profile.
+    env = await start({ args: camera(cameraFile('s2')), profile, port });
+    try {
+      const { page, errors } = await openPage(env.browser, `${env.url}?backend=${backend}`);
+      await page.waitForFunction(() => document.getElementById('gallery-list').textContent.includes('Ada'), null, { timeout: 300_000 });
+      await page.click('#camera-start');
+      await page.waitForFunction(() => !document.getElementById('identify').disabled);
+      const stranger = await identified(page);
+      await page.screenshot({ path: join(ARTIFACTS, `camera-unknown-${backend}.png`), fullPage: true });
+      console.log(`${backend}: ${stranger.label}, ${stranger.fps}`);
+      assert.equal(stranger.label, 'unknown');
+      assert.deepEqual(errors, []);
+    } finally {
+      await env.close();
+    }
+  });
+}

@@ -1,0 +1,158 @@
+// "Enroll and identify": camera shots enrolled into a gallery that persists encrypted in
+// IndexedDB, and live identification on the camera stream with the frame rate shown.
+import { Gallery, IndexedDBStore } from './webverify/index.js';
+
+const $ = (id) => document.getElementById(id);
+let verifier = null;
+let gallery = null;
+let store = null;
+let identifying = false;
+
+/** The demo's AES key: made once, kept (non-extractable) in IndexedDB beside the gallery. */
+async function demoKey() {
+  const open = indexedDB.open('webverify-demo-keys', 1);
+  open.onupgradeneeded = () => open.result.createObjectStore('keys');
+  const db = await new Promise((resolve, reject) => { open.onsuccess = () => resolve(open.result); open.onerror = () => reject(open.error); });
+  const get = (tx) => new Promise((resolve) => { const r = tx.objectStore('keys').get('gallery'); r.onsuccess = () => resolve(r.result); });
+  let key = await get(db.transaction('keys'));
+  if (!key) {
+    key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+    const tx = db.transaction('keys', 'readwrite');
+    tx.objectStore('keys').put(key, 'gallery');
+    await new Promise((resolve) => { tx.oncomplete = resolve; });
+  }
+  db.close();
+  return key;
+}
+
+function say(text) {
+  $('camera-status').textContent = text;
+}
+
+async function showGallery() {
+  const list = $('gallery-list');
+  list.replaceChildren();
+  for (const person of await gallery.list()) {
+    const item = document.createElement('li');
+    item.textContent = `${person.id} (${person.templates} shot${person.templates === 1 ? '' : 's'})`;
+    const remove = document.createElement('button');
+    remove.textContent = 'Delete';
+    remove.setAttribute('aria-label', `Delete ${person.id}`);
+    remove.addEventListener('click', async () => {
+      await gallery.remove(person.id);
+      await gallery.save(store);
+      await showGallery();
+    });
+    item.append(remove);
+    list.append(item);
+  }
+}
+
+async function startCamera() {
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
+    $('camera').srcObject = stream;
+    await new Promise((resolve) => { $('camera').onloadeddata = resolve; });
+    say('Camera on.');
+    $('enroll').disabled = false;
+    $('identify').disabled = false;
+  } catch (e) {
+    say(e.name === 'NotAllowedError'
+      ? 'The camera was refused: allow it in the address bar to enroll and identify.'
+      : `No camera could be opened (${e.name}).`);
+  }
+}
+
+async function enroll() {
+  const name = $('enroll-name').value.trim();
+  if (!name) { say('Type a name first.'); return; }
+  $('enroll').disabled = true;
+  const messages = $('enroll-messages');
+  messages.replaceChildren();
+  try {
+    const shots = [];
+    for (let i = 0; i < 3; i++) {
+      shots.push(await createImageBitmap($('camera')));
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const result = await gallery.enroll(name, shots);
+    result.issues.forEach((issues, i) => issues.forEach((issue) => {
+      const li = document.createElement('li');
+      li.textContent = `Shot ${i + 1}: ${issue.message}`;
+      messages.append(li);
+    }));
+    say(`${result.enrolled} of 3 shots enrolled for ${name}.`);
+    await gallery.save(store);
+    await showGallery();
+  } catch (e) {
+    say(`Enrollment failed (${e.code}): ${e.message}`);
+  }
+  $('enroll').disabled = false;
+}
+
+async function identifyLoop() {
+  const ctx = $('overlay').getContext('2d');
+  const video = $('camera');
+  const sx = 320 / video.videoWidth;
+  const sy = 240 / video.videoHeight;
+  let frames = 0;
+  let since = performance.now();
+  while (identifying) {
+    const frame = await createImageBitmap(video);
+    const [faces, who] = await Promise.all([
+      verifier.detect(frame),
+      gallery.identify(await createImageBitmap(frame)).catch((e) => (e.code === 'NO_FACE' ? null : Promise.reject(e))),
+    ]);
+    ctx.clearRect(0, 0, 320, 240);
+    for (const [i, f] of faces.entries()) {
+      // Known faces green, strangers amber; the name on a dark plate so it reads on any frame.
+      const colour = i === 0 && who?.match ? '#39d353' : '#f0b429';
+      ctx.strokeStyle = colour;
+      ctx.lineWidth = 2;
+      ctx.strokeRect(f.box.x * sx, f.box.y * sy, f.box.width * sx, f.box.height * sy);
+      if (i === 0 && who) {
+        const label = who.match ? `${who.match} ${who.candidates[0].similarity.toFixed(2)}` : 'unknown';
+        ctx.font = 'bold 15px system-ui';
+        const x = f.box.x * sx;
+        const y = Math.max(18, f.box.y * sy);
+        ctx.fillStyle = 'rgba(0, 0, 0, 0.7)';
+        ctx.fillRect(x, y - 18, ctx.measureText(label).width + 8, 18);
+        ctx.fillStyle = colour;
+        ctx.fillText(label, x + 4, y - 4);
+        $('overlay').dataset.label = label;
+      }
+    }
+    frames++;
+    const elapsed = performance.now() - since;
+    if (elapsed > 1000) {
+      $('fps').textContent = `${(frames * 1000 / elapsed).toFixed(1)} identifications/s`;
+      frames = 0;
+      since = performance.now();
+    }
+  }
+}
+
+function toggleIdentify() {
+  identifying = !identifying;
+  $('identify').setAttribute('aria-pressed', String(identifying));
+  $('identify').textContent = identifying ? 'Stop' : 'Identify live';
+  if (identifying) identifyLoop().catch((e) => { identifying = false; say(`Identification stopped (${e.code}): ${e.message}`); });
+}
+
+document.addEventListener('verifier', async ({ detail }) => {
+  identifying = false;
+  verifier = detail;
+  try {
+    store = new IndexedDBStore({ database: 'webverify-demo', key: await demoKey() });
+    gallery = (await Gallery.load(verifier, store)) ?? verifier.createGallery();
+  } catch (e) {
+    // A gallery of another model (or damaged) cannot be used: start a new one and say why.
+    say(`The saved gallery could not be opened (${e.code}); starting an empty one.`);
+    gallery = verifier.createGallery();
+  }
+  await showGallery();
+  $('camera-start').disabled = false;
+});
+$('camera-start').addEventListener('click', startCamera);
+$('enroll').addEventListener('click', enroll);
+$('identify').addEventListener('click', toggleIdentify);
