@@ -52,7 +52,7 @@ demo: setup site
 test: setup test-native test-types test-wasm site test-node test-browser
 
 test-native:
-	cargo test --features flex,ndarray
+	cargo test --features flex,ndarray,train
 	cargo build --bin webverify
 
 # wasm-bindgen-test in headless Chromium (CPU and WebGPU on SwiftShader).

@@ -21,6 +21,7 @@ pub mod embedder;
 pub mod error;
 pub mod gallery;
 pub mod image;
+pub mod losses;
 pub mod metrics;
 pub mod model;
 pub mod pairs;
