@@ -413,19 +413,12 @@ fn bench(weights: &[u8], backends: &str, singles: usize, batches: usize) -> crat
     Ok(())
 }
 
-/// Deterministic pseudo-random unit vectors (an LCG: no dependency for a benchmark's data).
+/// Deterministic pseudo-random unit vectors for a benchmark's data.
 fn random_units(count: usize, dim: usize, seed: u64) -> Vec<f32> {
-    let mut state = seed;
+    let mut rng = crate::random::Rng::new(seed);
     let mut out = Vec::with_capacity(count * dim);
     for _ in 0..count {
-        let v: Vec<f32> = (0..dim)
-            .map(|_| {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
-            })
-            .collect();
+        let v = rng.centred(dim);
         out.extend(crate::gallery::normalised(&v, dim).unwrap_or(v));
     }
     out

@@ -27,6 +27,7 @@ pub mod model;
 pub mod pairs;
 pub mod pipeline;
 pub mod quality;
+pub mod random;
 pub mod search;
 pub mod template;
 pub mod verify;

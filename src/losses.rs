@@ -441,15 +441,7 @@ mod tests {
     #[test]
     fn gradients_match_finite_differences() {
         let (n, d) = (6, 4);
-        let mut state = 7u64;
-        let values: Vec<f32> = (0..n * d)
-            .map(|_| {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
-            })
-            .collect();
+        let values = crate::random::Rng::new(7).centred(n * d);
         let labels = [0, 0, 1, 1, 2, 2];
         let weights = tensor(&[
             &[0.3, -0.2, 0.5, 0.1],
