@@ -13,6 +13,7 @@
 //! ```
 
 pub mod align;
+pub mod augment;
 pub mod backend;
 pub mod blazeface;
 pub mod calibration;
