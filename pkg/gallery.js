@@ -66,7 +66,8 @@ export class Gallery {
 
   /**
    * Who is in `input` (a photo or an embedding)? `{ candidates: [{ id, similarity, far }],
-   * match, threshold, far }`. `match` is the best candidate's id, or null for "nobody
+   * match, threshold, far, face }`, `face` being the detected face that was identified (its box,
+   * score and landmarks; null for an embedding or `face: 'none'`). `match` is the best candidate's id, or null for "nobody
    * enrolled": the threshold keeps the whole search's false-accept rate at `far` (default 1e-3),
    * so it rises as the gallery grows (a gallery too large for the calibration to support that
    * rate is an INVALID_INPUT error: pass a larger `far`, or a cosine `threshold` of your own).
@@ -74,8 +75,11 @@ export class Gallery {
    */
   async identify(input, { topK = 5, far, threshold, aggregation, face } = {}) {
     try {
-      const probe = input instanceof Float32Array ? input : await this.#verifier.embed(input, { face });
-      return JSON.parse(await this.#live().identify(this.#verifier._engine(), probe, topK, far, aggregation, threshold));
+      const { embedding, face: found } = input instanceof Float32Array
+        ? { embedding: input, face: null }
+        : await this.#verifier._embedFace(input, face);
+      const result = JSON.parse(await this.#live().identify(this.#verifier._engine(), embedding, topK, far, aggregation, threshold));
+      return { ...result, face: found };
     } catch (e) {
       throw wrapError(e);
     }

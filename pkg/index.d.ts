@@ -155,6 +155,8 @@ export interface Identification {
   /** The threshold that keeps the whole search's false-accept rate at `far`. */
   threshold: number;
   far: number;
+  /** The detected face that was identified; null for an embedding or `face: 'none'`. */
+  face: Face | null;
 }
 
 /** Where `save` and `load` keep a gallery's bytes. */

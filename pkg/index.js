@@ -213,7 +213,8 @@ export class Verifier {
     return (await this.#embedPhotos(inputs, face)).embeddings;
   }
 
-  /** `{ embeddings, faces }`: faces found per image (null with `face: 'none'`). */
+  /** `{ embeddings, faces, mainFaces }`: faces found per image and the face each embedding was
+   * made from (null with `face: 'none'`). */
   async #embedPhotos(inputs, face) {
     try {
       if (!Array.isArray(inputs) || inputs.length === 0) {
@@ -225,6 +226,7 @@ export class Verifier {
       return {
         embeddings: inputs.map((_, i) => out.embeddings.slice(i * dim, (i + 1) * dim)),
         faces: out.faces,
+        mainFaces: JSON.parse(out.mainFaces),
       };
     } catch (e) {
       throw wrapError(e);
@@ -355,6 +357,12 @@ export class Verifier {
     } catch (e) {
       throw wrapError(e);
     }
+  }
+
+  /** @internal For Gallery: the embedding of one photo's main face, and that face. */
+  async _embedFace(input, face) {
+    const { embeddings: [embedding], mainFaces: [main] } = await this.#embedPhotos([input], face);
+    return { embedding, face: main };
   }
 
   /** @internal For Gallery: the live wasm engine. */

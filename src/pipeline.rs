@@ -157,14 +157,17 @@ impl Pipeline {
     pub async fn embed_photos_async(&self, images: &[Image], mode: FaceMode) -> Result<Embedded> {
         let mut crops = Vec::with_capacity(images.len());
         let mut faces = Vec::with_capacity(images.len());
+        let mut main = Vec::with_capacity(images.len());
         for image in images {
             let prepared = self.prepare_async(image, mode).await?;
             faces.push((mode == FaceMode::Detect).then_some(prepared.faces.len()));
+            main.push(prepared.main);
             crops.push(prepared.crop);
         }
         Ok(Embedded {
             embeddings: self.embedder.embed_batch_async(&crops).await?,
             faces,
+            main,
         })
     }
 
@@ -237,6 +240,9 @@ pub struct Embedded {
     pub embeddings: Vec<Vec<f32>>,
     /// Faces found in each photo (`None` with [`FaceMode::None`]).
     pub faces: Vec<Option<usize>>,
+    /// The face each embedding was made from, with refined landmarks (`None` with
+    /// [`FaceMode::None`]).
+    pub main: Vec<Option<Face>>,
 }
 
 #[cfg(not(target_arch = "wasm32"))]

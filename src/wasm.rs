@@ -109,8 +109,9 @@ impl Engine {
     /// Embeds images packed one after another in `data`; `shapes` holds
     /// `[width, height, channels, stride]` per image (stride 0: packed rows); `face` is
     /// `detect` (align the main face; NO_FACE when there is none) or `none` (ready crops).
-    /// Resolves to `{ embeddings, faces }`: one `Float32Array` of `count * 192` unit-length
-    /// values, and per image the number of faces found (null with `none`).
+    /// Resolves to `{ embeddings, faces, mainFaces }`: one `Float32Array` of `count * 192`
+    /// unit-length values, per image the number of faces found (null with `none`), and as JSON
+    /// the face each embedding was made from.
     #[wasm_bindgen(js_name = embedBatch)]
     pub fn embed_batch(&self, data: Vec<u8>, shapes: Vec<u32>, face: String) -> Promise {
         let inner = self.inner.clone();
@@ -133,6 +134,9 @@ impl Engine {
                 Float32Array::from(flat.as_slice()).into(),
             );
             set(&obj, "faces", faces.into());
+            // The faces the embeddings were made from, as JSON (null entries with `none`).
+            let main = serde_json::to_string(&embedded.main).unwrap_or_else(|_| "[]".into());
+            set(&obj, "mainFaces", main.into());
             Ok(obj.into())
         })
     }

@@ -98,11 +98,9 @@ async function identifyLoop() {
   let frames = 0;
   let since = performance.now();
   while (identifying) {
-    const frame = await createImageBitmap(video);
-    const [faces, who] = await Promise.all([
-      verifier.detect(frame),
-      gallery.identify(await createImageBitmap(frame)).catch((e) => (e.code === 'NO_FACE' ? null : Promise.reject(e))),
-    ]);
+    // One call per frame: identify detects, aligns, embeds, searches, and says which face.
+    const who = await gallery.identify(video).catch((e) => (e.code === 'NO_FACE' ? null : Promise.reject(e)));
+    const faces = who?.face ? [who.face] : [];
     ctx.clearRect(0, 0, 320, 240);
     for (const [i, f] of faces.entries()) {
       // Known faces green, strangers amber; the name on a dark plate so it reads on any frame.

@@ -64,6 +64,7 @@ for (const [backend, worker] of [['cpu', true], ['webgpu', true], ['cpu', false]
       assert.deepEqual(first.wrongPerson.issues[0].map((i) => i.code), ['INCONSISTENT']);
       assert.deepEqual(first.noFace.issues[0].map((i) => i.code), ['NO_FACE']);
       assert.equal(first.hit.match, 'vlad', JSON.stringify(first.hit));
+      assert.ok(first.hit.face.box.width > 20 && first.hit.face.landmarks.rightEye.length === 2, 'the identified face comes back');
       assert.ok(first.hit.candidates[0].similarity > first.hit.threshold && first.hit.candidates[1].id === 'woman');
       assert.equal(first.stranger.match, null, JSON.stringify(first.stranger));
       assert.deepEqual(first.list, [{ id: 'vlad', templates: 2, metadata: { note: 'demo author' } }, { id: 'woman', templates: 1 }]);
