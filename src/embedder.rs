@@ -125,6 +125,22 @@ impl Embedder {
         })
     }
 
+    /// The estimated false-accept rate of a 1:N search over `comparisons` comparisons whose best
+    /// score is `similarity` (`None` without a calibration).
+    pub fn search_far_at(&self, similarity: f32, comparisons: usize) -> Option<f64> {
+        self.calibration()
+            .map(|c| crate::gallery::search_far(c.far_at(similarity), comparisons))
+    }
+
+    /// Which model made this embedder's embeddings, as templates record it.
+    pub fn model_ref(&self) -> crate::template::ModelRef {
+        crate::template::ModelRef {
+            name: self.info.name.clone(),
+            sha256: self.info.sha256.clone(),
+            dim: self.info.embedding_dim,
+        }
+    }
+
     /// Compares two embeddings at the threshold for `far`, with the FAR estimated at their
     /// similarity.
     pub fn compare(&self, a: &[f32], b: &[f32], far: Option<f64>) -> Result<Verification> {

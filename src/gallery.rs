@@ -130,6 +130,12 @@ fn centroid(templates: &[Vec<f32>], dim: usize) -> Vec<f32> {
 
 /// Dot product with eight independent sums: the compiler may not reorder one float sum, but it
 /// turns eight into SIMD lanes (the 1:N search is this loop over the whole gallery).
+/// The inverse of [`per_comparison_far`]: the false-accept rate of a search over `comparisons`
+/// comparisons, each at `per_comparison`.
+pub fn search_far(per_comparison: f64, comparisons: usize) -> f64 {
+    -((comparisons.max(1) as f64) * (-per_comparison).ln_1p()).exp_m1()
+}
+
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
@@ -468,6 +474,7 @@ mod tests {
         // 1 − (1 − p)^100 = 1e-2, and p is close to 1e-4.
         assert!(((1.0 - (1.0 - p).powi(100)) - 1e-2).abs() < 1e-12);
         assert!((p / 1e-4 - 1.0).abs() < 0.01, "{p}");
+        assert!((search_far(p, 100) - 1e-2).abs() < 1e-12);
     }
 
     #[test]

@@ -86,12 +86,7 @@ pub fn evaluate(
 ) -> Result<[Vec<PolicyResult>; 2]> {
     let paths: Vec<&PathBuf> = people.iter().flat_map(|p| &p.images).collect();
     let embeddings = crate::eval::embed_all(pipeline, &paths, mode, true)?;
-    let info = pipeline.embedder.model_info();
-    let model = ModelRef {
-        name: info.name.clone(),
-        sha256: info.sha256.clone(),
-        dim: info.embedding_dim,
-    };
+    let model = pipeline.embedder.model_ref();
     let halves = [0, 1].map(|half| {
         let subset: Vec<&Person> = people.iter().skip(half).step_by(2).collect();
         Aggregation::ALL

@@ -20,7 +20,6 @@ use crate::image::{Image, PixelFormat};
 use crate::pipeline::{FaceMode, Pipeline};
 use crate::quality::{self, Offered};
 use crate::search::TemplateIndex;
-use crate::template::ModelRef;
 use crate::verify;
 
 #[wasm_bindgen(start)]
@@ -299,15 +298,6 @@ impl Engine {
             Ok(Offer { items }.into())
         })
     }
-
-    fn model_ref(&self) -> ModelRef {
-        let info = self.inner.embedder.model_info();
-        ModelRef {
-            name: info.name.clone(),
-            sha256: info.sha256.clone(),
-            dim: info.embedding_dim,
-        }
-    }
 }
 
 /// A gallery of enrolled identities tied to the model of the engine that made it. Shared with
@@ -334,7 +324,7 @@ impl WasmGallery {
     /// An empty gallery for `engine`'s model.
     #[wasm_bindgen(constructor)]
     pub fn new(engine: &Engine) -> WasmGallery {
-        Self::wrap(Gallery::new(engine.model_ref()))
+        Self::wrap(Gallery::new(engine.inner.embedder.model_ref()))
     }
 
     /// A gallery from bytes written by `toBytes`; MODEL_MISMATCH when another model made it,
@@ -342,7 +332,7 @@ impl WasmGallery {
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(engine: &Engine, bytes: &[u8]) -> Result<WasmGallery, JsValue> {
         Ok(Self::wrap(
-            Gallery::from_bytes(bytes, engine.model_ref()).map_err(js_error)?,
+            Gallery::from_bytes(bytes, engine.inner.embedder.model_ref()).map_err(js_error)?,
         ))
     }
 
@@ -492,22 +482,15 @@ impl WasmGallery {
                 Some(t) => Err(Error::InvalidInput(format!(
                     "threshold {t} is not a number"
                 ))),
-                None if g.size() == 0 => embedder.threshold(far),
                 None => embedder.search_threshold(far, comparisons),
             }
             .map_err(js_error)?;
             let identity_scores = g.fold(&scores, aggregation).map_err(js_error)?;
             let result = g.rank(&identity_scores, top_k as usize, threshold);
-            let calibration = embedder.calibration();
-            let search_far = |s: f32| {
-                calibration
-                    .as_ref()
-                    .map(|c| -((comparisons as f64) * (-c.far_at(s)).ln_1p()).exp_m1())
-            };
             let candidates: Vec<_> = result
                 .candidates
                 .iter()
-                .map(|c| serde_json::json!({ "id": c.id, "similarity": c.similarity, "far": search_far(c.similarity) }))
+                .map(|c| serde_json::json!({ "id": c.id, "similarity": c.similarity, "far": embedder.search_far_at(c.similarity, comparisons) }))
                 .collect();
             Ok(serde_json::json!({
                 "candidates": candidates,

@@ -9,7 +9,6 @@ use std::path::Path;
 use webverify::gallery::Gallery;
 use webverify::pipeline::{FaceMode, Pipeline};
 use webverify::quality::{self, sharpness, MIN_SHARPNESS};
-use webverify::template::ModelRef;
 use webverify::{Backend, Image, PixelFormat};
 
 fn pipeline() -> Pipeline {
@@ -20,15 +19,6 @@ fn pipeline() -> Pipeline {
         Backend::Flex,
     )
     .unwrap()
-}
-
-fn model_ref(p: &Pipeline) -> ModelRef {
-    let info = p.embedder.model_info();
-    ModelRef {
-        name: info.name.clone(),
-        sha256: info.sha256.clone(),
-        dim: info.embedding_dim,
-    }
 }
 
 /// Three passes of a 3x3 box blur (close to a Gaussian of sigma 1.4).
@@ -118,7 +108,7 @@ fn the_gate_holds_back_bad_templates_with_reasons() {
     assert_eq!(codes(&offered[4].issues), ["NO_FACE"]);
     assert!(offered[4].embedding.is_none());
 
-    let mut g = Gallery::new(model_ref(&p));
+    let mut g = Gallery::new(p.embedder.model_ref());
     let report = quality::enroll(
         &mut g,
         "man",
