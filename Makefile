@@ -5,7 +5,7 @@
 SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/webverify/target
 WASM_BINDGEN_VERSION := 0.2.130
-WASM_FEATURES := webgpu,flex,ndarray
+WASM_FEATURES := webgpu,flex,ndarray,train
 WASM_OUT := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/webverify.wasm
 SITE := build/site
 PORT ?= 8080

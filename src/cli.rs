@@ -95,6 +95,48 @@ enum Command {
         #[command(flatten)]
         models: Models,
     },
+    /// Fine-tune the embedder on a folder per identity (the folder names are the labels) and
+    /// write the tuned weights, which `--tuned` and the browser package's `importTuned` load.
+    #[cfg(feature = "train")]
+    Train {
+        /// Folder with one sub-folder of images per identity.
+        #[arg(long)]
+        images: PathBuf,
+        /// Only the identities whose folder name sorts from this one …
+        #[arg(long)]
+        from: Option<String>,
+        /// … to this one (inclusive).
+        #[arg(long)]
+        to: Option<String>,
+        /// ntxent (ignores the labels), supcon, triplet, arcface, cosface, sphereface, softmax.
+        #[arg(long, default_value = "supcon")]
+        loss: String,
+        /// adapter, head or all.
+        #[arg(long, default_value = "adapter")]
+        trainable: String,
+        #[arg(long, default_value_t = 200)]
+        steps: usize,
+        #[arg(long, default_value_t = 32)]
+        batch_size: usize,
+        #[arg(long, default_value_t = 1e-3)]
+        lr: f64,
+        #[arg(long, default_value_t = 1e-4)]
+        weight_decay: f32,
+        #[arg(long, default_value_t = 0.1)]
+        temperature: f32,
+        /// Default: the loss's own (triplet 0.2, arcface 0.5, cosface 0.35, sphereface 4).
+        #[arg(long)]
+        margin: Option<f32>,
+        #[arg(long, default_value_t = 16.0)]
+        scale: f32,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Where to write the tuned weights.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        models: Models,
+    },
     /// Time a 1:N search (`identify`) over a gallery of random unit templates: the CPU loop and
     /// the device matrix product on each backend (median and minimum of `--runs`).
     BenchIdentify {
@@ -131,6 +173,9 @@ struct Models {
     detector: PathBuf,
     #[arg(long, default_value = "cpu")]
     backend: String,
+    /// Fine-tuned weights (from `webverify train` or a browser's export) to use on top of --weights.
+    #[arg(long)]
+    tuned: Option<PathBuf>,
 }
 
 impl Models {
@@ -138,6 +183,10 @@ impl Models {
         let backend = Backend::parse(&self.backend)?;
         let pipeline =
             crate::pipeline::Pipeline::from_paths(&self.weights, &self.detector, backend)?;
+        if let Some(path) = &self.tuned {
+            let info = pipeline.embedder.load_tuned(&read(path)?)?;
+            eprintln!("using tuned weights {} ({})", path.display(), info.id());
+        }
         Ok((pipeline, crate::pipeline::FaceMode::parse(&self.face)?))
     }
 }
@@ -269,6 +318,39 @@ fn run(command: Command) -> crate::Result<()> {
             let (pipeline, mode) = models.load()?;
             let v = pipeline.verify(&Image::open(&a)?, &Image::open(&b)?, mode, far)?;
             println!("{}", serde_json::to_string(&v).unwrap_or_default());
+        }
+        #[cfg(feature = "train")]
+        Command::Train {
+            images,
+            from,
+            to,
+            loss,
+            trainable,
+            steps,
+            batch_size,
+            lr,
+            weight_decay,
+            temperature,
+            margin,
+            scale,
+            seed,
+            out,
+            models,
+        } => {
+            let config = crate::train::TrainConfig {
+                loss: crate::train::Loss::parse(&loss)?,
+                scope: crate::tuned::Scope::parse(&trainable)?,
+                steps,
+                batch_size,
+                lr,
+                weight_decay,
+                temperature,
+                margin,
+                scale,
+                seed,
+                augmentation: Default::default(),
+            };
+            train(&images, from, to, &config, &models, &out)?;
         }
         Command::Calibrate {
             list,
@@ -482,5 +564,79 @@ fn bench_identify(templates: usize, runs: usize, backends: &str) -> crate::Resul
             backend.name()
         );
     }
+    Ok(())
+}
+
+/// `webverify train`: loads the people, fine-tunes with a progress bar, writes the tuned file.
+#[cfg(feature = "train")]
+fn train(
+    root: &std::path::Path,
+    from: Option<String>,
+    to: Option<String>,
+    config: &crate::train::TrainConfig,
+    models: &Models,
+    out: &std::path::Path,
+) -> crate::Result<()> {
+    let people: Vec<_> = crate::identify_eval::people(root)?
+        .into_iter()
+        .filter(|p| from.as_ref().is_none_or(|f| &p.name >= f))
+        .filter(|p| to.as_ref().is_none_or(|t| &p.name <= t))
+        .collect();
+    let (pipeline, mode) = models.load()?;
+    let mut images = Vec::new();
+    let mut labels = Vec::new();
+    for (label, person) in people.iter().enumerate() {
+        for path in &person.images {
+            images.push(Image::open(path)?);
+            labels.push(label);
+        }
+    }
+    eprintln!(
+        "{} images of {} identities ({} to {}), loss {}, trainable {}, {} steps of {} images",
+        images.len(),
+        people.len(),
+        people.first().map_or("", |p| p.name.as_str()),
+        people.last().map_or("", |p| p.name.as_str()),
+        config.loss.name(),
+        config.scope.name(),
+        config.steps,
+        config.batch_size
+    );
+    let bar = indicatif::ProgressBar::new(config.steps as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg} [{elapsed}<{eta}]")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let labels = config.loss.needs_labels().then_some(labels.as_slice());
+    let tuned = pollster::block_on(
+        pipeline.fine_tune_async(&images, labels, mode, config, |p| {
+            bar.set_position(p.step as u64);
+            bar.set_message(format!("loss {:.4}", p.loss));
+            std::future::ready(true)
+        }),
+    )?;
+    bar.finish();
+    let bytes = pollster::block_on(pipeline.embedder.export_tuned())?
+        .ok_or_else(|| crate::Error::Inference("no tuned model after training".into()))?;
+    std::fs::write(out, &bytes)
+        .map_err(|e| crate::Error::InvalidInput(format!("cannot write {}: {e}", out.display())))?;
+    let mean = |l: &[f32]| l.iter().sum::<f32>() / l.len().max(1) as f32;
+    let tenth = (tuned.losses.len() / 10).max(1);
+    println!(
+        "trained {} steps in {:.1} s ({:.2} steps/s; {} photos without a face left out); loss {:.4} over the first tenth, {:.4} over the last",
+        tuned.losses.len(),
+        tuned.ms / 1000.0,
+        tuned.losses.len() as f64 / (tuned.ms / 1000.0),
+        tuned.skipped,
+        mean(&tuned.losses[..tenth]),
+        mean(&tuned.losses[tuned.losses.len() - tenth..]),
+    );
+    println!(
+        "wrote {} ({} bytes, {}, tuned from {})",
+        out.display(),
+        bytes.len(),
+        tuned.info.id(),
+        pipeline.embedder.shipped_info().id()
+    );
     Ok(())
 }

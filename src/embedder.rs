@@ -13,18 +13,45 @@ use crate::calibration::{Calibration, Refit, DEFAULT_FAR};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::model::{Architecture, MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE};
+use crate::tuned::{Network, TunedInfo};
 use crate::verify::{self, Verification, DEFAULT_THRESHOLD};
 use crate::weights::{ModelInfo, WeightFile};
+
+/// Metadata of a tuned weights file that describes its recipe and is kept on re-export.
+const TUNED_RECIPE_KEYS: [&str; 10] = [
+    "batch_size",
+    "loss",
+    "lr",
+    "margin",
+    "scale",
+    "seed",
+    "steps",
+    "temperature",
+    "images",
+    "calibration",
+];
 
 /// Largest batch sent to the device at once; bigger requests are split.
 pub const MAX_BATCH: usize = 32;
 
+/// The network in use and what it is.
+struct Current {
+    network: Network,
+    info: ModelInfo,
+    tuned: Option<TunedInfo>,
+    /// A tuned model without its own calibration keeps the one it had (see
+    /// [`Embedder::calibration_inherited`]).
+    calibration_inherited: bool,
+}
+
 /// A loaded model on one backend.
 pub struct Embedder {
-    model: MobileFaceNet,
+    /// The weights as shipped: fine-tuning starts from them and `reset_model` returns to them.
+    shipped: MobileFaceNet,
+    shipped_info: ModelInfo,
+    current: RwLock<Current>,
     device: Device,
     backend: Backend,
-    info: ModelInfo,
     /// The calibration in use: the shipped one, or one refitted by [`Embedder::calibrate`].
     /// Behind a lock so that a shared engine (the wasm one) can be recalibrated.
     calibration: RwLock<Option<Calibration>>,
@@ -43,13 +70,135 @@ impl Embedder {
     fn with_device(file: &WeightFile, backend: Backend, device: Device) -> Result<Self> {
         let model = file.build(&Architecture::mobilefacenet(), &device)?;
         Ok(Self {
-            model,
+            current: RwLock::new(Current {
+                network: Network {
+                    base: model.clone(),
+                    adapter: None,
+                },
+                info: file.info.clone(),
+                tuned: None,
+                calibration_inherited: false,
+            }),
+            shipped: model,
+            shipped_info: file.info.clone(),
             device,
             backend,
-            info: file.info.clone(),
             calibration: RwLock::new(file.calibration()?),
             shipped_calibration: file.calibration()?,
         })
+    }
+
+    /// The network in use (a cheap handle: tensors are shared).
+    pub fn network(&self) -> Network {
+        match self.current.read() {
+            Ok(c) => c.network.clone(),
+            Err(_) => self.shipped_network(),
+        }
+    }
+
+    /// The network as shipped, without any tuning.
+    pub fn shipped_network(&self) -> Network {
+        Network {
+            base: self.shipped.clone(),
+            adapter: None,
+        }
+    }
+
+    /// The shipped weights' name and checksum (a tuned model's base).
+    pub fn shipped_info(&self) -> &ModelInfo {
+        &self.shipped_info
+    }
+
+    /// What the tuned model in use was tuned from and how (`None`: the shipped model).
+    pub fn tuned(&self) -> Option<TunedInfo> {
+        self.current.read().ok().and_then(|c| c.tuned.clone())
+    }
+
+    /// True when a tuned model uses the calibration of the model before it (its weights carry
+    /// none): thresholds by FAR are then estimates for the old model; refit with `calibrate`.
+    pub fn calibration_inherited(&self) -> bool {
+        self.current
+            .read()
+            .map(|c| c.calibration_inherited)
+            .unwrap_or(false)
+    }
+
+    /// Uses tuned weights (a file from [`crate::tuned::export`]) on top of the shipped model.
+    /// Refused with `MODEL_MISMATCH` when they were tuned from other base weights.
+    pub fn load_tuned(&self, bytes: &[u8]) -> Result<ModelInfo> {
+        let (network, info, tuned) =
+            crate::tuned::import(bytes, &self.shipped, &self.shipped_info, &self.device)?;
+        let file_calibration =
+            WeightFile::parse_model(bytes, crate::tuned::TUNED_MODEL)?.calibration()?;
+        let inherited = file_calibration.is_none();
+        if let Some(c) = file_calibration {
+            self.set_calibration(Some(c));
+        }
+        if let Ok(mut current) = self.current.write() {
+            *current = Current {
+                network,
+                info: info.clone(),
+                tuned: Some(tuned),
+                calibration_inherited: inherited,
+            };
+        }
+        Ok(info)
+    }
+
+    /// Fine-tunes the shipped network on `set` (see [`crate::train::fine_tune`]) and uses the
+    /// result from now on, exactly as its exported file loads. Returns the losses, the time and
+    /// the tuned model's info.
+    #[cfg(feature = "train")]
+    pub async fn fine_tune_async<F, Fut>(
+        &self,
+        set: &crate::train::TrainingSet,
+        config: &crate::train::TrainConfig,
+        on_step: F,
+    ) -> Result<(Vec<f32>, f64, ModelInfo)>
+    where
+        F: FnMut(crate::train::Progress) -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let trained =
+            crate::train::fine_tune(&self.shipped_network(), set, config, on_step).await?;
+        let mut extra = config.metadata();
+        extra.push(("images", set.inputs.len().to_string()));
+        let bytes =
+            crate::tuned::export(&trained.network, config.scope, &self.shipped_info, &extra)
+                .await?;
+        let info = self.load_tuned(&bytes)?;
+        Ok((trained.losses, trained.ms, info))
+    }
+
+    /// Goes back to the shipped weights and their calibration.
+    pub fn reset_model(&self) {
+        if let Ok(mut current) = self.current.write() {
+            *current = Current {
+                network: self.shipped_network(),
+                info: self.shipped_info.clone(),
+                tuned: None,
+                calibration_inherited: false,
+            };
+        }
+        self.reset_calibration();
+    }
+
+    /// The tuned weights in use as a file (`None` for the shipped model). Async because tensors
+    /// are read back from the device.
+    pub async fn export_tuned(&self) -> Result<Option<Vec<u8>>> {
+        let Some(tuned) = self.tuned() else {
+            return Ok(None);
+        };
+        let mut extra: Vec<(&str, String)> = tuned
+            .metadata
+            .iter()
+            .filter(|(k, _)| TUNED_RECIPE_KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        extra.sort();
+        crate::tuned::export(&self.network(), tuned.scope, &self.shipped_info, &extra)
+            .await
+            .map(Some)
     }
 
     pub fn backend(&self) -> Backend {
@@ -61,9 +210,12 @@ impl Embedder {
         &self.device
     }
 
-    /// Name, checksum and shape of the loaded weights.
-    pub fn model_info(&self) -> &ModelInfo {
-        &self.info
+    /// Name, checksum and shape of the weights in use (a tuned model's own checksum).
+    pub fn model_info(&self) -> ModelInfo {
+        match self.current.read() {
+            Ok(c) => c.info.clone(),
+            Err(_) => self.shipped_info.clone(),
+        }
     }
 
     /// The score calibration in use (shipped with the weights or refitted).
@@ -134,10 +286,11 @@ impl Embedder {
 
     /// Which model made this embedder's embeddings, as templates record it.
     pub fn model_ref(&self) -> crate::template::ModelRef {
+        let info = self.model_info();
         crate::template::ModelRef {
-            name: self.info.name.clone(),
-            sha256: self.info.sha256.clone(),
-            dim: self.info.embedding_dim,
+            name: info.name,
+            sha256: info.sha256,
+            dim: info.embedding_dim,
         }
     }
 
@@ -151,6 +304,7 @@ impl Embedder {
 
     /// The model's raw (not normalised) outputs, one `Vec` of 192 per image.
     pub async fn embed_raw(&self, images: &[Image]) -> Result<Vec<Vec<f32>>> {
+        let network = self.network();
         let mut out = Vec::with_capacity(images.len());
         for chunk in images.chunks(MAX_BATCH) {
             let plane = 3 * INPUT_SIZE * INPUT_SIZE;
@@ -160,8 +314,7 @@ impl Embedder {
             }
             let shape = [chunk.len(), 3, INPUT_SIZE, INPUT_SIZE];
             let x = Tensor::<4>::from_data(TensorData::new(input, shape), &self.device);
-            let data = self
-                .model
+            let data = network
                 .forward(x)
                 .into_data_async()
                 .await

@@ -31,6 +31,9 @@ pub enum Error {
     /// Template or gallery bytes that are truncated, modified or not template data at all.
     #[error("corrupt data: {0}")]
     CorruptData(String),
+    /// The caller cancelled a long operation (fine-tuning); nothing was changed.
+    #[error("aborted: {0}")]
+    Aborted(String),
 }
 
 impl Error {
@@ -46,6 +49,7 @@ impl Error {
             Error::ModelMismatch(_) => "MODEL_MISMATCH",
             Error::FormatVersion(_) => "FORMAT_VERSION",
             Error::CorruptData(_) => "CORRUPT_DATA",
+            Error::Aborted(_) => "ABORTED",
         }
     }
 }

@@ -31,6 +31,9 @@ pub mod quality;
 pub mod random;
 pub mod search;
 pub mod template;
+#[cfg(feature = "train")]
+pub mod train;
+pub mod tuned;
 pub mod verify;
 pub mod weights;
 

@@ -271,12 +271,73 @@ impl MobileFaceNet {
         Ok(Self { stem, blocks, head })
     }
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+    /// Runs every unit this network holds; a part made by [`MobileFaceNet::split`] runs only its
+    /// own units.
+    pub fn features(&self, x: Tensor<4>) -> Tensor<4> {
         let x = self.stem.iter().fold(x, |x, u| u.forward(x));
         let x = self.blocks.iter().fold(x, |x, b| b.forward(x));
-        let x = self.head.iter().fold(x, |x, u| u.forward(x));
+        self.head.iter().fold(x, |x, u| u.forward(x))
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let x = self.features(x);
         let [n, c, _, _] = x.dims();
         x.reshape([n, c])
+    }
+
+    /// Splits the network before bottleneck `block` (`None`: before the stem) into the part that
+    /// runs first and the rest, so that fine-tuning can run a frozen part without autodiff.
+    /// [`MobileFaceNet::join`] puts them back.
+    pub fn split(self, block: Option<usize>) -> (Self, Self) {
+        let Self {
+            stem,
+            mut blocks,
+            head,
+        } = self;
+        let empty = || Self {
+            stem: Vec::new(),
+            blocks: Vec::new(),
+            head: Vec::new(),
+        };
+        match block {
+            None => (empty(), Self { stem, blocks, head }),
+            Some(k) => {
+                let rest = blocks.split_off(k.min(blocks.len()));
+                (
+                    Self {
+                        stem,
+                        blocks,
+                        head: Vec::new(),
+                    },
+                    Self {
+                        stem: Vec::new(),
+                        blocks: rest,
+                        head,
+                    },
+                )
+            }
+        }
+    }
+
+    /// The inverse of [`MobileFaceNet::split`].
+    pub fn join(first: Self, rest: Self) -> Self {
+        let mut stem = first.stem;
+        stem.extend(rest.stem);
+        let mut blocks = first.blocks;
+        blocks.extend(rest.blocks);
+        let mut head = first.head;
+        head.extend(rest.head);
+        Self { stem, blocks, head }
+    }
+
+    /// Every conv unit in forward order: the order of [`Architecture::convs`].
+    pub fn units(&self) -> Vec<&ConvUnit> {
+        let mut all: Vec<&ConvUnit> = self.stem.iter().collect();
+        for b in &self.blocks {
+            all.extend([&b.expand, &b.depthwise, &b.project]);
+        }
+        all.extend(self.head.iter());
+        all
     }
 
     pub fn device(&self) -> Device {

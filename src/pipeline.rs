@@ -280,3 +280,75 @@ impl Pipeline {
         pollster::block_on(self.verify_async(a, b, mode, far))
     }
 }
+
+/// What a fine-tuning run did.
+#[cfg(feature = "train")]
+pub struct FineTuned {
+    pub losses: Vec<f32>,
+    pub ms: f64,
+    /// Photos left out because no face was found in them.
+    pub skipped: usize,
+    /// The tuned model now in use.
+    pub info: crate::weights::ModelInfo,
+}
+
+#[cfg(feature = "train")]
+impl Pipeline {
+    /// Training inputs from photos: each photo's main face, aligned as for embedding. Photos
+    /// without a face are left out (with their labels); the count left out is returned.
+    pub async fn training_set_async(
+        &self,
+        images: &[Image],
+        labels: Option<&[usize]>,
+        mode: FaceMode,
+    ) -> Result<(crate::train::TrainingSet, usize)> {
+        if let Some(l) = labels {
+            if l.len() != images.len() {
+                return Err(Error::InvalidInput(format!(
+                    "{} labels for {} images",
+                    l.len(),
+                    images.len()
+                )));
+            }
+        }
+        let mut inputs = Vec::with_capacity(images.len());
+        let mut kept = Vec::with_capacity(images.len());
+        let mut skipped = 0;
+        for (i, image) in images.iter().enumerate() {
+            match self.prepare_async(image, mode).await {
+                Ok(p) => {
+                    inputs.push(p.crop.to_model_input(crate::model::INPUT_SIZE));
+                    kept.push(i);
+                }
+                Err(Error::NoFace { .. }) => skipped += 1,
+                Err(e) => return Err(e),
+            }
+        }
+        let labels = labels.map(|l| kept.iter().map(|&i| l[i]).collect());
+        Ok((crate::train::TrainingSet { inputs, labels }, skipped))
+    }
+
+    /// Fine-tunes the embedder on photos (see [`crate::train::fine_tune`]) and uses the tuned
+    /// model from then on.
+    pub async fn fine_tune_async<F, Fut>(
+        &self,
+        images: &[Image],
+        labels: Option<&[usize]>,
+        mode: FaceMode,
+        config: &crate::train::TrainConfig,
+        on_step: F,
+    ) -> Result<FineTuned>
+    where
+        F: FnMut(crate::train::Progress) -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let (set, skipped) = self.training_set_async(images, labels, mode).await?;
+        let (losses, ms, info) = self.embedder.fine_tune_async(&set, config, on_step).await?;
+        Ok(FineTuned {
+            losses,
+            ms,
+            skipped,
+            info,
+        })
+    }
+}
