@@ -170,6 +170,36 @@ impl Embedder {
         Ok((trained.losses, trained.ms, info))
     }
 
+    /// Brings a gallery to the model in use: nothing to do when this model made it; templates
+    /// of the shipped model pass through the adapter of an adapter fine-tune (exactly, without
+    /// the photos); anything else is `MODEL_MISMATCH` (the identities must be enrolled again).
+    /// Returns whether templates were migrated.
+    pub fn migrate_gallery(&self, gallery: &mut crate::gallery::Gallery) -> Result<bool> {
+        let target = self.model_ref();
+        if gallery.model() == &target {
+            return Ok(false);
+        }
+        let shipped = crate::template::ModelRef {
+            name: self.shipped_info.name.clone(),
+            sha256: self.shipped_info.sha256.clone(),
+            dim: self.shipped_info.embedding_dim,
+        };
+        match self.tuned() {
+            Some(TunedInfo {
+                adapter: Some(w), ..
+            }) if gallery.model() == &shipped => {
+                gallery.migrate(target, |t| crate::tuned::adapt_template(&w, t))?;
+                Ok(true)
+            }
+            _ => gallery.ensure_model(&target).map(|_| false).map_err(|e| match e {
+                Error::ModelMismatch(m) => Error::ModelMismatch(format!(
+                    "{m}; only galleries of the shipped model can be migrated, through an adapter fine-tune"
+                )),
+                other => other,
+            }),
+        }
+    }
+
     /// Goes back to the shipped weights and their calibration.
     pub fn reset_model(&self) {
         if let Ok(mut current) = self.current.write() {

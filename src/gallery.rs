@@ -227,6 +227,44 @@ impl Gallery {
         Ok(())
     }
 
+    /// Errors with `MODEL_MISMATCH` unless `model` made this gallery's templates: comparing
+    /// embeddings of two models gives meaningless similarities.
+    pub fn ensure_model(&self, model: &ModelRef) -> Result<()> {
+        if &self.model == model {
+            return Ok(());
+        }
+        Err(Error::ModelMismatch(format!(
+            "this gallery was enrolled with model {} ({}…) but the embeddings come from {} ({}…), \
+             e.g. after fine-tuning: migrate the gallery (adapter fine-tunes) or enroll again",
+            self.model.name,
+            self.model.sha256.get(..12).unwrap_or(""),
+            model.name,
+            model.sha256.get(..12).unwrap_or(""),
+        )))
+    }
+
+    /// Re-expresses every template for `model` through `map` (a fine-tuning adapter), keeping
+    /// identities and metadata.
+    pub fn migrate(&mut self, model: ModelRef, map: impl Fn(&[f32]) -> Vec<f32>) -> Result<()> {
+        if model.dim != self.model.dim {
+            return Err(Error::ModelMismatch(format!(
+                "cannot migrate {}-d templates to a {}-d model",
+                self.model.dim, model.dim
+            )));
+        }
+        let dim = model.dim;
+        for identity in &mut self.identities {
+            identity.templates = identity
+                .templates
+                .iter()
+                .map(|t| normalised(&map(t), dim))
+                .collect::<Result<Vec<_>>>()?;
+        }
+        self.model = model;
+        self.reindex();
+        Ok(())
+    }
+
     /// Removes `id`; `false` when it was not enrolled.
     pub fn remove(&mut self, id: &str) -> bool {
         let before = self.identities.len();

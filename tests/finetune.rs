@@ -247,3 +247,67 @@ fn tuned_weights_are_checked() {
     assert!(matches!(cancelled, Err(Error::Aborted(_))));
     assert!(pipeline.embedder.tuned().is_none());
 }
+
+#[test]
+fn galleries_follow_an_adapter_and_are_flagged_otherwise() {
+    use webverify::gallery::Gallery;
+    let shared = shared_or_skip!();
+    let (images, labels) = orl(&shared);
+    let pipeline = pipeline();
+    let base = pipeline.embed_batch(&images, FaceMode::None).unwrap();
+    let mut gallery = Gallery::new(pipeline.embedder.model_ref());
+    gallery.enroll("s1", &base[..4], None).unwrap();
+    let tune = |scope| {
+        let config = TrainConfig {
+            loss: Loss::SupCon,
+            scope,
+            steps: 3,
+            batch_size: 8,
+            lr: 1e-2,
+            ..Default::default()
+        };
+        pollster::block_on(pipeline.fine_tune_async(
+            &images,
+            Some(&labels),
+            FaceMode::None,
+            &config,
+            |_| std::future::ready(true),
+        ))
+        .unwrap();
+    };
+
+    tune(Scope::Head);
+    let mut flagged = Gallery::from_bytes(&gallery.to_bytes(), gallery.model().clone()).unwrap();
+    assert_eq!(
+        pipeline
+            .embedder
+            .migrate_gallery(&mut flagged)
+            .unwrap_err()
+            .code(),
+        "MODEL_MISMATCH",
+        "a head fine-tune cannot carry templates over"
+    );
+    assert_eq!(
+        flagged
+            .ensure_model(&pipeline.embedder.model_ref())
+            .unwrap_err()
+            .code(),
+        "MODEL_MISMATCH"
+    );
+
+    tune(Scope::Adapter);
+    assert!(pipeline.embedder.migrate_gallery(&mut gallery).unwrap());
+    assert_eq!(gallery.model(), &pipeline.embedder.model_ref());
+    assert!(
+        !pipeline.embedder.migrate_gallery(&mut gallery).unwrap(),
+        "already there"
+    );
+    // The migrated templates are what the tuned model makes of the same photos.
+    let tuned = pipeline.embed_batch(&images[..4], FaceMode::None).unwrap();
+    let migrated = gallery.similarities_to("s1", &tuned[0]).unwrap();
+    assert!((migrated[0] - 1.0).abs() < 1e-5, "{migrated:?}");
+    for (i, t) in tuned.iter().enumerate() {
+        let s = gallery.similarities_to("s1", t).unwrap();
+        assert!((s[i] - 1.0).abs() < 1e-5, "template {i}: {s:?}");
+    }
+}
