@@ -86,6 +86,20 @@ export class Gallery {
   }
 
   /** Removes an identity; false when it was not enrolled. */
+  /**
+   * Brings the gallery to the verifier's current model after `fineTune`/`importTuned`/`resetModel`:
+   * templates of the shipped model pass exactly through an `adapter` fine-tune (no photos
+   * needed). After other fine-tunes the identities must be enrolled again (MODEL_MISMATCH).
+   * Resolves to whether templates changed.
+   */
+  async migrate() {
+    try {
+      return this.#live().migrate(this.#verifier._engine());
+    } catch (e) {
+      throw wrapError(e);
+    }
+  }
+
   async remove(id) {
     return this.#live().remove(id);
   }

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'FORMAT_VERSION'
   | 'CORRUPT_DATA'
   | 'WRONG_KEY'
+  | 'ABORTED'
   | 'INTERNAL';
 
 export class WebverifyError extends Error {
@@ -59,6 +60,62 @@ export interface ModelInfo {
   embeddingDim: number;
   inputSize: number;
   formatVersion: number;
+  /** What the model in use was fine-tuned from and how; null for the shipped model. */
+  tuned: { scope: Trainable; baseSha256: string; baseId: string; loss: string | null; steps: number | null } | null;
+  /** True when a tuned model carries no calibration of its own and keeps the previous one:
+   * FAR figures are then estimates for the model before tuning (refit with `calibrate`). */
+  calibrationInherited: boolean;
+}
+
+export type FineTuneLoss = 'ntxent' | 'supcon' | 'triplet' | 'arcface' | 'cosface' | 'sphereface' | 'softmax';
+/** `adapter`: a residual linear map on the embedding (galleries migrate exactly); `head`: the
+ * last bottleneck and the embedding layers; `all`: every layer. */
+export type Trainable = 'adapter' | 'head' | 'all';
+
+export interface FineTuneProgress {
+  step: number;
+  steps: number;
+  loss: number;
+  /** Milliseconds since training started. */
+  ms: number;
+}
+
+export interface FineTuneOptions {
+  images: ImageInput[];
+  /** One per image (any strings or numbers); not needed for `ntxent`. */
+  labels?: ArrayLike<string | number>;
+  face?: FaceMode;
+  /** Default `ntxent`. */
+  loss?: FineTuneLoss;
+  /** Default `adapter`. */
+  trainable?: Trainable;
+  /** Default 100. */
+  steps?: number;
+  /** Images per step (each gives two augmented views); default 16. */
+  batchSize?: number;
+  /** Peak AdamW learning rate (cosine decay to 0); default 1e-3. */
+  lr?: number;
+  weightDecay?: number;
+  /** NT-Xent / SupCon temperature; default 0.1. */
+  temperature?: number;
+  /** Triplet α (0.2), ArcFace m (0.5), CosFace m (0.35), SphereFace integer m (4). */
+  margin?: number;
+  /** Scale s of the margin heads; default 16. */
+  scale?: number;
+  seed?: number;
+  onProgress?: (progress: FineTuneProgress) => void;
+  /** Aborting cancels the run: the promise rejects with ABORTED and the model is unchanged. */
+  signal?: AbortSignal;
+}
+
+export interface FineTuneResult {
+  /** The loss after each step. */
+  losses: Float32Array;
+  ms: number;
+  /** Photos left out because no face was found. */
+  skipped: number;
+  modelId: string;
+  model: ModelInfo;
 }
 
 export interface Verification {
@@ -127,6 +184,14 @@ export class Verifier {
   detect(input: ImageInput): Promise<Face[]>;
   /** An empty gallery for enrollment and 1:N identification with this model. */
   createGallery(): Gallery;
+  /** Fine-tunes the embedder on this device; from then on the verifier uses the tuned model. */
+  fineTune(options: FineTuneOptions): Promise<FineTuneResult>;
+  /** The tuned weights (tagged with the base model's checksum); null for the shipped model. */
+  exportTuned(): Promise<Uint8Array | null>;
+  /** MODEL_MISMATCH when the weights were tuned from another base model. */
+  importTuned(bytes: Uint8Array | ArrayBuffer): Promise<ModelInfo>;
+  /** Back to the shipped model and its calibration. */
+  resetModel(): Promise<ModelInfo>;
   alignedFace(input: ImageInput, options?: { face?: FaceMode }): Promise<ImageData>;
   dispose(): void;
 }
@@ -180,6 +245,9 @@ export class Gallery {
   /** null when the store holds no gallery; WRONG_KEY when its key does not open it. */
   static load(verifier: Verifier, store: GalleryStore): Promise<Gallery | null>;
   save(store: GalleryStore): Promise<void>;
+  /** Brings the templates to the verifier's current model: exact through an `adapter`
+   * fine-tune; MODEL_MISMATCH (enroll again) otherwise. Resolves to whether templates changed. */
+  migrate(): Promise<boolean>;
   enroll(id: string, inputs: (ImageInput | Float32Array)[], options?: { metadata?: unknown; force?: boolean; face?: FaceMode }): Promise<EnrollResult>;
   identify(input: ImageInput | Float32Array, options?: { topK?: number; far?: number; threshold?: number; aggregation?: Aggregation; face?: FaceMode }): Promise<Identification>;
   remove(id: string): Promise<boolean>;

@@ -345,6 +345,75 @@ export class Verifier {
     }
   }
 
+  /**
+   * Fine-tunes the embedder on this device (see FineTuneOptions in index.d.ts): `images` are
+   * photos (faces are found as in `embed`; photos without one are left out and counted in
+   * `skipped`), `labels` one value per image (any strings or numbers; not needed for
+   * `loss: 'ntxent'`). `onProgress({ step, steps, loss, ms })` is called after every step;
+   * aborting `signal` stops the run (error ABORTED, model unchanged). From then on the verifier
+   * embeds with the tuned model; galleries made before need `gallery.migrate()`.
+   */
+  async fineTune({ images, labels, face, onProgress, signal, ...options } = {}) {
+    try {
+      if (!Array.isArray(images) || images.length < 2) {
+        throw new WebverifyError('INVALID_INPUT', 'fineTune expects an array of at least 2 images');
+      }
+      if (labels != null && (!Array.isArray(labels) && !ArrayBuffer.isView(labels) || labels.length !== images.length)) {
+        throw new WebverifyError('INVALID_INPUT', `fineTune expects one label per image (${images.length})`);
+      }
+      if (signal?.aborted) throw new WebverifyError('ABORTED', 'fine-tuning was cancelled before it started');
+      const ids = new Map();
+      const dense = labels == null ? new Uint32Array(0) : Uint32Array.from(labels, (l) => {
+        if (!ids.has(l)) ids.set(l, ids.size);
+        return ids.get(l);
+      });
+      const onStep = async (progress) => {
+        onProgress?.(progress);
+        // A turn of the event loop: the page stays responsive and an abort is seen.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        return !signal?.aborted;
+      };
+      const out = await this.#live().fineTune(...pack(images), dense, faceMode(face), JSON.stringify(options), onStep);
+      this.model = out.modelInfo;
+      return { losses: out.losses, ms: out.ms, skipped: out.skipped, modelId: out.modelInfo.id, model: out.modelInfo };
+    } catch (e) {
+      throw wrapError(e);
+    }
+  }
+
+  /** The tuned weights in use as bytes (null for the shipped model): save them and
+   * `importTuned` them later, here or in `webverify --tuned`. */
+  async exportTuned() {
+    try {
+      return (await this.#live().exportTuned()) ?? null;
+    } catch (e) {
+      throw wrapError(e);
+    }
+  }
+
+  /** Uses tuned weights from `exportTuned` or `webverify train`; MODEL_MISMATCH when they were
+   * tuned from another base model. Returns the new model info. */
+  async importTuned(bytes) {
+    try {
+      this.model = this.#live().importTuned(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
+      return this.model;
+    } catch (e) {
+      throw wrapError(e);
+    }
+  }
+
+  /** Goes back to the shipped model (and its calibration). Returns the model info. */
+  async resetModel() {
+    try {
+      const engine = this.#live();
+      engine.resetModel();
+      this.model = engine.modelInfo;
+      return this.model;
+    } catch (e) {
+      throw wrapError(e);
+    }
+  }
+
   /** An empty gallery for enrollment and 1:N identification with this model. */
   createGallery() {
     return new Gallery(this, new wasm.Gallery(this.#live()));

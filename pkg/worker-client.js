@@ -27,10 +27,16 @@ class Channel {
   #next = 1;
   #pending = new Map();
   #closed = false;
+  /** Progress listeners of fine-tuning jobs, by job number. */
+  progress = new Map();
 
   constructor(worker) {
     this.#worker = worker;
-    worker.onmessage = ({ data: { id, result, error } }) => {
+    worker.onmessage = ({ data: { id, result, error, progress, value } }) => {
+      if (progress !== undefined) {
+        this.progress.get(progress)?.(value);
+        return;
+      }
       const p = this.#pending.get(id);
       this.#pending.delete(id);
       if (error) p?.reject(new WebverifyError(error.code, error.message));
@@ -62,6 +68,7 @@ class Channel {
 }
 
 let nextGallery = 1;
+let nextJob = 1;
 
 export class WorkerGallery {
   #channel;
@@ -87,6 +94,7 @@ export class WorkerGallery {
     return this.#call('identify', [await postable(input, transfer), options], transfer);
   }
 
+  migrate() { return this.#call('migrate'); }
   remove(id) { return this.#call('remove', [id]); }
   list() { return this.#call('list'); }
   size() { return this.#call('size'); }
@@ -154,6 +162,36 @@ export class WorkerVerifier {
   }
 
   resetCalibration() { return this.#call('resetCalibration'); }
+
+  async fineTune({ images, onProgress, signal, ...options } = {}) {
+    if (signal?.aborted) throw new WebverifyError('ABORTED', 'fine-tuning was cancelled before it started');
+    const transfer = [];
+    const posted = Array.isArray(images) ? await Promise.all(images.map((x) => postable(x, transfer))) : images;
+    const job = nextJob++;
+    const cancel = () => this.#channel.call('cancel', [job]).catch(() => {});
+    this.#channel.progress.set(job, (p) => onProgress?.(p));
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      const result = await this.#channel.call('fineTune', [posted, options, job], transfer);
+      this.model = result.model;
+      return result;
+    } finally {
+      this.#channel.progress.delete(job);
+      signal?.removeEventListener('abort', cancel);
+    }
+  }
+
+  exportTuned() { return this.#call('exportTuned'); }
+
+  async importTuned(bytes) {
+    this.model = await this.#call('importTuned', [bytes]);
+    return this.model;
+  }
+
+  async resetModel() {
+    this.model = await this.#call('resetModel');
+    return this.model;
+  }
 
   createGallery() {
     const handle = nextGallery++;

@@ -6,6 +6,8 @@ import { wrapError } from './errors.js';
 
 let verifier = null;
 const galleries = new Map();
+/** Fine-tuning runs in progress: job number → AbortController. */
+const jobs = new Map();
 
 function gallery(handle) {
   const g = galleries.get(handle);
@@ -31,14 +33,31 @@ const handlers = {
   gallery([handle, method, args]) {
     return gallery(handle)[method](...args);
   },
+  async fineTune([images, options, job]) {
+    const controller = new AbortController();
+    jobs.set(job, controller);
+    try {
+      return await verifier.fineTune({
+        ...options,
+        images,
+        signal: controller.signal,
+        onProgress: (value) => self.postMessage({ progress: job, value }),
+      });
+    } finally {
+      jobs.delete(job);
+    }
+  },
+  cancel([job]) {
+    jobs.get(job)?.abort();
+  },
   verifier([method, args]) {
     if (!verifier) throw wrapError({ code: 'INVALID_INPUT', message: 'the verifier is not ready' });
     return verifier[method](...args);
   },
 };
 
-const GALLERY_METHODS = new Set(['enroll', 'identify', 'remove', 'list', 'size', 'templateCount', 'toBytes']);
-const VERIFIER_METHODS = new Set(['embed', 'embedBatch', 'embedRaw', 'verify', 'detect', 'alignedFace', 'calibrate', 'resetCalibration', 'dispose']);
+const GALLERY_METHODS = new Set(['migrate', 'enroll', 'identify', 'remove', 'list', 'size', 'templateCount', 'toBytes']);
+const VERIFIER_METHODS = new Set(['embed', 'embedBatch', 'embedRaw', 'verify', 'detect', 'alignedFace', 'calibrate', 'resetCalibration', 'exportTuned', 'importTuned', 'resetModel', 'dispose']);
 
 self.onmessage = async ({ data: { id, target, args } }) => {
   try {
@@ -51,6 +70,7 @@ self.onmessage = async ({ data: { id, target, args } }) => {
     const transfer = [];
     const collect = (x) => { if (ArrayBuffer.isView(x)) transfer.push(x.buffer); else if (x?.data?.buffer) transfer.push(x.data.buffer); };
     if (Array.isArray(result)) result.forEach(collect); else collect(result);
+    if (result?.losses) collect(result.losses);
     self.postMessage({ id, result }, transfer.filter((b, i, all) => all.indexOf(b) === i));
   } catch (e) {
     const err = wrapError(e);

@@ -179,11 +179,7 @@ impl Embedder {
         if gallery.model() == &target {
             return Ok(false);
         }
-        let shipped = crate::template::ModelRef {
-            name: self.shipped_info.name.clone(),
-            sha256: self.shipped_info.sha256.clone(),
-            dim: self.shipped_info.embedding_dim,
-        };
+        let shipped = self.shipped_model_ref();
         match self.tuned() {
             Some(TunedInfo {
                 adapter: Some(w), ..
@@ -321,6 +317,15 @@ impl Embedder {
             name: info.name,
             sha256: info.sha256,
             dim: info.embedding_dim,
+        }
+    }
+
+    /// The shipped model, as templates record it.
+    pub fn shipped_model_ref(&self) -> crate::template::ModelRef {
+        crate::template::ModelRef {
+            name: self.shipped_info.name.clone(),
+            sha256: self.shipped_info.sha256.clone(),
+            dim: self.shipped_info.embedding_dim,
         }
     }
 

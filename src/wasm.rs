@@ -89,6 +89,36 @@ impl Engine {
         set(&obj, "embeddingDim", (info.embedding_dim as u32).into());
         set(&obj, "inputSize", (info.input_size as u32).into());
         set(&obj, "formatVersion", info.format_version.into());
+        let embedder = &self.inner.embedder;
+        let tuned = match embedder.tuned() {
+            Some(t) => {
+                let meta = |k: &str| t.metadata.get(k).cloned();
+                let o = Object::new();
+                set(&o, "scope", t.scope.name().into());
+                set(&o, "baseSha256", t.base_sha256.clone().into());
+                set(&o, "baseId", embedder.shipped_info().id().into());
+                set(
+                    &o,
+                    "loss",
+                    meta("loss").map_or(JsValue::NULL, JsValue::from),
+                );
+                set(
+                    &o,
+                    "steps",
+                    meta("steps")
+                        .and_then(|v| v.parse::<u32>().ok())
+                        .map_or(JsValue::NULL, JsValue::from),
+                );
+                o.into()
+            }
+            None => JsValue::NULL,
+        };
+        set(&obj, "tuned", tuned);
+        set(
+            &obj,
+            "calibrationInherited",
+            embedder.calibration_inherited().into(),
+        );
         obj.into()
     }
 
@@ -216,6 +246,140 @@ impl Engine {
     }
 }
 
+/// Fine-tuning on the device.
+#[wasm_bindgen]
+impl Engine {
+    /// Fine-tunes the embedder on images packed as for [`Engine::embed_batch`], with `labels`
+    /// (one integer per image; empty for none), `face` (`detect`/`none`) and `options` JSON
+    /// `{ loss, trainable, steps, batchSize, lr, weightDecay, temperature, margin, scale, seed }`.
+    /// `on_step({ step, steps, loss, ms })` is called after every step and may return a promise;
+    /// a result of `false` cancels (ABORTED, model unchanged). Awaiting it also gives the event
+    /// loop a turn, so messages (a cancel) are seen between steps. Resolves to `{ losses, ms,
+    /// skipped, modelInfo }`; from then on the engine embeds with the tuned model.
+    #[wasm_bindgen(js_name = fineTune)]
+    pub fn fine_tune(
+        &self,
+        data: Vec<u8>,
+        shapes: Vec<u32>,
+        labels: Vec<u32>,
+        face: String,
+        options: String,
+        on_step: js_sys::Function,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        let engine = Engine {
+            inner: self.inner.clone(),
+        };
+        future_to_promise(async move {
+            let images = unpack(&data, &shapes).map_err(js_error)?;
+            let mode = FaceMode::parse(&face).map_err(js_error)?;
+            let config = train_config(&options).map_err(js_error)?;
+            let labels: Option<Vec<usize>> =
+                (!labels.is_empty()).then(|| labels.iter().map(|&l| l as usize).collect());
+            let tuned = inner
+                .fine_tune_async(&images, labels.as_deref(), mode, &config, |p| {
+                    let progress = Object::new();
+                    set(&progress, "step", (p.step as u32).into());
+                    set(&progress, "steps", (p.steps as u32).into());
+                    set(&progress, "loss", p.loss.into());
+                    set(&progress, "ms", p.ms.into());
+                    let returned = on_step.call1(&JsValue::NULL, &progress.into());
+                    async move {
+                        let value = match returned {
+                            Ok(v) if v.is_instance_of::<Promise>() => {
+                                wasm_bindgen_futures::JsFuture::from(Promise::from(v)).await
+                            }
+                            other => other,
+                        };
+                        // A callback that throws or answers `false` stops the run.
+                        matches!(value, Ok(v) if v != JsValue::FALSE)
+                    }
+                })
+                .await
+                .map_err(js_error)?;
+            let obj = Object::new();
+            set(
+                &obj,
+                "losses",
+                Float32Array::from(tuned.losses.as_slice()).into(),
+            );
+            set(&obj, "ms", tuned.ms.into());
+            set(&obj, "skipped", (tuned.skipped as u32).into());
+            set(&obj, "modelInfo", engine.model_info());
+            Ok(obj.into())
+        })
+    }
+
+    /// The tuned weights in use as bytes (null for the shipped model), tagged with the base
+    /// model's checksum.
+    #[wasm_bindgen(js_name = exportTuned)]
+    pub fn export_tuned(&self) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            Ok(
+                match inner.embedder.export_tuned().await.map_err(js_error)? {
+                    Some(bytes) => js_sys::Uint8Array::from(bytes.as_slice()).into(),
+                    None => JsValue::NULL,
+                },
+            )
+        })
+    }
+
+    /// Uses tuned weights from [`Engine::export_tuned`] or `webverify train`; MODEL_MISMATCH
+    /// when they were tuned from another base model. Returns the new `modelInfo`.
+    #[wasm_bindgen(js_name = importTuned)]
+    pub fn import_tuned(&self, bytes: &[u8]) -> Result<JsValue, JsValue> {
+        self.inner.embedder.load_tuned(bytes).map_err(js_error)?;
+        Ok(self.model_info())
+    }
+
+    /// Goes back to the shipped weights and calibration.
+    #[wasm_bindgen(js_name = resetModel)]
+    pub fn reset_model(&self) {
+        self.inner.embedder.reset_model();
+    }
+}
+
+/// The fine-tuning options of [`Engine::fine_tune`], with the Rust defaults for what is absent.
+fn train_config(json: &str) -> Result<crate::train::TrainConfig, Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Options {
+        loss: Option<String>,
+        trainable: Option<String>,
+        steps: Option<usize>,
+        batch_size: Option<usize>,
+        lr: Option<f64>,
+        weight_decay: Option<f32>,
+        temperature: Option<f32>,
+        margin: Option<f32>,
+        scale: Option<f32>,
+        seed: Option<u64>,
+    }
+    let o: Options = serde_json::from_str(json)
+        .map_err(|e| Error::InvalidInput(format!("fine-tuning options: {e}")))?;
+    let d = crate::train::TrainConfig::default();
+    Ok(crate::train::TrainConfig {
+        loss: match o.loss {
+            Some(l) => crate::train::Loss::parse(&l)?,
+            None => d.loss,
+        },
+        scope: match o.trainable {
+            Some(t) => crate::tuned::Scope::parse(&t)?,
+            None => d.scope,
+        },
+        steps: o.steps.unwrap_or(d.steps),
+        batch_size: o.batch_size.unwrap_or(d.batch_size),
+        lr: o.lr.unwrap_or(d.lr),
+        weight_decay: o.weight_decay.unwrap_or(d.weight_decay),
+        temperature: o.temperature.unwrap_or(d.temperature),
+        margin: o.margin.or(d.margin),
+        scale: o.scale.unwrap_or(d.scale),
+        seed: o.seed.unwrap_or(d.seed),
+        augmentation: d.augmentation,
+    })
+}
+
 /// Splits the packed batch of [`Engine::embed_batch`] into images.
 fn unpack(data: &[u8], shapes: &[u32]) -> Result<Vec<Image>, Error> {
     if shapes.is_empty() || shapes.len() % 4 != 0 {
@@ -330,10 +494,32 @@ impl WasmGallery {
     /// A gallery from bytes written by `toBytes`; MODEL_MISMATCH when another model made it,
     /// FORMAT_VERSION when a newer format wrote it, CORRUPT_DATA when the bytes are damaged.
     #[wasm_bindgen(js_name = fromBytes)]
+    /// A gallery of the shipped model loaded into an adapter-tuned engine is migrated.
     pub fn from_bytes(engine: &Engine, bytes: &[u8]) -> Result<WasmGallery, JsValue> {
-        Ok(Self::wrap(
-            Gallery::from_bytes(bytes, engine.inner.embedder.model_ref()).map_err(js_error)?,
-        ))
+        let embedder = &engine.inner.embedder;
+        let gallery = match Gallery::from_bytes(bytes, embedder.model_ref()) {
+            Err(Error::ModelMismatch(m)) => {
+                let mut shipped = Gallery::from_bytes(bytes, embedder.shipped_model_ref())
+                    .map_err(|_| js_error(Error::ModelMismatch(m)))?;
+                embedder.migrate_gallery(&mut shipped).map_err(js_error)?;
+                shipped
+            }
+            other => other.map_err(js_error)?,
+        };
+        Ok(Self::wrap(gallery))
+    }
+
+    /// Brings the gallery to `engine`'s model after a fine-tune: templates of the shipped model
+    /// pass through an adapter exactly; other changes are MODEL_MISMATCH (enroll again).
+    /// Returns whether templates changed.
+    pub fn migrate(&self, engine: &Engine) -> Result<bool, JsValue> {
+        let changed = engine
+            .inner
+            .embedder
+            .migrate_gallery(&mut self.inner.borrow_mut())
+            .map_err(js_error)?;
+        *self.index.borrow_mut() = None;
+        Ok(changed)
     }
 
     #[wasm_bindgen(js_name = toBytes)]
@@ -352,6 +538,10 @@ impl WasmGallery {
         force: bool,
     ) -> Result<String, JsValue> {
         let embedder = &engine.inner.embedder;
+        self.inner
+            .borrow()
+            .ensure_model(&embedder.model_ref())
+            .map_err(js_error)?;
         let threshold = embedder
             .threshold(Some(quality::CONSISTENCY_FAR))
             .or_else(|_| embedder.threshold(None))
@@ -436,6 +626,7 @@ impl WasmGallery {
             let embedder = &pipeline.embedder;
             let (generation, dim, comparisons) = {
                 let g = gallery.borrow();
+                g.ensure_model(&embedder.model_ref()).map_err(js_error)?;
                 (
                     g.generation(),
                     g.model().dim,

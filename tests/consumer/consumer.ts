@@ -1,7 +1,7 @@
 // A TypeScript user of the package: `tsc --noEmit -p tests/consumer` must accept this with strict
 // checks, so the published types cover the API as documented in the README.
 import Verifier, { Gallery, IndexedDBStore, WebverifyError } from 'webverify';
-import type { ErrorCode, Identification, Verification, EnrollResult, CalibrationResult, Face } from 'webverify';
+import type { ErrorCode, Identification, Verification, EnrollResult, CalibrationResult, Face, FineTuneResult, FineTuneProgress } from 'webverify';
 
 export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key: CryptoKey): Promise<string> {
   const v = await Verifier.create({ backend: 'auto', worker: true });
@@ -24,6 +24,24 @@ export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key
   const names: string[] = (await copy.list()).map((i) => i.id);
   const size: number = await copy.size();
 
+  const controller = new AbortController();
+  const seen: number[] = [];
+  const tuned: FineTuneResult = await v.fineTune({
+    images: [photo, video],
+    labels: ['ada', 'ada'],
+    loss: 'supcon',
+    trainable: 'adapter',
+    steps: 10,
+    batchSize: 2,
+    onProgress: (p: FineTuneProgress) => seen.push(p.loss),
+    signal: controller.signal,
+  });
+  const weights: Uint8Array | null = await v.exportTuned();
+  if (weights) await v.importTuned(weights);
+  const migrated: boolean = await gallery.migrate();
+  const scope: string | undefined = v.model.tuned?.scope;
+  await v.resetModel();
+
   try {
     await v.embed({ data: new Uint8Array(3), width: 1, height: 1 });
   } catch (e) {
@@ -33,5 +51,5 @@ export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key
     }
   }
   v.dispose();
-  return `${crop.width} ${faces.length} ${s} ${counts} ${refit.impostors} ${enrolled.enrolled} ${who.match} ${loaded} ${names} ${size}`;
+  return `${crop.width} ${faces.length} ${s} ${counts} ${refit.impostors} ${enrolled.enrolled} ${who.match} ${loaded} ${names} ${size} ${tuned.modelId} ${migrated} ${scope}`;
 }
