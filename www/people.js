@@ -76,6 +76,9 @@ async function enroll() {
       await new Promise((r) => setTimeout(r, 300));
     }
     const result = await gallery.enroll(name, shots);
+    // The fine-tuning panel may train on this session's shots (kept in memory only).
+    const kept = shots.filter((_, i) => result.issues[i].length === 0);
+    if (kept.length) document.dispatchEvent(new CustomEvent('enrolled', { detail: { name, images: kept } }));
     result.issues.forEach((issues, i) => issues.forEach((issue) => {
       const li = document.createElement('li');
       li.textContent = `Shot ${i + 1}: ${issue.message}`;
@@ -150,6 +153,21 @@ document.addEventListener('verifier', async ({ detail }) => {
   }
   await showGallery();
   $('camera-start').disabled = false;
+});
+// After fine-tuning (or going back), bring the gallery to the new model: exact through an
+// adapter; otherwise the people must be enrolled again.
+document.addEventListener('model-changed', async () => {
+  try {
+    await gallery.migrate();
+    say(`Gallery moved to model ${verifier.model.id}.`);
+  } catch (e) {
+    if (e.code !== 'MODEL_MISMATCH') throw e;
+    const lost = (await gallery.list()).map((p) => p.id);
+    gallery = verifier.createGallery();
+    say(`The new model cannot use the old templates: enroll ${lost.join(', ') || 'people'} again.`);
+  }
+  await gallery.save(store);
+  await showGallery();
 });
 $('camera-start').addEventListener('click', startCamera);
 $('enroll').addEventListener('click', enroll);
