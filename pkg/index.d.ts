@@ -50,6 +50,17 @@ export interface CreateOptions {
    * thread only posts messages; `false` runs it on the calling thread (the default in Node.js
    * and inside workers). The API is the same either way. */
   worker?: boolean;
+  /** Download and start-up progress: bytes of the wasm module, the model and the detector
+   * (`total` 0 when the server sends no length), then the backend start. */
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+export interface LoadProgress {
+  stage: 'wasm' | 'model' | 'detector' | 'backend';
+  loaded: number;
+  total: number;
+  /** Milliseconds since `create` was called. */
+  ms: number;
 }
 
 export interface ModelInfo {

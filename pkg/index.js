@@ -42,7 +42,7 @@ function loadWasm(wasmUrl) {
   return wasmReady;
 }
 
-async function fetchWeights(modelUrl) {
+async function fetchWeights(modelUrl, report = () => {}) {
   if (modelUrl instanceof ArrayBuffer || ArrayBuffer.isView(modelUrl)) {
     return new Uint8Array(modelUrl.buffer ?? modelUrl, modelUrl.byteOffset ?? 0, modelUrl.byteLength);
   }
@@ -59,7 +59,23 @@ async function fetchWeights(modelUrl) {
   if (!response.ok) {
     throw new WebverifyError('MODEL_LOAD', `fetching the model from ${modelUrl} gave HTTP ${response.status}; check modelUrl`);
   }
-  return new Uint8Array(await response.arrayBuffer());
+  // Read as a stream to report progress (total: 0 when the server sends no length).
+  const total = Number(response.headers.get('content-length')) || 0;
+  if (!response.body) return new Uint8Array(await response.arrayBuffer());
+  const reader = response.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.length;
+    report(loaded, total);
+  }
+  const bytes = new Uint8Array(loaded);
+  let offset = 0;
+  for (const c of chunks) { bytes.set(c, offset); offset += c.length; }
+  return bytes;
 }
 
 /** Why WebGPU cannot be used here, or null when an adapter is available. */
@@ -154,7 +170,9 @@ export class Verifier {
    * Loads the wasm module and the weights and starts a backend. On a web page the engine runs
    * in a dedicated module worker by default (`worker: false` runs it on the calling thread);
    * the API is the same either way.
-   * @param {{ backend?: 'auto'|'webgpu'|'cpu'|'flex'|'ndarray', modelUrl?: string|URL|ArrayBuffer|Uint8Array, detectorUrl?: string|URL|ArrayBuffer|Uint8Array|null, wasmUrl?: string|URL, worker?: boolean }} [options]
+   * `onProgress({ stage: 'wasm'|'model'|'detector'|'backend', loaded, total, ms })` reports the
+   * download (bytes; total 0 when unknown) and the backend start.
+   * @param {{ backend?: 'auto'|'webgpu'|'cpu'|'flex'|'ndarray', modelUrl?: string|URL|ArrayBuffer|Uint8Array, detectorUrl?: string|URL|ArrayBuffer|Uint8Array|null, wasmUrl?: string|URL, worker?: boolean, onProgress?: Function }} [options]
    */
   static async create(options = {}) {
     const { worker = typeof window !== 'undefined' && typeof Worker !== 'undefined' } = options;
@@ -162,17 +180,24 @@ export class Verifier {
     return Verifier.#createInline(options);
   }
 
-  static async #createInline({ backend = 'auto', modelUrl = DEFAULT_MODEL_URL, detectorUrl = DEFAULT_DETECTOR_URL, wasmUrl } = {}) {
+  static async #createInline({ backend = 'auto', modelUrl = DEFAULT_MODEL_URL, detectorUrl = DEFAULT_DETECTOR_URL, wasmUrl, onProgress } = {}) {
     const known = ['auto', 'webgpu', 'cpu', 'flex', 'ndarray'];
     if (!known.includes(backend)) {
       throw new WebverifyError('INVALID_INPUT', `unknown backend '${backend}'; use ${known.join(', ')}`);
     }
+    const t0 = performance.now();
+    const report = (stage) => (loaded, total) => onProgress?.({ stage, loaded, total, ms: performance.now() - t0 });
     const [, weights, detector] = await Promise.all([
-      loadWasm(wasmUrl),
-      fetchWeights(modelUrl),
-      detectorUrl === null ? undefined : fetchWeights(detectorUrl),
+      loadWasm(wasmUrl).then(() => report('wasm')(1, 1)),
+      fetchWeights(modelUrl, report('model')),
+      detectorUrl === null ? undefined : fetchWeights(detectorUrl, report('detector')),
     ]);
-    const start = (name) => wasm.Engine.create(weights, name, detector).catch((e) => { throw wrapError(e); });
+    const start = async (name) => {
+      report('backend')(0, 1);
+      const engine = await wasm.Engine.create(weights, name, detector).catch((e) => { throw wrapError(e); });
+      report('backend')(1, 1);
+      return engine;
+    };
     if (backend === 'webgpu') {
       const reason = await webgpuUnavailableReason();
       if (reason) throw new WebverifyError('BACKEND_UNAVAILABLE', `WebGPU is not available: ${reason}; use backend 'cpu' or 'auto'`);

@@ -114,16 +114,20 @@ export class WorkerVerifier {
     this.model = model;
   }
 
-  static async create(options) {
+  static async create({ onProgress, ...options }) {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'webverify' });
     const channel = new Channel(worker);
     // URL objects cannot be posted; bytes can.
     const plain = Object.fromEntries(Object.entries(options).map(([k, v]) => [k, v instanceof URL ? v.href : v]));
+    const job = nextJob++;
+    channel.progress.set(job, (p) => onProgress?.(p));
     try {
-      return new WorkerVerifier(channel, await channel.call('create', [plain]));
+      return new WorkerVerifier(channel, await channel.call('create', [plain, job]));
     } catch (e) {
       channel.terminate();
       throw e;
+    } finally {
+      channel.progress.delete(job);
     }
   }
 

@@ -16,8 +16,9 @@ function gallery(handle) {
 }
 
 const handlers = {
-  async create([options]) {
-    verifier = await Verifier.create({ ...options, worker: false });
+  async create([options, job]) {
+    const onProgress = (value) => self.postMessage({ progress: job, value });
+    verifier = await Verifier.create({ ...options, worker: false, onProgress });
     return { backend: verifier.backend, model: verifier.model };
   },
   galleryCreate([handle]) {

@@ -168,8 +168,27 @@ async function reset() {
 document.addEventListener('verifier', ({ detail }) => {
   verifier = detail;
   shots.clear();
-  $('tune-train').disabled = false;
-  $('tune-reset').disabled = false;
+  for (const id of ['tune-train', 'tune-reset', 'tune-export', 'tune-import']) $(id).disabled = false;
+});
+$('tune-export').addEventListener('click', async () => {
+  const bytes = await verifier.exportTuned();
+  if (!bytes) { say('The shipped model is in use: train first.'); return; }
+  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+  Object.assign(document.createElement('a'), { href: url, download: `${verifier.model.id}.safetensors` }).click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  say(`Saved ${verifier.model.id} (${(bytes.length / 1024).toFixed(0)} KiB): only the tuned layers, tied to the shipped model.`);
+});
+$('tune-import').addEventListener('change', async (e) => {
+  const file = e.target.files[0];
+  if (!file) return;
+  try {
+    await verifier.importTuned(new Uint8Array(await file.arrayBuffer()));
+    say(`Loaded ${file.name}: model ${verifier.model.id}, tuned with ${verifier.model.tuned.loss} (${verifier.model.tuned.scope}).`);
+    document.dispatchEvent(new CustomEvent('model-changed'));
+  } catch (err) {
+    say(`That file cannot be used (${err.code}): ${err.message}`);
+  }
+  e.target.value = '';
 });
 document.addEventListener('enrolled', ({ detail: { name, images } }) => {
   shots.set(name, [...(shots.get(name) ?? []), ...images]);

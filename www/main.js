@@ -1,4 +1,6 @@
-// The first demo page: load the package as a user would, compare two images.
+// The demo page's start and verify panels: say what this device can do, load the package as a
+// user would (with progress), then compare two photos or camera snapshots, drawing the faces
+// found and the aligned crops the model saw.
 import { Verifier } from './webverify/index.js';
 
 const $ = (id) => document.getElementById(id);
@@ -10,16 +12,57 @@ function setStatus(text, isError = false) {
   $('status').classList.toggle('error', isError);
 }
 
+// The smallest module with a SIMD instruction (v128.const; from wasm-feature-detect).
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+
+/** What this browser offers, in plain words. */
+async function probe() {
+  const lines = [];
+  if (!navigator.gpu) {
+    lines.push('WebGPU: not in this browser (the CPU backend is used).');
+  } else {
+    const adapter = await navigator.gpu.requestAdapter().catch(() => null);
+    const info = adapter?.info;
+    const name = info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') : '';
+    lines.push(adapter ? `WebGPU: available${name ? ` (${name})` : ''}.` : 'WebGPU: the browser has it but found no usable GPU adapter (the CPU backend is used).');
+  }
+  lines.push(WebAssembly.validate(SIMD_PROBE)
+    ? 'WebAssembly SIMD: yes (the CPU backend runs 4 lanes at a time).'
+    : 'WebAssembly SIMD: no — this browser cannot run webverify\'s CPU backend.');
+  lines.push(`CPU threads reported: ${navigator.hardwareConcurrency ?? 'unknown'}; the model runs in a worker, off the page's thread.`);
+  $('capabilities').replaceChildren(...lines.map((text) => Object.assign(document.createElement('li'), { textContent: text })));
+}
+
+const MB = (n) => (n / 1e6).toFixed(1);
+
 async function start(backend) {
   $('compare').disabled = true;
   verifier?.dispose();
   verifier = null;
   setStatus('Loading the model…');
+  const progress = $('load-progress');
+  const bytes = { model: [0, 0], detector: [0, 0] };
   const t = performance.now();
   try {
-    verifier = await Verifier.create({ backend });
+    verifier = await Verifier.create({
+      backend,
+      onProgress: ({ stage, loaded, total }) => {
+        if (stage in bytes) bytes[stage] = [loaded, total];
+        const [got, all] = [bytes.model[0] + bytes.detector[0], bytes.model[1] + bytes.detector[1]];
+        if (all) progress.value = got / all;
+        setStatus(stage === 'backend'
+          ? `Starting the ${backend === 'cpu' ? 'CPU' : backend} backend…`
+          : `Loading the model: ${MB(got)}${all ? ` of ${MB(all)}` : ''} MB…`);
+      },
+    });
+    const loaded = performance.now() - t;
+    // Warm-up behind the loading state: the first run compiles kernels (shaders on WebGPU).
+    setStatus('Warming up…');
+    const w = performance.now();
+    await verifier.embed({ data: new Uint8Array(112 * 112 * 3).fill(128), width: 112, height: 112 }, { face: 'none' });
+    progress.value = 1;
+    setStatus(`Ready: backend ${verifier.backend}, model ${verifier.model.id}, loaded in ${Math.round(loaded)} ms, warm-up ${Math.round(performance.now() - w)} ms`);
     document.dispatchEvent(new CustomEvent('verifier', { detail: verifier }));
-    setStatus(`Ready: backend ${verifier.backend}, model ${verifier.model.id}, loaded in ${Math.round(performance.now() - t)} ms`);
   } catch (e) {
     setStatus(`Could not start (${e.code}): ${e.message}`, true);
   }
@@ -28,17 +71,41 @@ async function start(backend) {
 
 function update() {
   $('compare').disabled = !(verifier && images.a && images.b);
+  const camera = $('camera');
+  for (const which of ['a', 'b']) $(`snap-${which}`).disabled = !(verifier && camera.srcObject && camera.readyState >= 2);
 }
 
-async function pick(which, file) {
-  // Pixels as stored in the file, as the native decoder reads them (no colour management).
-  const bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none' });
-  images[which] = bitmap;
+/** Draws the image, and when `faces` is given (after a comparison) the faces found in it. */
+function draw(which, faces = null) {
+  const bitmap = images[which];
   const canvas = $(`view-${which}`);
   const ctx = canvas.getContext('2d');
   const scale = Math.min(canvas.width / bitmap.width, canvas.height / bitmap.height);
+  // Centred, so that a landscape snapshot does not leave an empty band below it.
+  const [dx, dy] = [(canvas.width - bitmap.width * scale) / 2, (canvas.height - bitmap.height * scale) / 2];
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.clearRect(0, 0, canvas.width, canvas.height);
-  ctx.drawImage(bitmap, 0, 0, bitmap.width * scale, bitmap.height * scale);
+  ctx.drawImage(bitmap, dx, dy, bitmap.width * scale, bitmap.height * scale);
+  ctx.translate(dx, dy);
+  if (!faces) {
+    delete canvas.dataset.faces;
+    return;
+  }
+  // Every face found, with its six landmarks.
+  faces.forEach((f) => {
+    ctx.strokeStyle = '#39d353';
+    ctx.lineWidth = 2;
+    ctx.strokeRect(f.box.x * scale, f.box.y * scale, f.box.width * scale, f.box.height * scale);
+    ctx.fillStyle = ctx.strokeStyle;
+    for (const [x, y] of Object.values(f.landmarks)) ctx.fillRect(x * scale - 1.5, y * scale - 1.5, 3, 3);
+  });
+  canvas.dataset.faces = String(faces.length);
+}
+
+async function pick(which, source) {
+  // Pixels as stored in the file, as the native decoder reads them (no colour management).
+  images[which] = await createImageBitmap(source, { colorSpaceConversion: 'none' });
+  draw(which);
   update();
 }
 
@@ -48,8 +115,9 @@ async function compare() {
     const t = performance.now();
     const result = await verifier.verify(images.a, images.b);
     const ms = performance.now() - t;
-    // Show what the model saw: the aligned 112x112 crops.
     for (const which of ['a', 'b']) {
+      // What the model saw: the faces found and the aligned 112x112 crop.
+      draw(which, await verifier.detect(images[which]));
       $(`crop-${which}`).getContext('2d').putImageData(await verifier.alignedFace(images[which]), 0, 0);
     }
     $('similarity').textContent = result.similarity.toFixed(4);
@@ -64,6 +132,9 @@ async function compare() {
         : `only about 1 in ${Math.round(1 / result.far).toLocaleString('en')} pairs of different people scores this high`;
       $('verdict').textContent += ` — ${rarity}`;
     }
+    if (result.faces && (result.faces[0] > 1 || result.faces[1] > 1)) {
+      $('verdict').textContent += ' (a photo holds several faces: the largest near the centre was compared)';
+    }
     $('time').textContent = `${ms.toFixed(0)} ms on ${verifier.backend}`;
   } catch (e) {
     const hint = e.code === 'NO_FACE' ? 'No face was found in one of the images. ' : '';
@@ -74,8 +145,11 @@ async function compare() {
 
 $('file-a').addEventListener('change', (e) => e.target.files[0] && pick('a', e.target.files[0]));
 $('file-b').addEventListener('change', (e) => e.target.files[0] && pick('b', e.target.files[0]));
+$('snap-a').addEventListener('click', () => pick('a', $('camera')));
+$('snap-b').addEventListener('click', () => pick('b', $('camera')));
+$('camera').addEventListener('loadeddata', update);
 $('compare').addEventListener('click', compare);
 $('backend').addEventListener('change', (e) => start(e.target.value));
 const requested = new URLSearchParams(location.search).get('backend');
 if (requested) $('backend').value = requested;
-start($('backend').value);
+probe().finally(() => start($('backend').value));

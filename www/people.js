@@ -153,6 +153,8 @@ document.addEventListener('verifier', async ({ detail }) => {
   }
   await showGallery();
   $('camera-start').disabled = false;
+  $('gallery-export').disabled = false;
+  $('gallery-import').disabled = false;
 });
 // After fine-tuning (or going back), bring the gallery to the new model: exact through an
 // adapter; otherwise the people must be enrolled again.
@@ -168,6 +170,32 @@ document.addEventListener('model-changed', async () => {
   }
   await gallery.save(store);
   await showGallery();
+});
+/** Saves bytes as a file through a download link. */
+function download(bytes, name) {
+  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+$('gallery-export').addEventListener('click', async () => {
+  download(await gallery.toBytes(), 'gallery.webverify');
+  say(`Exported ${await gallery.size()} people.`);
+});
+$('gallery-import').addEventListener('change', async (e) => {
+  const file = e.target.files[0];
+  if (!file) return;
+  try {
+    const imported = await Gallery.fromBytes(verifier, new Uint8Array(await file.arrayBuffer()));
+    gallery = imported;
+    await gallery.save(store);
+    await showGallery();
+    say(`Imported ${await gallery.size()} people from ${file.name}.`);
+  } catch (err) {
+    say(`That file cannot be used (${err.code}): ${err.message}`);
+  }
+  e.target.value = '';
 });
 $('camera-start').addEventListener('click', startCamera);
 $('enroll').addEventListener('click', enroll);

@@ -52,6 +52,30 @@ for (const backend of ['cpu', 'webgpu']) {
       await page.screenshot({ path: join(ARTIFACTS, `camera-identified-${backend}.png`), fullPage: true });
       console.log(`${backend}: ${known.label}, ${known.fps}`);
       assert.match(known.label, /^Ada /);
+
+      // Verify two camera snapshots: the faces are drawn, a similarity is shown.
+      await page.click('#snap-a');
+      await page.waitForTimeout(700);
+      await page.click('#snap-b');
+      await page.waitForFunction(() => !document.getElementById('compare').disabled);
+      await page.click('#compare');
+      await page.waitForFunction(() => document.getElementById('view-b').dataset.faces
+        || document.getElementById('status').classList.contains('error'), null, { timeout: 300_000 });
+      assert.ok(!(await page.getAttribute('#status', 'class'))?.includes('error'), await page.textContent('#status'));
+      assert.equal(await page.getAttribute('#view-a', 'data-faces'), '1');
+      assert.equal(await page.getAttribute('#view-b', 'data-faces'), '1');
+      console.log(`${backend}: snapshots ${await page.textContent('#similarity')}: ${await page.textContent('#verdict')}`);
+      await page.screenshot({ path: join(ARTIFACTS, `camera-verify-${backend}.png`), fullPage: true });
+
+      // Export the gallery, delete Ada, import the file: Ada is back (and saved).
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#gallery-export')]);
+      const saved = join(mkdtempSync(join(tmpdir(), 'webverify-gallery-')), 'gallery.webverify');
+      await download.saveAs(saved);
+      await page.click('button[aria-label="Delete Ada"]');
+      await page.waitForFunction(() => !document.getElementById('gallery-list').textContent.includes('Ada'));
+      await page.setInputFiles('#gallery-import', saved);
+      await page.waitForFunction(() => document.getElementById('gallery-list').textContent.includes('Ada'));
+      assert.match(await page.textContent('#camera-status'), /^Imported 1 people/);
       assert.deepEqual(errors, []);
     } finally {
       await env.close();

@@ -4,6 +4,8 @@
 // build/artifacts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS, openPage, start } from './harness.mjs';
 
@@ -31,6 +33,17 @@ for (const [backend, steps] of [['cpu', 16], ['webgpu', 4]]) {
     assert.equal(await page.getAttribute('#tune-loss', 'data-points'), String(steps));
     const same = status.match(/same object: (-?[\d.]+) → (-?[\d.]+)/);
     assert.ok(same, status);
+
+    // Save the tuned model, go back to the shipped one, load the file: the tuned model is back.
+    const tunedId = status.match(/model (mobilefacenet-tuned-\w+)/)[1];
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#tune-export')]);
+    const saved = join(mkdtempSync(join(tmpdir(), 'webverify-tuned-')), 'tuned.safetensors');
+    await download.saveAs(saved);
+    await page.click('#tune-reset');
+    await page.waitForFunction(() => /^Back to the shipped model/.test(document.getElementById('tune-status').textContent));
+    await page.setInputFiles('#tune-import', saved);
+    await page.waitForFunction(() => /^Loaded tuned\.safetensors/.test(document.getElementById('tune-status').textContent));
+    assert.match(await page.textContent('#tune-status'), new RegExp(`model ${tunedId}, tuned with supcon \\(adapter\\)`));
 
     // A second run cancelled after its first step.
     await page.fill('#tune-steps', '50');

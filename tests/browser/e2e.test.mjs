@@ -35,6 +35,21 @@ for (const backend of ['cpu', 'webgpu']) {
     await page.screenshot({ path: join(ARTIFACTS, `e2e-verify-${backend}.png`), fullPage: true });
     assert.ok(Math.abs(shown - native.similarity) < 2e-3, `page shows ${shown}, native ${native.similarity}`);
     assert.equal(verdict.startsWith('same person'), native.match);
+    // The start panel said what the device can do and finished loading; the faces were drawn.
+    assert.match(await page.textContent('#capabilities'), /WebAssembly SIMD: yes/);
+    assert.match(status, /warm-up \d+ ms$/);
+    assert.equal(await page.$eval('#load-progress', (p) => p.value), 1);
+    assert.equal(await page.getAttribute('#view-a', 'data-faces'), '1');
+
+    // The benchmark panel fills its table.
+    await page.click('#bench-run');
+    await page.waitForFunction(() => document.getElementById('bench-rows').dataset.rows === '2'
+      || /failed/.test(document.getElementById('bench-status').textContent), null, { timeout: 300_000 });
+    const rows = await page.$$eval('#bench-rows tr', (trs) => trs.map((tr) => Array.from(tr.children, (td) => td.textContent)));
+    console.log(`benchmark panel: ${JSON.stringify(rows)}`);
+    assert.equal(rows.length, 2, await page.textContent('#bench-status'));
+    assert.ok(rows.every((r) => Number(r[2]) > 0 && Number(r[3]) <= Number(r[2])));
+    await page.screenshot({ path: join(ARTIFACTS, `e2e-bench-${backend}.png`), fullPage: true });
     assert.deepEqual(errors, []);
   });
 }
