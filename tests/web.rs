@@ -1,5 +1,6 @@
 //! Browser tests (wasm-bindgen-test in headless Chromium), on the CPU backend and on WebGPU:
-//! fidelity against the TFLite reference, and bad input that leaves the engine usable.
+//! fidelity against the TFLite reference, bad input that leaves the engine usable, and the
+//! fine-tuning losses, gradients and augmentations on every device.
 #![cfg(target_arch = "wasm32")]
 
 use wasm_bindgen_test::*;
@@ -162,4 +163,114 @@ async fn webgpu_fidelity() {
 #[wasm_bindgen_test]
 async fn webgpu_errors_leave_the_engine_usable() {
     errors_leave_the_engine_usable(Backend::WebGpu).await;
+}
+
+/// Every loss, its gradient and the augmentations on `backend` agree with the same code on
+/// the CPU backend (whose values the native tests check by hand and by finite differences).
+async fn losses_and_augmentations(backend: Backend) {
+    use burn::tensor::{Tensor, TensorData};
+    use webverify::augment::Augmentation;
+    use webverify::losses::{nt_xent, supcon, triplet_semi_hard, MarginHead};
+    use webverify::random::Rng;
+
+    let (n, d) = (8, 6);
+    let values = Rng::new(11).centred(n * d);
+    let weights = Rng::new(12).centred(4 * d);
+    let labels = [0, 0, 1, 1, 2, 2, 3, 3];
+    async fn read(t: Tensor<1>) -> Vec<f32> {
+        t.into_data_async()
+            .await
+            .unwrap()
+            .try_to_vec::<f32>()
+            .unwrap()
+    }
+    // Loss value and gradient with respect to the embeddings, on one device.
+    async fn run(
+        device: &burn::tensor::Device,
+        values: &[f32],
+        weights: &[f32],
+        which: usize,
+        labels: &[usize],
+    ) -> (f32, Vec<f32>) {
+        let (n, d) = (labels.len(), values.len() / labels.len());
+        let x = Tensor::<2>::from_data(TensorData::new(values.to_vec(), [n, d]), device)
+            .autodiff()
+            .require_grad();
+        let w = Tensor::<2>::from_data(TensorData::new(weights.to_vec(), [4, d]), device);
+        let loss = match which {
+            0 => nt_xent(x.clone(), 0.5).unwrap(),
+            1 => supcon(x.clone(), labels, 0.5).unwrap(),
+            2 => triplet_semi_hard(x.clone(), labels, 0.5).unwrap(),
+            3 => MarginHead::Softmax { scale: 4.0 }
+                .loss(x.clone(), w, labels)
+                .unwrap(),
+            4 => MarginHead::CosFace {
+                scale: 4.0,
+                margin: 0.3,
+            }
+            .loss(x.clone(), w, labels)
+            .unwrap(),
+            5 => MarginHead::ArcFace {
+                scale: 4.0,
+                margin: 0.3,
+            }
+            .loss(x.clone(), w, labels)
+            .unwrap(),
+            _ => MarginHead::SphereFace {
+                scale: 4.0,
+                margin: 2,
+            }
+            .loss(x.clone(), w, labels)
+            .unwrap(),
+        };
+        let value = read(loss.clone()).await[0];
+        let grads = loss.backward();
+        let g = x.grad(&grads).unwrap().flatten::<1>(0, 1);
+        (value, read(g).await)
+    }
+    let device = backend.device_async().await.unwrap();
+    let cpu = Backend::DEFAULT_CPU.device_async().await.unwrap();
+    for which in 0..7 {
+        let (v, g) = run(&device, &values, &weights, which, &labels).await;
+        let (v_cpu, g_cpu) = run(&cpu, &values, &weights, which, &labels).await;
+        // GPU transcendentals (acos, cos in SphereFace) differ in the last digits.
+        assert!(
+            (v - v_cpu).abs() < 1e-4 + 1e-4 * v_cpu.abs(),
+            "loss {which}: {v} on {backend:?}, {v_cpu} on the CPU"
+        );
+        for (a, b) in g.iter().zip(&g_cpu) {
+            assert!(
+                (a - b).abs() < 1e-4 + 1e-3 * b.abs(),
+                "loss {which} gradient: {a} vs {b}"
+            );
+        }
+    }
+    // The same seeded views on both devices.
+    let pixels = Rng::new(5).centred(2 * 3 * 32 * 32);
+    let view = |device: &burn::tensor::Device| {
+        let x = Tensor::<4>::from_data(TensorData::new(pixels.clone(), [2, 3, 32, 32]), device);
+        Augmentation::default()
+            .apply(x, &mut Rng::new(9))
+            .flatten::<1>(0, 3)
+    };
+    let (a, b) = (read(view(&device)).await, read(view(&cpu)).await);
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max);
+    assert!(
+        worst < 1e-3,
+        "augmentations differ by {worst} on {backend:?}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_losses_and_augmentations() {
+    losses_and_augmentations(Backend::WebGpu).await;
+}
+
+#[wasm_bindgen_test]
+async fn cpu_ndarray_losses_and_augmentations() {
+    losses_and_augmentations(Backend::NdArray).await;
 }

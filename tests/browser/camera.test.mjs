@@ -59,7 +59,7 @@ for (const backend of ['cpu', 'webgpu']) {
       await page.click('#snap-b');
       await page.waitForFunction(() => !document.getElementById('compare').disabled);
       await page.click('#compare');
-      await page.waitForFunction(() => document.getElementById('view-b').dataset.faces
+      await page.waitForFunction(() => document.getElementById('similarity').textContent !== '–'
         || document.getElementById('status').classList.contains('error'), null, { timeout: 300_000 });
       assert.ok(!(await page.getAttribute('#status', 'class'))?.includes('error'), await page.textContent('#status'));
       assert.equal(await page.getAttribute('#view-a', 'data-faces'), '1');

@@ -28,6 +28,8 @@ for (const [backend, steps] of [['cpu', 16], ['webgpu', 4]]) {
       || /failed/.test(document.getElementById('tune-status').textContent), null, { timeout: 500_000 });
     const status = await page.textContent('#tune-status');
     await page.screenshot({ path: join(ARTIFACTS, `demo-finetune-${backend}.png`), fullPage: true });
+    // The panel alone, with drawn objects only (no one's face): the README's demo picture.
+    await page.locator('#tune').screenshot({ path: join(ARTIFACTS, `demo-finetune-panel-${backend}.png`) });
     console.log(`${backend}: ${status} ${await page.textContent('#tune-rate')}`);
     assert.match(status, /^Tuned in .*model mobilefacenet-tuned-/);
     assert.equal(await page.getAttribute('#tune-loss', 'data-points'), String(steps));
