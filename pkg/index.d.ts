@@ -114,6 +114,9 @@ export interface FineTuneOptions {
   /** Scale s of the margin heads; default 16. */
   scale?: number;
   seed?: number;
+  /** Probability of a random illumination gradient per augmented view (default 0: SimCLR's
+   * augmentations only); helps where lighting is what varies (docs/FINETUNE.md). */
+  shading?: number;
   onProgress?: (progress: FineTuneProgress) => void;
   /** Aborting cancels the run: the promise rejects with ABORTED and the model is unchanged. */
   signal?: AbortSignal;

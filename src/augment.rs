@@ -26,6 +26,12 @@ pub struct Augmentation {
     pub blur_probability: f32,
     /// Range of the blur's sigma in pixels.
     pub blur_sigma: (f32, f32),
+    /// Probability of a random illumination gradient (not in SimCLR; 0 by default): intensities
+    /// scaled by `1 + g·(cos φ·x + sin φ·y)` over the image (x, y in [−1, 1]), `g` up to
+    /// [`Augmentation::shading`], `φ` any direction — light from one side, the nuisance of
+    /// faces under directional lighting that colour jitter does not imitate.
+    pub shading_probability: f32,
+    pub shading: f32,
 }
 
 impl Default for Augmentation {
@@ -41,6 +47,8 @@ impl Default for Augmentation {
             grey_probability: 0.2,
             blur_probability: 0.5,
             blur_sigma: (0.1, 2.0),
+            shading_probability: 0.0,
+            shading: 0.8,
         }
     }
 }
@@ -204,6 +212,26 @@ pub fn blur(x: Tensor<4>, sigmas: &[f32]) -> Tensor<4> {
     Tensor::cat(images, 0)
 }
 
+/// Scales each image's intensities by a linear ramp `1 + gx·x + gy·y` (x, y in [−1, 1] across
+/// the image), about black: the input's values are `(v − 127.5) / 128`, so intensity `v` maps to
+/// `v·f` as `(x + c)·f − c` with `c = 127.5 / 128`. Gains of 0 leave an image unchanged.
+pub fn shade(x: Tensor<4>, gains: &[(f32, f32)]) -> Tensor<4> {
+    let device = x.device();
+    let [_, _, h, w] = x.dims();
+    let ramp = |len: usize| -> Vec<f32> {
+        (0..len)
+            .map(|i| 2.0 * (i as f32 + 0.5) / len as f32 - 1.0)
+            .collect()
+    };
+    let xs = Tensor::<4>::from_data(TensorData::new(ramp(w), [1, 1, 1, w]), &device);
+    let ys = Tensor::<4>::from_data(TensorData::new(ramp(h), [1, 1, h, 1]), &device);
+    let gx = per_sample(gains.iter().map(|g| g.0).collect(), &device);
+    let gy = per_sample(gains.iter().map(|g| g.1).collect(), &device);
+    let factor = (gx * xs + gy * ys).add_scalar(1.0).clamp_min(0.0);
+    let c = 127.5 / 128.0;
+    (x.add_scalar(c) * factor).sub_scalar(c).clamp(-c, 1.0)
+}
+
 impl Augmentation {
     /// One random view of each image in `x`, drawn from `rng`.
     pub fn apply(&self, x: Tensor<4>, rng: &mut Rng) -> Tensor<4> {
@@ -257,6 +285,23 @@ impl Augmentation {
             &turns,
             &greys,
         );
+        // Drawn only when enabled, so the default views stay what they were.
+        let x = if self.shading_probability > 0.0 {
+            let gains: Vec<(f32, f32)> = (0..n)
+                .map(|_| {
+                    if rng.next_f32() < self.shading_probability {
+                        let g = rng.next_f32() * self.shading;
+                        let phi = rng.next_f32() * std::f32::consts::TAU;
+                        (g * phi.cos(), g * phi.sin())
+                    } else {
+                        (0.0, 0.0)
+                    }
+                })
+                .collect();
+            shade(x, &gains)
+        } else {
+            x
+        };
         blur(x, &sigmas)
     }
 }
@@ -314,6 +359,30 @@ mod tests {
             "a full turn"
         );
         assert!(max_diff(&values(blur(x.clone(), &[0.0; 2])), &v) < 1e-6);
+        assert!(max_diff(&values(shade(x.clone(), &[(0.0, 0.0); 2])), &v) < 1e-6);
+    }
+
+    #[test]
+    fn shading_lights_one_side() {
+        // Mid-grey everywhere (intensity 127.5 is the input value 0).
+        let flat = Tensor::<4>::zeros([1, 3, 4, 4], &device());
+        let s = values(shade(flat, &[(0.5, 0.0)]));
+        // Along a row the intensity grows left to right by the ramp: 127.5·(1 + 0.5·x).
+        let at = |col: usize| s[col] * 128.0 + 127.5;
+        let x = |col: usize| 2.0 * (col as f32 + 0.5) / 4.0 - 1.0;
+        for col in 0..4 {
+            assert!(
+                (at(col) - 127.5 * (1.0 + 0.5 * x(col))).abs() < 1e-3,
+                "{col}: {}",
+                at(col)
+            );
+        }
+        // Rows are equal (the light comes from the side only); black stays black.
+        assert!(max_diff(&s[..4], &s[4..8]) < 1e-6);
+        let black = Tensor::<4>::ones([1, 3, 4, 4], &device()) * (-127.5 / 128.0);
+        assert!(values(shade(black, &[(0.5, 0.5)]))
+            .iter()
+            .all(|v| (v + 127.5 / 128.0).abs() < 1e-6));
     }
 
     #[test]

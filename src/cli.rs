@@ -131,6 +131,9 @@ enum Command {
         scale: f32,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Probability of a random illumination gradient per view (0: SimCLR's augmentations only).
+        #[arg(long, default_value_t = 0.0)]
+        shading: f32,
         /// Where to write the tuned weights.
         #[arg(long)]
         out: PathBuf,
@@ -334,6 +337,7 @@ fn run(command: Command) -> crate::Result<()> {
             margin,
             scale,
             seed,
+            shading,
             out,
             models,
         } => {
@@ -348,7 +352,10 @@ fn run(command: Command) -> crate::Result<()> {
                 margin,
                 scale,
                 seed,
-                augmentation: Default::default(),
+                augmentation: crate::augment::Augmentation {
+                    shading_probability: shading,
+                    ..Default::default()
+                },
             };
             train(&images, from, to, &config, &models, &out)?;
         }

@@ -18,7 +18,7 @@ use crate::verify::{self, Verification, DEFAULT_THRESHOLD};
 use crate::weights::{ModelInfo, WeightFile};
 
 /// Metadata of a tuned weights file that describes its recipe and is kept on re-export.
-const TUNED_RECIPE_KEYS: [&str; 10] = [
+const TUNED_RECIPE_KEYS: [&str; 11] = [
     "batch_size",
     "loss",
     "lr",
@@ -28,6 +28,7 @@ const TUNED_RECIPE_KEYS: [&str; 10] = [
     "steps",
     "temperature",
     "images",
+    "shading",
     "calibration",
 ];
 

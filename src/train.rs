@@ -149,6 +149,12 @@ impl TrainConfig {
                 return bad(format!("margin {m} must be ≥ 0"));
             }
         }
+        if !(0.0..=1.0).contains(&self.augmentation.shading_probability) {
+            return bad(format!(
+                "shading {} must be a probability",
+                self.augmentation.shading_probability
+            ));
+        }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
             return bad(format!("weight decay {} must be ≥ 0", self.weight_decay));
         }
@@ -192,6 +198,7 @@ impl TrainConfig {
             ),
             ("scale", self.scale.to_string()),
             ("seed", self.seed.to_string()),
+            ("shading", self.augmentation.shading_probability.to_string()),
         ]
     }
 }

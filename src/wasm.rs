@@ -355,6 +355,7 @@ fn train_config(json: &str) -> Result<crate::train::TrainConfig, Error> {
         margin: Option<f32>,
         scale: Option<f32>,
         seed: Option<u64>,
+        shading: Option<f32>,
     }
     let o: Options = serde_json::from_str(json)
         .map_err(|e| Error::InvalidInput(format!("fine-tuning options: {e}")))?;
@@ -376,7 +377,10 @@ fn train_config(json: &str) -> Result<crate::train::TrainConfig, Error> {
         margin: o.margin.or(d.margin),
         scale: o.scale.unwrap_or(d.scale),
         seed: o.seed.unwrap_or(d.seed),
-        augmentation: d.augmentation,
+        augmentation: crate::augment::Augmentation {
+            shading_probability: o.shading.unwrap_or(d.augmentation.shading_probability),
+            ..d.augmentation
+        },
     })
 }
 
