@@ -54,15 +54,15 @@ function drawLoss(losses, steps) {
   canvas.dataset.points = String(losses.length);
 }
 
-/** A similarity matrix as a heat map: dark blue −1 … white 0 … dark green 1. */
-function drawMatrix(canvas, matrix) {
+/** A similarity matrix as a heat map from `lo` (white) to 1 (dark green): the same scale
+ * before and after, so the two can be compared. */
+function drawMatrix(canvas, matrix, lo) {
   const c = canvas.getContext('2d');
   const n = matrix.length;
   const cell = canvas.width / n;
   matrix.forEach((row, i) => row.forEach((s, j) => {
-    const t = Math.max(-1, Math.min(1, s));
-    const shade = Math.round(255 * (1 - Math.abs(t)));
-    c.fillStyle = t >= 0 ? `rgb(${shade}, ${Math.round(100 + 155 * (1 - t))}, ${shade})` : `rgb(${shade}, ${shade}, 255)`;
+    const t = Math.max(0, Math.min(1, (s - lo) / (1 - lo || 1)));
+    c.fillStyle = `rgb(${Math.round(255 - 245 * t)}, ${Math.round(255 - 160 * t)}, ${Math.round(255 - 210 * t)})`;
     c.fillRect(j * cell, i * cell, Math.ceil(cell), Math.ceil(cell));
   }));
 }
@@ -100,10 +100,14 @@ function drawHistogram(canvas, matrix, labels) {
   c.fillText('1', w - 10, h - 2);
 }
 
+/** The lowest similarity before training: the colour scale of both matrices. */
+let scaleFrom = 0;
+
 async function show(which, set) {
   const embeddings = await verifier.embedBatch(set.images, { face: set.face });
   const matrix = similarities(embeddings);
-  drawMatrix($(`tune-matrix-${which}`), matrix);
+  if (which === 'before') scaleFrom = Math.min(...matrix.flat());
+  drawMatrix($(`tune-matrix-${which}`), matrix, scaleFrom);
   drawHistogram($(`tune-hist-${which}`), matrix, set.labels);
   // Mean similarity of same-label and different-label pairs, for the summary line.
   let [same, nSame, diff, nDiff] = [0, 0, 0, 0];
