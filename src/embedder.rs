@@ -129,8 +129,12 @@ impl Embedder {
     pub fn load_tuned(&self, bytes: &[u8]) -> Result<ModelInfo> {
         let (network, info, tuned) =
             crate::tuned::import(bytes, &self.shipped, &self.shipped_info, &self.device)?;
-        let file_calibration =
-            WeightFile::parse_model(bytes, crate::tuned::TUNED_MODEL)?.calibration()?;
+        // A calibration stored in the tuned file (by `webverify calibrate --tuned … --write`).
+        let file_calibration = info
+            .metadata
+            .get(crate::calibration::METADATA_KEY)
+            .map(|json| Calibration::from_json(json))
+            .transpose()?;
         let inherited = file_calibration.is_none();
         if let Some(c) = file_calibration {
             self.set_calibration(Some(c));

@@ -246,18 +246,7 @@ pub fn import(
     let tuned = MobileFaceNet::build(&arch, |spec| {
         let i = position.get(spec.name.as_str()).copied().unwrap_or(0);
         if i >= first {
-            let host = file.conv(spec)?;
-            let vector = |v: Vec<f32>| {
-                Tensor::<1>::from_data(TensorData::new(v, [spec.out_channels]), device)
-            };
-            Ok(ConvWeights {
-                weight: Tensor::from_data(
-                    TensorData::new(host.weight, spec.weight_shape()),
-                    device,
-                ),
-                bias: vector(host.bias),
-                alpha: host.alpha.map(vector),
-            })
+            file.conv_weights(spec, device)
         } else {
             let unit = units
                 .get(i)

@@ -332,21 +332,20 @@ impl<'a> WeightFile<'a> {
         })
     }
 
+    /// One conv's tensors uploaded to `device`.
+    pub fn conv_weights(&self, spec: &ConvSpec, device: &Device) -> Result<ConvWeights> {
+        let host = self.conv(spec)?;
+        let vector =
+            |v: Vec<f32>| Tensor::<1>::from_data(TensorData::new(v, [spec.out_channels]), device);
+        Ok(ConvWeights {
+            weight: Tensor::from_data(TensorData::new(host.weight, spec.weight_shape()), device),
+            bias: vector(host.bias),
+            alpha: host.alpha.map(vector),
+        })
+    }
+
     /// Uploads the weights to `device` as a ready network.
     pub fn build(&self, arch: &Architecture, device: &Device) -> Result<MobileFaceNet> {
-        MobileFaceNet::build(arch, |spec| {
-            let host = self.conv(spec)?;
-            let vector = |v: Vec<f32>| {
-                Tensor::<1>::from_data(TensorData::new(v, [spec.out_channels]), device)
-            };
-            Ok(ConvWeights {
-                weight: Tensor::from_data(
-                    TensorData::new(host.weight, spec.weight_shape()),
-                    device,
-                ),
-                bias: vector(host.bias),
-                alpha: host.alpha.map(vector),
-            })
-        })
+        MobileFaceNet::build(arch, |spec| self.conv_weights(spec, device))
     }
 }
