@@ -162,7 +162,7 @@ export class Verifier {
     this.#engine = engine;
     /** The backend in use, and for `auto` why, e.g. `cpu (navigator.gpu is missing)`. */
     this.backend = backendReason ? `${engine.backend} (${backendReason})` : engine.backend;
-    /** `{ id, name, sha256, embeddingDim, inputSize, formatVersion }`. */
+    /** `{ id, name, sha256, embeddingDim, inputSize, formatVersion, tuned, calibrationInherited }`. */
     this.model = engine.modelInfo;
   }
 

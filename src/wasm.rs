@@ -78,48 +78,11 @@ impl Engine {
         self.inner.embedder.backend().name().to_string()
     }
 
-    /// `{ id, name, sha256, embeddingDim, inputSize, formatVersion }` of the loaded weights.
+    /// `{ id, name, sha256, embeddingDim, inputSize, formatVersion, tuned, calibrationInherited }`
+    /// of the weights in use.
     #[wasm_bindgen(getter, js_name = modelInfo)]
     pub fn model_info(&self) -> JsValue {
-        let info = self.inner.embedder.model_info();
-        let obj = Object::new();
-        set(&obj, "id", info.id().into());
-        set(&obj, "name", info.name.clone().into());
-        set(&obj, "sha256", info.sha256.clone().into());
-        set(&obj, "embeddingDim", (info.embedding_dim as u32).into());
-        set(&obj, "inputSize", (info.input_size as u32).into());
-        set(&obj, "formatVersion", info.format_version.into());
-        let embedder = &self.inner.embedder;
-        let tuned = match embedder.tuned() {
-            Some(t) => {
-                let meta = |k: &str| t.metadata.get(k).cloned();
-                let o = Object::new();
-                set(&o, "scope", t.scope.name().into());
-                set(&o, "baseSha256", t.base_sha256.clone().into());
-                set(&o, "baseId", embedder.shipped_info().id().into());
-                set(
-                    &o,
-                    "loss",
-                    meta("loss").map_or(JsValue::NULL, JsValue::from),
-                );
-                set(
-                    &o,
-                    "steps",
-                    meta("steps")
-                        .and_then(|v| v.parse::<u32>().ok())
-                        .map_or(JsValue::NULL, JsValue::from),
-                );
-                o.into()
-            }
-            None => JsValue::NULL,
-        };
-        set(&obj, "tuned", tuned);
-        set(
-            &obj,
-            "calibrationInherited",
-            embedder.calibration_inherited().into(),
-        );
-        obj.into()
+        model_info(&self.inner.embedder)
     }
 
     /// `{ similarity, match, threshold, far }` for two embeddings: the threshold is the
@@ -267,9 +230,6 @@ impl Engine {
         on_step: js_sys::Function,
     ) -> Promise {
         let inner = self.inner.clone();
-        let engine = Engine {
-            inner: self.inner.clone(),
-        };
         future_to_promise(async move {
             let images = unpack(&data, &shapes).map_err(js_error)?;
             let mode = FaceMode::parse(&face).map_err(js_error)?;
@@ -305,7 +265,7 @@ impl Engine {
             );
             set(&obj, "ms", tuned.ms.into());
             set(&obj, "skipped", (tuned.skipped as u32).into());
-            set(&obj, "modelInfo", engine.model_info());
+            set(&obj, "modelInfo", model_info(&inner.embedder));
             Ok(obj.into())
         })
     }
@@ -382,6 +342,48 @@ fn train_config(json: &str) -> Result<crate::train::TrainConfig, Error> {
             ..d.augmentation
         },
     })
+}
+
+/// What [`Engine::model_info`] returns, for the engine's getter and fine-tuning's result.
+fn model_info(embedder: &Embedder) -> JsValue {
+    let info = embedder.model_info();
+    let obj = Object::new();
+    set(&obj, "id", info.id().into());
+    set(&obj, "name", info.name.clone().into());
+    set(&obj, "sha256", info.sha256.clone().into());
+    set(&obj, "embeddingDim", (info.embedding_dim as u32).into());
+    set(&obj, "inputSize", (info.input_size as u32).into());
+    set(&obj, "formatVersion", info.format_version.into());
+    let tuned = match embedder.tuned() {
+        Some(t) => {
+            let meta = |k: &str| t.metadata.get(k).cloned();
+            let o = Object::new();
+            set(&o, "scope", t.scope.name().into());
+            set(&o, "baseSha256", t.base_sha256.clone().into());
+            set(&o, "baseId", embedder.shipped_info().id().into());
+            set(
+                &o,
+                "loss",
+                meta("loss").map_or(JsValue::NULL, JsValue::from),
+            );
+            set(
+                &o,
+                "steps",
+                meta("steps")
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .map_or(JsValue::NULL, JsValue::from),
+            );
+            o.into()
+        }
+        None => JsValue::NULL,
+    };
+    set(&obj, "tuned", tuned);
+    set(
+        &obj,
+        "calibrationInherited",
+        embedder.calibration_inherited().into(),
+    );
+    obj.into()
 }
 
 /// Splits the packed batch of [`Engine::embed_batch`] into images.

@@ -11,17 +11,7 @@ use std::path::Path;
 use webverify::pipeline::{FaceMode, Pipeline};
 use webverify::train::{Loss, TrainConfig};
 use webverify::tuned::Scope;
-use webverify::{Backend, Error, Image};
-
-fn pipeline() -> Pipeline {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    Pipeline::from_paths(
-        root.join(webverify::DEFAULT_WEIGHTS_PATH),
-        root.join(webverify::DEFAULT_DETECTOR_PATH),
-        Backend::Flex,
-    )
-    .unwrap()
-}
+use webverify::{Error, Image};
 
 /// ORL photos are grey 92x112 face crops: used as ready crops (`face: none`).
 fn orl(shared: &Path) -> (Vec<Image>, Vec<usize>) {
@@ -35,6 +25,20 @@ fn orl(shared: &Path) -> (Vec<Image>, Vec<usize>) {
         }
     }
     (images, labels)
+}
+
+/// A fine-tune whose progress is ignored.
+fn tune(
+    pipeline: &Pipeline,
+    images: &[Image],
+    labels: Option<&[usize]>,
+    config: &TrainConfig,
+) -> webverify::Result<webverify::pipeline::FineTuned> {
+    pollster::block_on(
+        pipeline.fine_tune_async(images, labels, FaceMode::None, config, |_| {
+            std::future::ready(true)
+        }),
+    )
 }
 
 fn max_difference(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
@@ -53,7 +57,7 @@ fn mean(v: &[f32]) -> f32 {
 fn fine_tune_lowers_the_loss_and_round_trips() {
     let shared = shared_or_skip!();
     let (images, labels) = orl(&shared);
-    let pipeline = pipeline();
+    let pipeline = common::pipeline();
     let base = pipeline.embed_batch(&images, FaceMode::None).unwrap();
     let recipes = [
         (Loss::SupCon, Scope::Adapter, 1e-2),
@@ -132,21 +136,14 @@ fn fine_tune_lowers_the_loss_and_round_trips() {
 fn tuned_weights_are_checked() {
     let shared = shared_or_skip!();
     let (images, labels) = orl(&shared);
-    let pipeline = pipeline();
+    let pipeline = common::pipeline();
     let config = TrainConfig {
         loss: Loss::Triplet,
         steps: 2,
         batch_size: 8,
         ..Default::default()
     };
-    pollster::block_on(pipeline.fine_tune_async(
-        &images,
-        Some(&labels),
-        FaceMode::None,
-        &config,
-        |_| std::future::ready(true),
-    ))
-    .unwrap();
+    tune(&pipeline, &images, Some(&labels), &config).unwrap();
     let bytes = pollster::block_on(pipeline.embedder.export_tuned())
         .unwrap()
         .unwrap();
@@ -183,15 +180,9 @@ fn tuned_weights_are_checked() {
 
     // Bad recipes and data are INVALID_INPUT before any training.
     let bad = |config: TrainConfig, labels: Option<&[usize]>| {
-        pollster::block_on(pipeline.fine_tune_async(
-            &images,
-            labels,
-            FaceMode::None,
-            &config,
-            |_| std::future::ready(true),
-        ))
-        .err()
-        .map(|e| e.code())
+        tune(&pipeline, &images, labels, &config)
+            .err()
+            .map(|e| e.code())
     };
     let supcon = TrainConfig {
         loss: Loss::SupCon,
@@ -253,7 +244,7 @@ fn galleries_follow_an_adapter_and_are_flagged_otherwise() {
     use webverify::gallery::Gallery;
     let shared = shared_or_skip!();
     let (images, labels) = orl(&shared);
-    let pipeline = pipeline();
+    let pipeline = common::pipeline();
     let base = pipeline.embed_batch(&images, FaceMode::None).unwrap();
     let mut gallery = Gallery::new(pipeline.embedder.model_ref());
     gallery.enroll("s1", &base[..4], None).unwrap();
@@ -266,14 +257,7 @@ fn galleries_follow_an_adapter_and_are_flagged_otherwise() {
             lr: 1e-2,
             ..Default::default()
         };
-        pollster::block_on(pipeline.fine_tune_async(
-            &images,
-            Some(&labels),
-            FaceMode::None,
-            &config,
-            |_| std::future::ready(true),
-        ))
-        .unwrap();
+        tune(&pipeline, &images, Some(&labels), &config).unwrap();
     };
 
     tune(Scope::Head);

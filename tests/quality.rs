@@ -4,22 +4,10 @@
 
 mod common;
 
-use std::path::Path;
-
 use webverify::gallery::Gallery;
-use webverify::pipeline::{FaceMode, Pipeline};
+use webverify::pipeline::FaceMode;
 use webverify::quality::{self, sharpness, MIN_SHARPNESS};
-use webverify::{Backend, Image, PixelFormat};
-
-fn pipeline() -> Pipeline {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    Pipeline::from_paths(
-        root.join(webverify::DEFAULT_WEIGHTS_PATH),
-        root.join(webverify::DEFAULT_DETECTOR_PATH),
-        Backend::Flex,
-    )
-    .unwrap()
-}
+use webverify::{Image, PixelFormat};
 
 /// Three passes of a 3x3 box blur (close to a Gaussian of sigma 1.4).
 fn blurred(image: &Image) -> Image {
@@ -76,7 +64,7 @@ fn the_gate_holds_back_bad_templates_with_reasons() {
     let inputs = shared.join("reference/mobilefacenet/inputs");
     let man = Image::open(inputs.join("face_03_samples_man.png")).unwrap();
     let woman = Image::open(inputs.join("face_02_samples_woman.png")).unwrap();
-    let p = pipeline();
+    let p = common::pipeline();
     let consistency = p
         .embedder
         .threshold(Some(quality::CONSISTENCY_FAR))
@@ -155,7 +143,7 @@ fn measure_sharpness_on_lfw_devtrain() {
     let text = std::fs::read_to_string(dir.join("pairsDevTrain.txt")).unwrap();
     let pairs = webverify::pairs::parse(&text, &dir, &dir.join("images")).unwrap();
     let unique = webverify::eval::unique_images(&pairs);
-    let p = pipeline();
+    let p = common::pipeline();
     let mut values: Vec<f32> = unique
         .iter()
         .filter_map(|path| {
