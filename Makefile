@@ -11,7 +11,7 @@ SITE := build/site
 PORT ?= 8080
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-wasm test-browser bench clean
+.PHONY: fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-features test-wasm test-browser bench clean
 
 setup: setup-rust setup-browser setup-node
 
@@ -49,11 +49,32 @@ site: package
 demo: setup site
 	node tools/serve.mjs $(SITE) $(PORT)
 
-test: setup test-native test-types test-wasm site test-node test-browser
+test: setup test-native test-features test-types test-wasm site test-node test-browser
 
+# Every test of the library, the tools and the docs, natively.
+NATIVE_FEATURES := flex,ndarray,train,cli
 test-native:
-	cargo test --features flex,ndarray,train
-	cargo build --bin webverify
+	cargo test --features $(NATIVE_FEATURES)
+	cargo build --bin webverify --features $(NATIVE_FEATURES)
+
+# The documented feature combinations compile for their targets (cargo check: no code is
+# generated), and the runtime alone pulls none of the command line's dependencies.
+NATIVE_FEATURE_SETS := flex ndarray flex,train flex,files
+WASM_FEATURE_SETS := flex webgpu flex,train
+CLI_ONLY_CRATES := clap|plotters|indicatif|flatbuffers|base64|half|image
+test-features:
+	@set -e; for f in $(NATIVE_FEATURE_SETS); do \
+	  echo "cargo check --lib --no-default-features --features $$f"; \
+	  cargo check --quiet --lib --no-default-features --features $$f; \
+	done
+	@set -e; for f in $(WASM_FEATURE_SETS); do \
+	  echo "cargo check --lib --target wasm32-unknown-unknown --no-default-features --features $$f"; \
+	  cargo check --quiet --lib --target wasm32-unknown-unknown --no-default-features --features $$f; \
+	done
+	@if cargo tree -e normal --no-default-features --features flex --prefix none --format '{p}' \
+	    | grep -E '^($(CLI_ONLY_CRATES)) v'; then \
+	  echo "the runtime (--no-default-features --features flex) pulls the crates above"; exit 1; \
+	else echo "the runtime pulls none of: $(CLI_ONLY_CRATES)"; fi
 
 # wasm-bindgen-test in headless Chromium (CPU and WebGPU on SwiftShader).
 test-wasm:
@@ -82,7 +103,7 @@ fuzz:
 	cd fuzz && cargo +nightly fuzz run template_bytes --fuzz-dir . -- -max_total_time=$(FUZZ_SECONDS)
 
 bench: site
-	cargo run --release --bin webverify -- bench --backends flex,ndarray
+	cargo run --release --features cli --bin webverify -- bench --backends flex,ndarray
 	node benches/browser.mjs
 
 clean:

@@ -1,5 +1,6 @@
 // Browser benchmark of the npm package in headless Chromium, per backend: module + weights load,
-// first embedding, then median and minimum of single embeddings and of batches of 16.
+// first embedding, then median and minimum of single embeddings and of batches of 16. The input
+// is a ready 112x112 crop (`face: 'none'`): this times the embedder, as the peers' figures do.
 // Usage: node benches/browser.mjs [--backends webgpu,flex,ndarray] [--singles 50] [--batches 20] [--cap-s 120]
 // Needs `make site`. Prints a Markdown table. On SwiftShader (no GPU) WebGPU is a CPU emulation:
 // its phases stop at --cap-s seconds and `n` says how many runs were timed.
@@ -28,8 +29,9 @@ try {
       const load = performance.now() - t0;
       const pixels = new Uint8ClampedArray(112 * 112 * 4).map((_, i) => (i * 7) % 251);
       const image = new ImageData(pixels, 112, 112);
+      const crop = { face: 'none' };
       let t = performance.now();
-      await v.embed(image);
+      await v.embed(image, crop);
       const first = performance.now() - t;
       const timed = async (n, fn, per) => {
         const ms = [];
@@ -42,10 +44,10 @@ try {
         ms.sort((a, b) => a - b);
         return { median: ms[Math.floor(ms.length / 2)], min: ms[0], n: ms.length };
       };
-      const single = await timed(singles, () => v.embed(image), 1);
+      const single = await timed(singles, () => v.embed(image, crop), 1);
       const batch = Array(16).fill(image);
-      await v.embedBatch(batch); // first batch of 16 compiles kernels for that shape
-      const batched = await timed(batches, () => v.embedBatch(batch), 16);
+      await v.embedBatch(batch, crop); // first batch of 16 compiles kernels for that shape
+      const batched = await timed(batches, () => v.embedBatch(batch, crop), 16);
       const name = v.backend;
       v.dispose();
       return { name, load, first, single, batched };

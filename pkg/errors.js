@@ -14,3 +14,22 @@ export function wrapError(e) {
   const message = e && e.message ? e.message : String(e);
   return new WebverifyError(code, message, { cause: e });
 }
+
+/** Makes each named method of `proto` async and rejecting only with WebverifyError: the one
+ * error wrapper of the public API (a synchronous throw becomes a rejected promise too). */
+export function guardMethods(proto, names) {
+  for (const name of names) {
+    const method = proto[name];
+    Object.defineProperty(proto, name, {
+      value: async function (...args) {
+        try {
+          return await method.apply(this, args);
+        } catch (e) {
+          throw wrapError(e);
+        }
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
+}

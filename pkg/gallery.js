@@ -1,6 +1,8 @@
-// Enrollment and 1:N identification over the wasm gallery (src/gallery.rs, src/quality.rs).
-// The logic is in Rust; this wraps it with the Verifier's image handling and errors.
-import { WebverifyError, wrapError } from './errors.js';
+// Enrollment and 1:N identification over the wasm gallery (src/gallery/). The logic is in
+// Rust; this wraps it with the Verifier's image handling, and every method with the one error
+// wrapper.
+import { WebverifyError, guardMethods } from './errors.js';
+import { GALLERY_METHODS } from './protocol.js';
 
 export class Gallery {
   #verifier;
@@ -46,22 +48,18 @@ export class Gallery {
    * Resolves to `{ enrolled, issues }` with one list of `{ code, message }` per input.
    */
   async enroll(id, inputs, { metadata, force = false, face } = {}) {
-    try {
-      if (typeof id !== 'string' || id.length === 0) throw new WebverifyError('INVALID_INPUT', 'enroll needs a non-empty string id');
-      if (!Array.isArray(inputs) || inputs.length === 0) throw new WebverifyError('INVALID_INPUT', 'enroll needs a non-empty array of photos or embeddings');
-      const meta = metadata === undefined ? undefined : JSON.stringify(metadata);
-      if (inputs.every((x) => x instanceof Float32Array)) {
-        const flat = new Float32Array(inputs.reduce((n, x) => n + x.length, 0));
-        let at = 0;
-        for (const x of inputs) { flat.set(x, at); at += x.length; }
-        this.#live().enrollEmbeddings(id, flat, meta);
-        return { enrolled: inputs.length, issues: inputs.map(() => []) };
-      }
-      const offer = await this.#verifier._offer(inputs, face);
-      return JSON.parse(this.#live().enroll(this.#verifier._engine(), id, offer, meta, force));
-    } catch (e) {
-      throw wrapError(e);
+    if (typeof id !== 'string' || id.length === 0) throw new WebverifyError('INVALID_INPUT', 'enroll needs a non-empty string id');
+    if (!Array.isArray(inputs) || inputs.length === 0) throw new WebverifyError('INVALID_INPUT', 'enroll needs a non-empty array of photos or embeddings');
+    const meta = metadata === undefined ? undefined : JSON.stringify(metadata);
+    if (inputs.every((x) => x instanceof Float32Array)) {
+      const flat = new Float32Array(inputs.reduce((n, x) => n + x.length, 0));
+      let at = 0;
+      for (const x of inputs) { flat.set(x, at); at += x.length; }
+      this.#live().enrollEmbeddings(id, flat, meta);
+      return { enrolled: inputs.length, issues: inputs.map(() => []) };
     }
+    const offer = await this.#verifier._offer(inputs, face);
+    return JSON.parse(this.#live().enroll(this.#verifier._engine(), id, offer, meta, force));
   }
 
   /**
@@ -74,18 +72,13 @@ export class Gallery {
    * `aggregation`: 'centroid' (default), 'best' or 'mean'.
    */
   async identify(input, { topK = 5, far, threshold, aggregation, face } = {}) {
-    try {
-      const { embedding, face: found } = input instanceof Float32Array
-        ? { embedding: input, face: null }
-        : await this.#verifier._embedFace(input, face);
-      const result = JSON.parse(await this.#live().identify(this.#verifier._engine(), embedding, topK, far, aggregation, threshold));
-      return { ...result, face: found };
-    } catch (e) {
-      throw wrapError(e);
-    }
+    const { embedding, face: found } = input instanceof Float32Array
+      ? { embedding: input, face: null }
+      : await this.#verifier._embedFace(input, face);
+    const result = JSON.parse(await this.#live().identify(this.#verifier._engine(), embedding, topK, far, aggregation, threshold));
+    return { ...result, face: found };
   }
 
-  /** Removes an identity; false when it was not enrolled. */
   /**
    * Brings the gallery to the verifier's current model after `fineTune`/`importTuned`/`resetModel`:
    * templates of the shipped model pass exactly through an `adapter` fine-tune (no photos
@@ -93,13 +86,10 @@ export class Gallery {
    * Resolves to whether templates changed.
    */
   async migrate() {
-    try {
-      return this.#live().migrate(this.#verifier._engine());
-    } catch (e) {
-      throw wrapError(e);
-    }
+    return this.#live().migrate(this.#verifier._engine());
   }
 
+  /** Removes an identity; false when it was not enrolled. */
   async remove(id) {
     return this.#live().remove(id);
   }
@@ -129,6 +119,9 @@ export class Gallery {
     this.#inner = null;
   }
 }
+
+guardMethods(Gallery.prototype, [...Object.keys(GALLERY_METHODS), 'save']);
+guardMethods(Gallery, ['fromBytes', 'load']);
 
 function toBytes(bytes) {
   if (bytes instanceof Uint8Array) return bytes;

@@ -1,16 +1,19 @@
-// webverify: a thin typed wrapper over the wasm engine (src/wasm.rs). All logic lives in Rust;
-// this file turns browser image sources into pixels, picks a backend and shapes errors.
-import init, * as wasm from './wasm/webverify.js';
-import { WebverifyError, wrapError } from './errors.js';
+// webverify: a thin typed wrapper over the wasm engine (src/wasm/). All logic lives in Rust;
+// this file picks a backend and maps the public API onto the engine. Inputs are converted in
+// input.js, loading is loading.js, errors get one wrapper (errors.js), and the worker mode
+// (worker-client.js, worker.js) is derived from the method table in protocol.js.
+import * as wasm from './wasm/webverify.js';
+import { WebverifyError, guardMethods } from './errors.js';
 import { Gallery } from './gallery.js';
+import { pack } from './input.js';
+import { DEFAULT_DETECTOR_URL, DEFAULT_MODEL_URL, fetchWeights, loadWasm, webgpuUnavailableReason } from './loading.js';
+import { VERIFIER_METHODS } from './protocol.js';
 import { WorkerVerifier } from './worker-client.js';
 
 export { WebverifyError } from './errors.js';
 export { Gallery } from './gallery.js';
 export { IndexedDBStore } from './store.js';
 
-const DEFAULT_MODEL_URL = new URL('./models/mobilefacenet.safetensors', import.meta.url);
-const DEFAULT_DETECTOR_URL = new URL('./models/blazeface-short.safetensors', import.meta.url);
 const FACE_MODES = ['detect', 'none'];
 
 function faceMode(face = 'detect') {
@@ -20,139 +23,29 @@ function faceMode(face = 'detect') {
   return face;
 }
 
-let wasmReady = null;
-const isNode = typeof process !== 'undefined' && !!process.versions?.node;
-// A variable, not a literal: bundlers for the browser then leave Node's module alone.
-const NODE_FS = 'node:fs/promises';
-
-/** Where the wasm module comes from: the given URL, or in Node.js the file's bytes (Node's
- * fetch cannot read file: URLs). */
-async function wasmSource(wasmUrl) {
-  if (wasmUrl) return { module_or_path: wasmUrl };
-  if (!isNode) return undefined;
-  const { readFile } = await import(/* @vite-ignore */ NODE_FS);
-  return { module_or_path: await readFile(new URL('./wasm/webverify_bg.wasm', import.meta.url)) };
-}
-
-function loadWasm(wasmUrl) {
-  wasmReady ??= wasmSource(wasmUrl).then((source) => init(source)).catch((e) => {
-    wasmReady = null;
-    throw new WebverifyError('BACKEND_UNAVAILABLE', `the WebAssembly module failed to load: ${e.message ?? e}`, { cause: e });
-  });
-  return wasmReady;
-}
-
-async function fetchWeights(modelUrl, report = () => {}) {
-  if (modelUrl instanceof ArrayBuffer || ArrayBuffer.isView(modelUrl)) {
-    return new Uint8Array(modelUrl.buffer ?? modelUrl, modelUrl.byteOffset ?? 0, modelUrl.byteLength);
+/** Cosine similarity of two embeddings, in plain JavaScript (no wasm needed on this thread):
+ * the same arithmetic and checks as the engine's (src/vector.rs), in double precision. */
+function cosine(a, b) {
+  const isVector = (x) => x instanceof Float32Array || x instanceof Float64Array || Array.isArray(x);
+  if (!isVector(a) || !isVector(b)) {
+    throw new WebverifyError('INVALID_INPUT', 'similarity expects two embeddings (Float32Array)');
   }
-  let response;
-  try {
-    if (isNode && String(modelUrl).startsWith('file:')) {
-      const { readFile } = await import(/* @vite-ignore */ NODE_FS);
-      return new Uint8Array(await readFile(new URL(String(modelUrl))));
-    }
-    response = await fetch(modelUrl);
-  } catch (e) {
-    throw new WebverifyError('MODEL_LOAD', `cannot fetch the model from ${modelUrl}: ${e.message ?? e}`, { cause: e });
+  if (a.length !== b.length || a.length === 0) {
+    throw new WebverifyError('INVALID_INPUT', `embeddings of lengths ${a.length} and ${b.length} cannot be compared`);
   }
-  if (!response.ok) {
-    throw new WebverifyError('MODEL_LOAD', `fetching the model from ${modelUrl} gave HTTP ${response.status}; check modelUrl`);
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
   }
-  // Read as a stream to report progress (total: 0 when the server sends no length).
-  const total = Number(response.headers.get('content-length')) || 0;
-  if (!response.body) return new Uint8Array(await response.arrayBuffer());
-  const reader = response.body.getReader();
-  const chunks = [];
-  let loaded = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.length;
-    report(loaded, total);
+  if (!Number.isFinite(dot) || !Number.isFinite(na) || !Number.isFinite(nb)) {
+    throw new WebverifyError('INVALID_INPUT', 'an embedding holds NaN or infinity');
   }
-  const bytes = new Uint8Array(loaded);
-  let offset = 0;
-  for (const c of chunks) { bytes.set(c, offset); offset += c.length; }
-  return bytes;
-}
-
-/** Why WebGPU cannot be used here, or null when an adapter is available. */
-async function webgpuUnavailableReason() {
-  if (typeof navigator === 'undefined' || !navigator.gpu) return 'navigator.gpu is missing';
-  try {
-    const adapter = await navigator.gpu.requestAdapter();
-    return adapter ? null : 'navigator.gpu.requestAdapter() returned no adapter';
-  } catch (e) {
-    return `requestAdapter failed: ${e.message ?? e}`;
-  }
-}
-
-let scratch = null;
-function canvas2d(width, height) {
-  if (typeof OffscreenCanvas !== 'undefined') {
-    scratch ??= new OffscreenCanvas(1, 1);
-  } else if (typeof document !== 'undefined') {
-    scratch ??= document.createElement('canvas');
-  } else {
-    throw new WebverifyError('INVALID_INPUT', 'this environment has no canvas; pass { data, width, height } pixels');
-  }
-  scratch.width = width;
-  scratch.height = height;
-  return scratch.getContext('2d', { willReadFrequently: true });
-}
-
-function sourceSize(input) {
-  if (typeof HTMLVideoElement !== 'undefined' && input instanceof HTMLVideoElement) return [input.videoWidth, input.videoHeight];
-  if (typeof HTMLImageElement !== 'undefined' && input instanceof HTMLImageElement) return [input.naturalWidth, input.naturalHeight];
-  if (typeof VideoFrame !== 'undefined' && input instanceof VideoFrame) return [input.displayWidth, input.displayHeight];
-  return [input.width, input.height];
-}
-
-/** Pixels of any supported input as { data: Uint8Array, width, height, channels }. */
-function toPixels(input) {
-  if (input == null || typeof input !== 'object') {
-    throw new WebverifyError('INVALID_INPUT', `expected an image, canvas, video, ImageData or { data, width, height }, got ${input}`);
-  }
-  const isDrawable = ['HTMLImageElement', 'HTMLCanvasElement', 'HTMLVideoElement', 'ImageBitmap', 'OffscreenCanvas', 'VideoFrame']
-    .some((name) => typeof globalThis[name] !== 'undefined' && input instanceof globalThis[name]);
-  if (isDrawable) {
-    const [width, height] = sourceSize(input);
-    if (!width || !height) {
-      throw new WebverifyError('INVALID_INPUT', `the ${input.constructor.name} is ${width}x${height}: wait until it has loaded (video: 'loadeddata')`);
-    }
-    const ctx = canvas2d(width, height);
-    ctx.drawImage(input, 0, 0, width, height);
-    const { data } = ctx.getImageData(0, 0, width, height);
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height, channels: 4 };
-  }
-  // ImageData or a plain { data, width, height }: channels follow from the buffer length.
-  const { data, width, height } = input;
-  if (!data || typeof data.length !== 'number' || !Number.isInteger(width) || !Number.isInteger(height)) {
-    throw new WebverifyError('INVALID_INPUT', 'expected { data, width, height } with integer width and height and a byte array');
-  }
-  const pixels = width * height;
-  const channels = pixels > 0 ? data.length / pixels : 0;
-  if (pixels > 0 && ![1, 3, 4].includes(channels)) {
-    throw new WebverifyError('INVALID_INPUT', `${data.length} bytes for ${width}x${height} pixels: expected RGBA (${pixels * 4}), RGB (${pixels * 3}) or grey (${pixels})`);
-  }
-  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data.buffer ?? data, data.byteOffset ?? 0, data.length);
-  return { data: bytes, width, height, channels: channels || 4 };
-}
-
-function pack(inputs) {
-  const all = inputs.map(toPixels);
-  const total = all.reduce((n, p) => n + p.data.length, 0);
-  const data = new Uint8Array(total);
-  const shapes = new Uint32Array(all.length * 4);
-  let offset = 0;
-  all.forEach((p, i) => {
-    data.set(p.data, offset);
-    offset += p.data.length;
-    shapes.set([p.width, p.height, p.channels, 0], i * 4);
-  });
-  return [data, shapes];
+  if (na === 0 || nb === 0) throw new WebverifyError('INVALID_INPUT', 'an embedding is all zeros');
+  return Math.fround(Math.min(1, Math.max(-1, dot / (Math.sqrt(na) * Math.sqrt(nb)))));
 }
 
 export class Verifier {
@@ -194,7 +87,7 @@ export class Verifier {
     ]);
     const start = async (name) => {
       report('backend')(0, 1);
-      const engine = await wasm.Engine.create(weights, name, detector).catch((e) => { throw wrapError(e); });
+      const engine = await wasm.Engine.create(weights, name, detector);
       report('backend')(1, 1);
       return engine;
     };
@@ -241,32 +134,24 @@ export class Verifier {
   /** `{ embeddings, faces, mainFaces }`: faces found per image and the face each embedding was
    * made from (null with `face: 'none'`). */
   async #embedPhotos(inputs, face) {
-    try {
-      if (!Array.isArray(inputs) || inputs.length === 0) {
-        throw new WebverifyError('INVALID_INPUT', 'embedBatch expects a non-empty array of images');
-      }
-      const engine = this.#live();
-      const out = await engine.embedBatch(...pack(inputs), faceMode(face));
-      const dim = this.model.embeddingDim;
-      return {
-        embeddings: inputs.map((_, i) => out.embeddings.slice(i * dim, (i + 1) * dim)),
-        faces: out.faces,
-        mainFaces: JSON.parse(out.mainFaces),
-      };
-    } catch (e) {
-      throw wrapError(e);
+    if (!Array.isArray(inputs) || inputs.length === 0) {
+      throw new WebverifyError('INVALID_INPUT', 'embedBatch expects a non-empty array of images');
     }
+    const engine = this.#live();
+    const out = await engine.embedBatch(...pack(inputs), faceMode(face));
+    const dim = this.model.embeddingDim;
+    return {
+      embeddings: inputs.map((_, i) => out.embeddings.slice(i * dim, (i + 1) * dim)),
+      faces: out.faces,
+      mainFaces: JSON.parse(out.mainFaces),
+    };
   }
 
   /** The model's raw outputs (not normalised), for comparing with other implementations. */
   async embedRaw(inputs) {
-    try {
-      const flat = await this.#live().embedRaw(...pack(inputs));
-      const dim = this.model.embeddingDim;
-      return inputs.map((_, i) => flat.slice(i * dim, (i + 1) * dim));
-    } catch (e) {
-      throw wrapError(e);
-    }
+    const flat = await this.#live().embedRaw(...pack(inputs));
+    const dim = this.model.embeddingDim;
+    return inputs.map((_, i) => flat.slice(i * dim, (i + 1) * dim));
   }
 
   /**
@@ -277,15 +162,11 @@ export class Verifier {
    */
   async verify(a, b, { far, threshold, face } = {}) {
     const { embeddings: [ea, eb], faces } = await this.#embedPhotos([a, b], face);
-    try {
-      const result = this.#live().compare(ea, eb, far);
-      const counted = { ...result, faces: faces[0] === null ? null : faces };
-      if (threshold === undefined) return counted;
-      const fixed = wasm.verifyEmbeddings(ea, eb, threshold);
-      return { ...counted, ...fixed };
-    } catch (e) {
-      throw wrapError(e);
-    }
+    const result = this.#live().compare(ea, eb, far);
+    const counted = { ...result, faces: faces[0] === null ? null : faces };
+    if (threshold === undefined) return counted;
+    const fixed = wasm.verifyEmbeddings(ea, eb, threshold);
+    return { ...counted, ...fixed };
   }
 
   /**
@@ -295,39 +176,31 @@ export class Verifier {
    * threshold. Resolves to `{ genuine, impostors, thresholds: [{ far, threshold, tar }] }`.
    */
   async calibrate(pairs, { face } = {}) {
-    try {
-      if (!Array.isArray(pairs) || pairs.length === 0) {
-        throw new WebverifyError('INVALID_INPUT', 'calibrate expects a non-empty array of { a, b, same } pairs');
-      }
-      const dim = this.model.embeddingDim;
-      const isEmbedding = (x) => x instanceof Float32Array && x.length === dim;
-      const images = pairs.flatMap((p) => [p?.a, p?.b]).filter((x) => !isEmbedding(x));
-      const embedded = [];
-      for (let i = 0; i < images.length; i += 16) {
-        embedded.push(...(await this.embedBatch(images.slice(i, i + 16), { face })));
-      }
-      const a = new Float32Array(pairs.length * dim);
-      const b = new Float32Array(pairs.length * dim);
-      let next = 0;
-      const vector = (x) => (isEmbedding(x) ? x : embedded[next++]);
-      pairs.forEach((p, i) => {
-        a.set(vector(p.a), i * dim);
-        b.set(vector(p.b), i * dim);
-      });
-      const same = Uint8Array.from(pairs, (p) => (p.same ? 1 : 0));
-      return JSON.parse(this.#live().calibrate(a, b, same));
-    } catch (e) {
-      throw wrapError(e);
+    if (!Array.isArray(pairs) || pairs.length === 0) {
+      throw new WebverifyError('INVALID_INPUT', 'calibrate expects a non-empty array of { a, b, same } pairs');
     }
+    const dim = this.model.embeddingDim;
+    const isEmbedding = (x) => x instanceof Float32Array && x.length === dim;
+    const images = pairs.flatMap((p) => [p?.a, p?.b]).filter((x) => !isEmbedding(x));
+    const embedded = [];
+    for (let i = 0; i < images.length; i += 16) {
+      embedded.push(...(await this.embedBatch(images.slice(i, i + 16), { face })));
+    }
+    const a = new Float32Array(pairs.length * dim);
+    const b = new Float32Array(pairs.length * dim);
+    let next = 0;
+    const vector = (x) => (isEmbedding(x) ? x : embedded[next++]);
+    pairs.forEach((p, i) => {
+      a.set(vector(p.a), i * dim);
+      b.set(vector(p.b), i * dim);
+    });
+    const same = Uint8Array.from(pairs, (p) => (p.same ? 1 : 0));
+    return JSON.parse(this.#live().calibrate(a, b, same));
   }
 
   /** Goes back to the calibration shipped with the model. */
   async resetCalibration() {
-    try {
-      this.#live().resetCalibration();
-    } catch (e) {
-      throw wrapError(e);
-    }
+    this.#live().resetCalibration();
   }
 
   /**
@@ -336,38 +209,24 @@ export class Verifier {
    * subject's right). An empty array when there is no face.
    */
   async detect(input) {
-    try {
-      return JSON.parse(await this.#live().detect(...pack([input])));
-    } catch (e) {
-      throw wrapError(e);
-    }
+    return JSON.parse(await this.#live().detect(...pack([input])));
   }
 
   /** The 112x112 crop the model sees for this input, as ImageData (or `{ data, width, height }`
    * where ImageData does not exist). */
   async alignedFace(input, { face } = {}) {
-    try {
-      const rgb = await this.#live().alignedFace(...pack([input]), faceMode(face));
-      const rgba = new Uint8ClampedArray(112 * 112 * 4);
-      for (let i = 0; i < 112 * 112; i++) {
-        rgba.set(rgb.subarray(i * 3, i * 3 + 3), i * 4);
-        rgba[i * 4 + 3] = 255;
-      }
-      return typeof ImageData !== 'undefined' ? new ImageData(rgba, 112, 112) : { data: rgba, width: 112, height: 112 };
-    } catch (e) {
-      throw wrapError(e);
+    const rgb = await this.#live().alignedFace(...pack([input]), faceMode(face));
+    const rgba = new Uint8ClampedArray(112 * 112 * 4);
+    for (let i = 0; i < 112 * 112; i++) {
+      rgba.set(rgb.subarray(i * 3, i * 3 + 3), i * 4);
+      rgba[i * 4 + 3] = 255;
     }
+    return typeof ImageData !== 'undefined' ? new ImageData(rgba, 112, 112) : { data: rgba, width: 112, height: 112 };
   }
 
-  /** Cosine similarity of two embeddings (loads the wasm module on this thread if needed:
-   * in worker mode the engine lives in the worker). */
+  /** Cosine similarity of two embeddings (plain JavaScript: nothing is loaded for it). */
   static async similarity(a, b) {
-    await loadWasm();
-    try {
-      return wasm.similarity(a, b);
-    } catch (e) {
-      throw wrapError(e);
-    }
+    return cosine(a, b);
   }
 
   /**
@@ -379,64 +238,48 @@ export class Verifier {
    * embeds with the tuned model; galleries made before need `gallery.migrate()`.
    */
   async fineTune({ images, labels, face, onProgress, signal, ...options } = {}) {
-    try {
-      if (!Array.isArray(images) || images.length < 2) {
-        throw new WebverifyError('INVALID_INPUT', 'fineTune expects an array of at least 2 images');
-      }
-      if (labels != null && (!Array.isArray(labels) && !ArrayBuffer.isView(labels) || labels.length !== images.length)) {
-        throw new WebverifyError('INVALID_INPUT', `fineTune expects one label per image (${images.length})`);
-      }
-      if (signal?.aborted) throw new WebverifyError('ABORTED', 'fine-tuning was cancelled before it started');
-      const ids = new Map();
-      const dense = labels == null ? new Uint32Array(0) : Uint32Array.from(labels, (l) => {
-        if (!ids.has(l)) ids.set(l, ids.size);
-        return ids.get(l);
-      });
-      const onStep = async (progress) => {
-        onProgress?.(progress);
-        // A turn of the event loop: the page stays responsive and an abort is seen.
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        return !signal?.aborted;
-      };
-      const out = await this.#live().fineTune(...pack(images), dense, faceMode(face), JSON.stringify(options), onStep);
-      this.model = out.modelInfo;
-      return { losses: out.losses, ms: out.ms, skipped: out.skipped, modelId: out.modelInfo.id, model: out.modelInfo };
-    } catch (e) {
-      throw wrapError(e);
+    if (!Array.isArray(images) || images.length < 2) {
+      throw new WebverifyError('INVALID_INPUT', 'fineTune expects an array of at least 2 images');
     }
+    if (labels != null && (!Array.isArray(labels) && !ArrayBuffer.isView(labels) || labels.length !== images.length)) {
+      throw new WebverifyError('INVALID_INPUT', `fineTune expects one label per image (${images.length})`);
+    }
+    if (signal?.aborted) throw new WebverifyError('ABORTED', 'fine-tuning was cancelled before it started');
+    const ids = new Map();
+    const dense = labels == null ? new Uint32Array(0) : Uint32Array.from(labels, (l) => {
+      if (!ids.has(l)) ids.set(l, ids.size);
+      return ids.get(l);
+    });
+    const onStep = async (progress) => {
+      onProgress?.(progress);
+      // A turn of the event loop: the page stays responsive and an abort is seen.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      return !signal?.aborted;
+    };
+    const out = await this.#live().fineTune(...pack(images), dense, faceMode(face), JSON.stringify(options), onStep);
+    this.model = out.modelInfo;
+    return { losses: out.losses, ms: out.ms, skipped: out.skipped, modelId: out.modelInfo.id, model: out.modelInfo };
   }
 
   /** The tuned weights in use as bytes (null for the shipped model): save them and
    * `importTuned` them later, here or in `webverify --tuned`. */
   async exportTuned() {
-    try {
-      return (await this.#live().exportTuned()) ?? null;
-    } catch (e) {
-      throw wrapError(e);
-    }
+    return (await this.#live().exportTuned()) ?? null;
   }
 
   /** Uses tuned weights from `exportTuned` or `webverify train`; MODEL_MISMATCH when they were
    * tuned from another base model. Returns the new model info. */
   async importTuned(bytes) {
-    try {
-      this.model = this.#live().importTuned(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
-      return this.model;
-    } catch (e) {
-      throw wrapError(e);
-    }
+    this.model = this.#live().importTuned(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
+    return this.model;
   }
 
   /** Goes back to the shipped model (and its calibration). Returns the model info. */
   async resetModel() {
-    try {
-      const engine = this.#live();
-      engine.resetModel();
-      this.model = engine.modelInfo;
-      return this.model;
-    } catch (e) {
-      throw wrapError(e);
-    }
+    const engine = this.#live();
+    engine.resetModel();
+    this.model = engine.modelInfo;
+    return this.model;
   }
 
   /** An empty gallery for enrollment and 1:N identification with this model. */
@@ -446,11 +289,7 @@ export class Verifier {
 
   /** @internal For Gallery.fromBytes. */
   async _galleryFromBytes(bytes) {
-    try {
-      return new Gallery(this, wasm.Gallery.fromBytes(this.#live(), bytes));
-    } catch (e) {
-      throw wrapError(e);
-    }
+    return new Gallery(this, wasm.Gallery.fromBytes(this.#live(), bytes));
   }
 
   /** @internal For Gallery: the embedding of one photo's main face, and that face. */
@@ -475,5 +314,9 @@ export class Verifier {
     this.#engine = null;
   }
 }
+
+// Every public method rejects only with WebverifyError.
+guardMethods(Verifier.prototype, [...Object.keys(VERIFIER_METHODS), 'fineTune', '_galleryFromBytes']);
+guardMethods(Verifier, ['create', 'similarity']);
 
 export default Verifier;

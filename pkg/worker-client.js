@@ -1,33 +1,17 @@
 // The page's side of worker mode: the same API as the inline Verifier and Gallery, with every
-// call posted to a module worker (worker.js) that owns the engine. Image sources are turned into
-// ImageBitmaps and transferred; errors keep their `code` across the boundary.
+// call posted to a module worker (worker.js) that owns the engine. The methods are made from
+// the table in protocol.js; image sources cross as transferred ImageBitmaps (input.js); errors
+// keep their `code` across the boundary.
 import { WebverifyError } from './errors.js';
-
-const DRAWABLE = ['HTMLImageElement', 'HTMLCanvasElement', 'HTMLVideoElement', 'OffscreenCanvas', 'VideoFrame', 'ImageBitmap'];
-
-/** `input` ready to post: DOM sources become a transferred ImageBitmap; ImageData and pixel
- * objects are copied by structured cloning (transferring would detach the caller's buffer). */
-async function postable(input, transfer) {
-  if (input instanceof Float32Array) return input;
-  if (DRAWABLE.some((n) => typeof globalThis[n] !== 'undefined' && input instanceof globalThis[n])) {
-    let bitmap;
-    try {
-      bitmap = await createImageBitmap(input);
-    } catch (e) {
-      throw new WebverifyError('INVALID_INPUT', `cannot read pixels from the ${input.constructor.name}: ${e.message} (video: wait for 'loadeddata')`, { cause: e });
-    }
-    transfer.push(bitmap);
-    return bitmap;
-  }
-  return input;
-}
+import { postArgument } from './input.js';
+import { GALLERY_METHODS, VERIFIER_METHODS } from './protocol.js';
 
 class Channel {
   #worker;
   #next = 1;
   #pending = new Map();
   #closed = false;
-  /** Progress listeners of fine-tuning jobs, by job number. */
+  /** Progress listeners of long jobs (start-up, fine-tuning), by job number. */
   progress = new Map();
 
   constructor(worker) {
@@ -67,6 +51,29 @@ class Channel {
   }
 }
 
+/** The arguments of a table method, posted as its entry says. */
+async function postArguments(kinds, args) {
+  const transfer = [];
+  const posted = await Promise.all(args.map((value, i) => postArgument(kinds[i] ?? 'value', value, transfer)));
+  return { posted, transfer };
+}
+
+/** Defines each method of `table` on `proto` as a call through `send(name, args, transfer)`. */
+function remoteMethods(proto, table, send) {
+  for (const [name, { args: kinds, model }] of Object.entries(table)) {
+    Object.defineProperty(proto, name, {
+      value: async function (...args) {
+        const { posted, transfer } = await postArguments(kinds, args.slice(0, kinds.length));
+        const result = await send(this, name, posted, transfer);
+        if (model) this.model = result;
+        return result;
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
+}
+
 let nextGallery = 1;
 let nextJob = 1;
 
@@ -79,30 +86,16 @@ export class WorkerGallery {
     this.#handle = handle;
   }
 
-  #call(method, args = [], transfer = []) {
-    return this.#channel.call('gallery', [this.#handle, method, args], transfer);
+  /** @internal For the methods made from the table. */
+  _send(name, args, transfer) {
+    return this.#channel.call('gallery', [this.#handle, name, args], transfer);
   }
 
-  async enroll(id, inputs, options) {
-    const transfer = [];
-    const posted = Array.isArray(inputs) ? await Promise.all(inputs.map((x) => postable(x, transfer))) : inputs;
-    return this.#call('enroll', [id, posted, options], transfer);
-  }
-
-  async identify(input, options) {
-    const transfer = [];
-    return this.#call('identify', [await postable(input, transfer), options], transfer);
-  }
-
-  migrate() { return this.#call('migrate'); }
-  remove(id) { return this.#call('remove', [id]); }
-  list() { return this.#call('list'); }
-  size() { return this.#call('size'); }
-  templateCount() { return this.#call('templateCount'); }
-  toBytes() { return this.#call('toBytes'); }
   async save(store) { await store.write(await this.toBytes()); }
   dispose() { this.#channel.call('galleryDispose', [this.#handle]).catch(() => {}); }
 }
+
+remoteMethods(WorkerGallery.prototype, GALLERY_METHODS, (g, name, args, transfer) => g._send(name, args, transfer));
 
 export class WorkerVerifier {
   #channel;
@@ -131,46 +124,14 @@ export class WorkerVerifier {
     }
   }
 
-  #call(method, args = [], transfer = []) {
-    return this.#channel.call('verifier', [method, args], transfer);
+  /** @internal For the methods made from the table. */
+  _send(name, args, transfer) {
+    return this.#channel.call('verifier', [name, args], transfer);
   }
-
-  async #images(method, inputs, options) {
-    const transfer = [];
-    const posted = Array.isArray(inputs) ? await Promise.all(inputs.map((x) => postable(x, transfer))) : inputs;
-    return this.#call(method, [posted, options], transfer);
-  }
-
-  async #image(method, input, options) {
-    const transfer = [];
-    return this.#call(method, [await postable(input, transfer), options], transfer);
-  }
-
-  embed(input, options) { return this.#image('embed', input, options); }
-  embedBatch(inputs, options) { return this.#images('embedBatch', inputs, options); }
-  embedRaw(inputs) { return this.#images('embedRaw', inputs); }
-  detect(input) { return this.#image('detect', input); }
-  alignedFace(input, options) { return this.#image('alignedFace', input, options); }
-
-  async verify(a, b, options) {
-    const transfer = [];
-    return this.#call('verify', [await postable(a, transfer), await postable(b, transfer), options], transfer);
-  }
-
-  async calibrate(pairs, options) {
-    const transfer = [];
-    const posted = Array.isArray(pairs)
-      ? await Promise.all(pairs.map(async (p) => ({ a: await postable(p?.a, transfer), b: await postable(p?.b, transfer), same: p?.same })))
-      : pairs;
-    return this.#call('calibrate', [posted, options], transfer);
-  }
-
-  resetCalibration() { return this.#call('resetCalibration'); }
 
   async fineTune({ images, onProgress, signal, ...options } = {}) {
     if (signal?.aborted) throw new WebverifyError('ABORTED', 'fine-tuning was cancelled before it started');
-    const transfer = [];
-    const posted = Array.isArray(images) ? await Promise.all(images.map((x) => postable(x, transfer))) : images;
+    const { posted: [posted], transfer } = await postArguments(['images'], [images]);
     const job = nextJob++;
     const cancel = () => this.#channel.call('cancel', [job]).catch(() => {});
     this.#channel.progress.set(job, (p) => onProgress?.(p));
@@ -183,18 +144,6 @@ export class WorkerVerifier {
       this.#channel.progress.delete(job);
       signal?.removeEventListener('abort', cancel);
     }
-  }
-
-  exportTuned() { return this.#call('exportTuned'); }
-
-  async importTuned(bytes) {
-    this.model = await this.#call('importTuned', [bytes]);
-    return this.model;
-  }
-
-  async resetModel() {
-    this.model = await this.#call('resetModel');
-    return this.model;
   }
 
   createGallery() {
@@ -216,3 +165,5 @@ export class WorkerVerifier {
     this.#channel.terminate();
   }
 }
+
+remoteMethods(WorkerVerifier.prototype, VERIFIER_METHODS, (v, name, args, transfer) => v._send(name, args, transfer));

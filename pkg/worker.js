@@ -3,6 +3,7 @@
 // `{ id, target, method, args }` with `{ id, result }` or `{ id, error: { code, message } }`.
 import { Verifier, Gallery } from './index.js';
 import { wrapError } from './errors.js';
+import { GALLERY_METHODS, VERIFIER_METHODS } from './protocol.js';
 
 let verifier = null;
 const galleries = new Map();
@@ -57,13 +58,12 @@ const handlers = {
   },
 };
 
-const GALLERY_METHODS = new Set(['migrate', 'enroll', 'identify', 'remove', 'list', 'size', 'templateCount', 'toBytes']);
-const VERIFIER_METHODS = new Set(['embed', 'embedBatch', 'embedRaw', 'verify', 'detect', 'alignedFace', 'calibrate', 'resetCalibration', 'exportTuned', 'importTuned', 'resetModel', 'dispose']);
+const own = (table, name) => Object.hasOwn(table, name);
 
 self.onmessage = async ({ data: { id, target, args } }) => {
   try {
-    if (target === 'gallery' && !GALLERY_METHODS.has(args[1])) throw wrapError({ code: 'INVALID_INPUT', message: `no gallery method ${args[1]}` });
-    if (target === 'verifier' && !VERIFIER_METHODS.has(args[0])) throw wrapError({ code: 'INVALID_INPUT', message: `no verifier method ${args[0]}` });
+    if (target === 'gallery' && !own(GALLERY_METHODS, args[1])) throw wrapError({ code: 'INVALID_INPUT', message: `no gallery method ${args[1]}` });
+    if (target === 'verifier' && !own(VERIFIER_METHODS, args[0])) throw wrapError({ code: 'INVALID_INPUT', message: `no verifier method ${args[0]}` });
     const handler = handlers[target];
     if (!handler) throw wrapError({ code: 'INVALID_INPUT', message: `unknown request ${target}` });
     const result = await handler(args);

@@ -3,6 +3,7 @@
 
 /// What went wrong, with a message that says what to do about it.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Error {
     /// The caller passed an image or embedding the SDK cannot use.
     #[error("invalid input: {0}")]
@@ -36,22 +37,116 @@ pub enum Error {
     Aborted(String),
 }
 
-impl Error {
-    /// The stable, machine-readable code (the `code` property of JS errors).
-    pub fn code(&self) -> &'static str {
+/// The stable, machine-readable kind of an [`Error`]: the `code` property of the JavaScript
+/// package's errors (`ErrorCode` in `pkg/index.d.ts`, which adds the JS-only `WRONG_KEY` and
+/// `INTERNAL`).
+///
+/// ```
+/// use webverify::{ErrorCode, Image, PixelFormat};
+/// let err = Image::from_pixels(&[], 0, 0, PixelFormat::Rgb, None).unwrap_err();
+/// assert_eq!(err.kind(), ErrorCode::InvalidInput);
+/// assert_eq!(err.code(), "INVALID_INPUT");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    InvalidInput,
+    ModelLoad,
+    ModelVersion,
+    BackendUnavailable,
+    Inference,
+    NoFace,
+    ModelMismatch,
+    FormatVersion,
+    CorruptData,
+    Aborted,
+}
+
+impl ErrorCode {
+    /// Every code, in declaration order.
+    pub const ALL: [ErrorCode; 10] = [
+        ErrorCode::InvalidInput,
+        ErrorCode::ModelLoad,
+        ErrorCode::ModelVersion,
+        ErrorCode::BackendUnavailable,
+        ErrorCode::Inference,
+        ErrorCode::NoFace,
+        ErrorCode::ModelMismatch,
+        ErrorCode::FormatVersion,
+        ErrorCode::CorruptData,
+        ErrorCode::Aborted,
+    ];
+
+    /// The code as the JavaScript package spells it (`INVALID_INPUT`, …).
+    pub fn as_str(self) -> &'static str {
         match self {
-            Error::InvalidInput(_) => "INVALID_INPUT",
-            Error::ModelLoad(_) => "MODEL_LOAD",
-            Error::ModelVersion(_) => "MODEL_VERSION",
-            Error::BackendUnavailable(_) => "BACKEND_UNAVAILABLE",
-            Error::Inference(_) => "INFERENCE",
-            Error::NoFace { .. } => "NO_FACE",
-            Error::ModelMismatch(_) => "MODEL_MISMATCH",
-            Error::FormatVersion(_) => "FORMAT_VERSION",
-            Error::CorruptData(_) => "CORRUPT_DATA",
-            Error::Aborted(_) => "ABORTED",
+            ErrorCode::InvalidInput => "INVALID_INPUT",
+            ErrorCode::ModelLoad => "MODEL_LOAD",
+            ErrorCode::ModelVersion => "MODEL_VERSION",
+            ErrorCode::BackendUnavailable => "BACKEND_UNAVAILABLE",
+            ErrorCode::Inference => "INFERENCE",
+            ErrorCode::NoFace => "NO_FACE",
+            ErrorCode::ModelMismatch => "MODEL_MISMATCH",
+            ErrorCode::FormatVersion => "FORMAT_VERSION",
+            ErrorCode::CorruptData => "CORRUPT_DATA",
+            ErrorCode::Aborted => "ABORTED",
         }
     }
 }
 
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Error {
+    /// The kind of error, to branch on.
+    pub fn kind(&self) -> ErrorCode {
+        match self {
+            Error::InvalidInput(_) => ErrorCode::InvalidInput,
+            Error::ModelLoad(_) => ErrorCode::ModelLoad,
+            Error::ModelVersion(_) => ErrorCode::ModelVersion,
+            Error::BackendUnavailable(_) => ErrorCode::BackendUnavailable,
+            Error::Inference(_) => ErrorCode::Inference,
+            Error::NoFace { .. } => ErrorCode::NoFace,
+            Error::ModelMismatch(_) => ErrorCode::ModelMismatch,
+            Error::FormatVersion(_) => ErrorCode::FormatVersion,
+            Error::CorruptData(_) => ErrorCode::CorruptData,
+            Error::Aborted(_) => ErrorCode::Aborted,
+        }
+    }
+
+    /// The stable, machine-readable code (the `code` property of JS errors).
+    pub fn code(&self) -> &'static str {
+        self.kind().as_str()
+    }
+}
+
+/// The SDK's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    /// The codes the JavaScript package declares are exactly the Rust ones plus its own two.
+    #[test]
+    fn js_error_codes_are_the_rust_codes() {
+        let dts = include_str!("../pkg/index.d.ts");
+        let start = dts
+            .find("export type ErrorCode =")
+            .expect("ErrorCode in index.d.ts");
+        let end = start + dts[start..].find(';').expect("end of ErrorCode");
+        let mut declared: Vec<&str> = dts[start..end]
+            .split('|')
+            .skip(1)
+            .map(|s| s.trim().trim_matches('\''))
+            .collect();
+        declared.sort();
+        let mut expected: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        expected.extend(["WRONG_KEY", "INTERNAL"]);
+        expected.sort();
+        assert_eq!(declared, expected);
+    }
+}

@@ -98,8 +98,8 @@ impl Image {
         Ok(Self { width, height, rgb })
     }
 
-    /// Decodes an image file (PNG, JPEG, PGM/PPM).
-    #[cfg(not(target_arch = "wasm32"))]
+    /// Decodes an image file (PNG, JPEG, PGM/PPM); feature `files`.
+    #[cfg(all(feature = "files", not(target_arch = "wasm32")))]
     pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self> {
         let path = path.as_ref();
         let decoded = image::open(path)

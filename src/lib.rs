@@ -11,53 +11,62 @@
 //! println!("similarity {:.3}, match: {}", result.similarity, result.is_match);
 //! # Ok(()) }
 //! ```
+//!
+//! # Layout
+//!
+//! Each folder of `src/` is one layer; a layer uses only the ones above it in this list:
+//!
+//! - the base: [`Error`], [`Backend`], [`Image`], vector arithmetic;
+//! - `nn`: the networks as burn modules (forward passes only);
+//! - [`io`]: file formats (weights, tuned weights, templates and galleries);
+//! - `score`: the [`Embedder`], the [`Calibration`] (all FAR arithmetic), verification;
+//! - `face`: detection, alignment, the photo checks, the [`Pipeline`];
+//! - `gallery`: the [`Gallery`], enrollment, the calibrated 1:N search, migration;
+//! - [`train`]: losses, augmentations, the training loop (feature `train`);
+//! - [`tools`] (feature `cli`, native only): converters, evaluation, the command line;
+//! - `wasm`: the JavaScript bindings, which only convert arguments and errors.
+//!
+//! The runtime's public API is the list re-exported here; [`io`] and [`train`] are public for
+//! the file formats and the training building blocks.
 
-pub mod align;
-pub mod augment;
-pub mod backend;
-pub mod blazeface;
-pub mod calibration;
-pub mod detect;
-pub mod embedder;
-pub mod error;
-pub mod gallery;
-pub mod image;
-pub mod losses;
-pub mod metrics;
-pub mod model;
-pub mod pairs;
-pub mod pipeline;
-pub mod quality;
-pub mod random;
-pub mod search;
-pub mod template;
+mod backend;
+mod error;
+mod image;
+mod random;
+mod vector;
+
+mod face;
+mod gallery;
+pub mod io;
+mod nn;
+mod score;
 #[cfg(feature = "train")]
 pub mod train;
-pub mod tuned;
-pub mod verify;
-pub mod weights;
 
-#[cfg(not(target_arch = "wasm32"))]
-pub mod cli;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod convert;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod eval;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod identify_eval;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod tfjs;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod tflite;
+#[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
+pub mod tools;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
 pub use backend::Backend;
-pub use embedder::Embedder;
-pub use error::{Error, Result};
+pub use error::{Error, ErrorCode, Result};
+pub use face::detect::{BoundingBox, Detector, Face, Landmarks};
+pub use face::pipeline::{Embedded, Pipeline};
+pub use face::prepared::{FaceMode, Prepared};
+pub use face::quality;
+pub use gallery::enroll::{EnrollReport, CONSISTENCY_FAR};
+pub use gallery::identify::{SearchOptions, Searcher};
+pub use gallery::{Aggregation, Candidate, Gallery, Identification, IdentitySummary};
 pub use image::{Image, PixelFormat};
-pub use verify::{similarity, verify, Verification, DEFAULT_THRESHOLD};
+pub use nn::adapter::Scope;
+pub use random::Rng;
+pub use score::calibration::{Calibration, FarThreshold, Refit, DEFAULT_FAR};
+pub use score::embedder::Embedder;
+pub use score::verify::{verify, Verification, DEFAULT_THRESHOLD};
+#[cfg(feature = "train")]
+pub use train::{fine_tune, FineTuned, Loss, Progress, TrainConfig, TrainingSet};
+pub use vector::similarity;
 
 /// The shipped weights, relative to the crate root.
 pub const DEFAULT_WEIGHTS_PATH: &str = "models/mobilefacenet.safetensors";

@@ -3,8 +3,8 @@
 
 mod common;
 
-use webverify::convert::{convert_tflite, convert_to_weights};
-use webverify::model::Architecture;
+use webverify::tools::convert::Architecture;
+use webverify::tools::convert::{convert_tflite, convert_to_weights};
 
 fn tflite(shared: &std::path::Path) -> Vec<u8> {
     std::fs::read(shared.join("models-src/mobilefacenet-tflite/MobileFaceNet.tflite")).unwrap()
@@ -16,7 +16,7 @@ fn conversion_reproduces_the_committed_weights() {
     let converted = convert_to_weights(&tflite(&shared), "MobileFaceNet.tflite").unwrap();
     // The committed file also carries the score calibration, added by `webverify calibrate`.
     let committed =
-        webverify::weights::set_metadata(&common::weights(), "calibration", None).unwrap();
+        webverify::io::weights::set_metadata(&common::weights(), "calibration", None).unwrap();
     assert!(
         converted == committed,
         "models/mobilefacenet.safetensors differs from a fresh conversion: re-run \

@@ -6,9 +6,9 @@ mod common;
 
 use std::path::Path;
 
-use webverify::detect::Detector;
-use webverify::pipeline::{FaceMode, Pipeline};
+use webverify::Detector;
 use webverify::{Backend, Image};
+use webverify::{FaceMode, Pipeline};
 
 fn detector_weights() -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(webverify::DEFAULT_DETECTOR_PATH))
@@ -19,19 +19,22 @@ fn detector_weights() -> Vec<u8> {
 fn detector_conversion_reproduces_the_committed_weights() {
     let shared = shared_or_skip!();
     let json = shared.join("models-src/face-detection-short/facemesh-detection-short.json");
-    let (model, shards) = webverify::tfjs::read_files(&json).unwrap();
-    let converted =
-        webverify::blazeface::convert_tfjs(&model, &shards, "facemesh-detection-short.json")
-            .unwrap();
+    let (model, shards) = webverify::tools::tfjs::read_files(&json).unwrap();
+    let converted = webverify::tools::convert::blazeface_from_tfjs(
+        &model,
+        &shards,
+        "facemesh-detection-short.json",
+    )
+    .unwrap();
     assert!(
         converted == detector_weights(),
         "models/blazeface-short.safetensors differs from a fresh conversion"
     );
     // The MobileFaceNet graph is not BlazeFace.
     let other = shared.join("models-src/mobilefacenet/mobilefacenet.json");
-    let (model, shards) = webverify::tfjs::read_files(&other).unwrap();
+    let (model, shards) = webverify::tools::tfjs::read_files(&other).unwrap();
     assert_eq!(
-        webverify::blazeface::convert_tfjs(&model, &shards, "x")
+        webverify::tools::convert::blazeface_from_tfjs(&model, &shards, "x")
             .unwrap_err()
             .code(),
         "MODEL_LOAD"

@@ -18,7 +18,7 @@ fn load_error(bytes: &[u8]) -> &'static str {
 
 /// A copy of the real weights whose metadata entry `key` is replaced.
 fn with_metadata(key: &str, value: &str) -> Vec<u8> {
-    webverify::weights::set_metadata(&common::weights(), key, Some(value)).unwrap()
+    webverify::io::weights::set_metadata(&common::weights(), key, Some(value)).unwrap()
 }
 
 #[test]
@@ -116,13 +116,14 @@ fn corrupted_weight_files_are_errors_not_panics() {
     for at in (0..8 + n).step_by(7) {
         let mut bad = good.clone();
         bad[at] ^= 0x5a;
-        let result =
-            std::panic::catch_unwind(|| webverify::weights::WeightFile::parse(&bad).map(|_| ()));
+        let result = std::panic::catch_unwind(|| {
+            webverify::io::weights::WeightFile::parse(&bad).map(|_| ())
+        });
         assert!(result.is_ok(), "panicked with byte {at} changed");
     }
     for len in (0..good.len()).step_by(good.len() / 97) {
         let result = std::panic::catch_unwind(|| {
-            webverify::weights::WeightFile::parse(&good[..len]).map(|_| ())
+            webverify::io::weights::WeightFile::parse(&good[..len]).map(|_| ())
         });
         assert!(
             matches!(result, Ok(Err(_))),

@@ -8,10 +8,10 @@ mod common;
 
 use std::path::Path;
 
-use webverify::pipeline::{FaceMode, Pipeline};
 use webverify::train::{Loss, TrainConfig};
-use webverify::tuned::Scope;
+use webverify::Scope;
 use webverify::{Error, Image};
+use webverify::{FaceMode, Pipeline};
 
 /// ORL photos are grey 92x112 face crops: used as ready crops (`face: none`).
 fn orl(shared: &Path) -> (Vec<Image>, Vec<usize>) {
@@ -33,7 +33,7 @@ fn tune(
     images: &[Image],
     labels: Option<&[usize]>,
     config: &TrainConfig,
-) -> webverify::Result<webverify::pipeline::FineTuned> {
+) -> webverify::Result<webverify::FineTuned> {
     pollster::block_on(
         pipeline.fine_tune_async(images, labels, FaceMode::None, config, |_| {
             std::future::ready(true)
@@ -107,7 +107,7 @@ fn fine_tune_lowers_the_loss_and_round_trips() {
             .unwrap()
             .unwrap();
         assert_eq!(
-            webverify::weights::sha256_hex(&bytes),
+            webverify::io::weights::sha256_hex(&bytes),
             tuned.info.sha256,
             "{what}: the export is the file the model was loaded from"
         );
@@ -151,7 +151,7 @@ fn tuned_weights_are_checked() {
 
     // Another base model: refused.
     let other =
-        webverify::weights::set_metadata(&bytes, "base_sha256", Some(&"0".repeat(64))).unwrap();
+        webverify::io::weights::set_metadata(&bytes, "base_sha256", Some(&"0".repeat(64))).unwrap();
     assert_eq!(
         pipeline.embedder.load_tuned(&other).unwrap_err().code(),
         "MODEL_MISMATCH"
@@ -241,7 +241,7 @@ fn tuned_weights_are_checked() {
 
 #[test]
 fn galleries_follow_an_adapter_and_are_flagged_otherwise() {
-    use webverify::gallery::Gallery;
+    use webverify::Gallery;
     let shared = shared_or_skip!();
     let (images, labels) = orl(&shared);
     let pipeline = common::pipeline();

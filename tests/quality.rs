@@ -4,9 +4,9 @@
 
 mod common;
 
-use webverify::gallery::Gallery;
-use webverify::pipeline::FaceMode;
 use webverify::quality::{self, sharpness, MIN_SHARPNESS};
+use webverify::FaceMode;
+use webverify::Gallery;
 use webverify::{Image, PixelFormat};
 
 /// Three passes of a 3x3 box blur (close to a Gaussian of sigma 1.4).
@@ -65,10 +65,6 @@ fn the_gate_holds_back_bad_templates_with_reasons() {
     let man = Image::open(inputs.join("face_03_samples_man.png")).unwrap();
     let woman = Image::open(inputs.join("face_02_samples_woman.png")).unwrap();
     let p = common::pipeline();
-    let consistency = p
-        .embedder
-        .threshold(Some(quality::CONSISTENCY_FAR))
-        .unwrap();
     let offered = pollster::block_on(p.offer_async(
         &[
             side_by_side(&[&man]),
@@ -97,26 +93,25 @@ fn the_gate_holds_back_bad_templates_with_reasons() {
     assert!(offered[4].embedding.is_none());
 
     let mut g = Gallery::new(p.embedder.model_ref());
-    let report = quality::enroll(
-        &mut g,
-        "man",
-        offered.clone(),
-        Some("{}"),
-        false,
-        consistency,
-    )
-    .unwrap();
+    // The consistency threshold is the embedder's calibrated one at CONSISTENCY_FAR.
+    let report = g
+        .enroll_photos(&p.embedder, "man", offered.clone(), Some("{}"), false)
+        .unwrap();
     assert_eq!(report.enrolled, 1, "only the clean photo");
     assert_eq!(report.issues.len(), 5);
 
     // Another person offered as "man" disagrees with the enrolled template.
     let other =
         pollster::block_on(p.offer_async(&[side_by_side(&[&woman])], FaceMode::Detect)).unwrap();
-    let report = quality::enroll(&mut g, "man", other.clone(), None, false, consistency).unwrap();
+    let report = g
+        .enroll_photos(&p.embedder, "man", other.clone(), None, false)
+        .unwrap();
     assert_eq!(report.enrolled, 0);
     assert_eq!(codes(&report.issues[0]), ["INCONSISTENT"]);
     // The caller can override; a photo without a face still cannot be enrolled.
-    let forced = quality::enroll(&mut g, "man", offered, None, true, consistency).unwrap();
+    let forced = g
+        .enroll_photos(&p.embedder, "man", offered, None, true)
+        .unwrap();
     assert_eq!(forced.enrolled, 4);
     assert_eq!(g.template_count(), 5);
 }
@@ -141,8 +136,8 @@ fn measure_sharpness_on_lfw_devtrain() {
     let shared = shared_or_skip!();
     let dir = shared.join("data/lfw-view1");
     let text = std::fs::read_to_string(dir.join("pairsDevTrain.txt")).unwrap();
-    let pairs = webverify::pairs::parse(&text, &dir, &dir.join("images")).unwrap();
-    let unique = webverify::eval::unique_images(&pairs);
+    let pairs = webverify::tools::pairs::parse(&text, &dir, &dir.join("images")).unwrap();
+    let unique = webverify::tools::eval::unique_images(&pairs);
     let p = common::pipeline();
     let mut values: Vec<f32> = unique
         .iter()

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
-use webverify::template::{
+use webverify::io::template::{
     decode_gallery, decode_template, encode_gallery, encode_template, ModelRef, StoredIdentity,
 };
 

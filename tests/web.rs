@@ -9,7 +9,7 @@ use webverify::{Backend, Embedder, Image, PixelFormat};
 wasm_bindgen_test_configure!(run_in_browser);
 
 const WEIGHTS: &[u8] = include_bytes!("../models/mobilefacenet.safetensors");
-const REFERENCE_PNGS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/reference.bin"));
+const REFERENCE_IMAGES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/reference.bin"));
 const REFERENCE_JSON: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/reference.json"));
 
 fn u32_at(bytes: &[u8], at: &mut usize) -> usize {
@@ -18,39 +18,27 @@ fn u32_at(bytes: &[u8], at: &mut usize) -> usize {
     v
 }
 
-/// (name, image, reference raw output) for the 16 reference inputs packed by build.rs.
+/// (name, image, reference raw output) for the 16 reference inputs decoded by build.rs.
 fn reference() -> Vec<(String, Image, Vec<f32>)> {
     let json: serde_json::Value = serde_json::from_slice(REFERENCE_JSON).unwrap();
     let mut at = 0;
-    let count = u32_at(REFERENCE_PNGS, &mut at);
+    let count = u32_at(REFERENCE_IMAGES, &mut at);
     (0..count)
         .map(|_| {
-            let n = u32_at(REFERENCE_PNGS, &mut at);
-            let name = String::from_utf8(REFERENCE_PNGS[at..at + n].to_vec()).unwrap();
+            let n = u32_at(REFERENCE_IMAGES, &mut at);
+            let name = String::from_utf8(REFERENCE_IMAGES[at..at + n].to_vec()).unwrap();
             at += n;
-            let len = u32_at(REFERENCE_PNGS, &mut at);
-            let png = &REFERENCE_PNGS[at..at + len];
+            let (width, height) = (
+                u32_at(REFERENCE_IMAGES, &mut at),
+                u32_at(REFERENCE_IMAGES, &mut at),
+            );
+            let channels = u32_at(REFERENCE_IMAGES, &mut at);
+            let len = width * height * channels;
+            let format = PixelFormat::from_channels(channels).unwrap();
+            let image =
+                Image::from_pixels(&REFERENCE_IMAGES[at..at + len], width, height, format, None)
+                    .unwrap();
             at += len;
-            let mut decoder = png::Decoder::new(std::io::Cursor::new(png));
-            decoder
-                .set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-            let mut reader = decoder.read_info().unwrap();
-            let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-            let info = reader.next_frame(&mut buf).unwrap();
-            let format = match info.color_type {
-                png::ColorType::Rgba => PixelFormat::Rgba,
-                png::ColorType::Rgb => PixelFormat::Rgb,
-                png::ColorType::Grayscale => PixelFormat::Gray,
-                other => panic!("{name}: unexpected PNG colour type {other:?}"),
-            };
-            let image = Image::from_pixels(
-                &buf,
-                info.width as usize,
-                info.height as usize,
-                format,
-                Some(info.line_size),
-            )
-            .unwrap();
             let want = json["outputs"][&name]
                 .as_array()
                 .unwrap()
@@ -169,9 +157,9 @@ async fn webgpu_errors_leave_the_engine_usable() {
 /// the CPU backend (whose values the native tests check by hand and by finite differences).
 async fn losses_and_augmentations(backend: Backend) {
     use burn::tensor::{Tensor, TensorData};
-    use webverify::augment::Augmentation;
-    use webverify::losses::{nt_xent, supcon, triplet_semi_hard, MarginHead};
-    use webverify::random::Rng;
+    use webverify::train::augment::Augmentation;
+    use webverify::train::losses::{nt_xent, supcon, triplet_semi_hard, MarginHead};
+    use webverify::Rng;
 
     let (n, d) = (8, 6);
     let values = Rng::new(11).centred(n * d);

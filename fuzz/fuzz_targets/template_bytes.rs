@@ -9,7 +9,7 @@
 #[path = "../../src/error.rs"]
 mod error;
 #[allow(dead_code)]
-#[path = "../../src/template.rs"]
+#[path = "../../src/io/template.rs"]
 mod template;
 
 use libfuzzer_sys::fuzz_target;

@@ -94,9 +94,9 @@ pub fn agreement(ours: &[f32], reference: &[f32]) -> (f64, f64) {
 }
 
 /// The shipped embedder and detector on the Flex CPU backend.
-pub fn pipeline() -> webverify::pipeline::Pipeline {
+pub fn pipeline() -> webverify::Pipeline {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    webverify::pipeline::Pipeline::from_paths(
+    webverify::Pipeline::from_paths(
         root.join(webverify::DEFAULT_WEIGHTS_PATH),
         root.join(webverify::DEFAULT_DETECTOR_PATH),
         webverify::Backend::Flex,

@@ -34,6 +34,20 @@ pub struct FarThreshold {
     pub tar: Option<f64>,
 }
 
+/// The distribution of impostor scores, as thresholds by false-accept rate: what turns a cosine
+/// into "1 pair of different people in 1 000 scores this high".
+///
+/// ```
+/// # fn main() -> webverify::Result<()> {
+/// use webverify::Calibration;
+/// // 10 000 impostor scores spread evenly over [-0.5, 0.5).
+/// let impostors: Vec<f32> = (0..10_000).map(|i| i as f32 / 10_000.0 - 0.5).collect();
+/// let c = Calibration::from_impostors("example", &impostors)?;
+/// let t = c.threshold(1e-2)?;
+/// assert!((t - 0.49).abs() < 0.01, "{t}");
+/// assert!((c.far_at(t) - 1e-2).abs() < 1e-3);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
     /// Where the impostor pairs came from.
@@ -150,6 +164,15 @@ impl Calibration {
         1.0 / self.negatives as f64
     }
 
+    /// The calibration stored with a weights file, if any.
+    pub fn from_weights(file: &crate::io::weights::WeightFile) -> Result<Option<Self>> {
+        file.info
+            .metadata
+            .get(METADATA_KEY)
+            .map(|json| Self::from_json(json))
+            .transpose()
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
@@ -171,9 +194,34 @@ impl Calibration {
     }
 }
 
+/// The per-comparison FAR that gives a search over `comparisons` independent comparisons an
+/// overall false-accept rate of `search_far`: `1 − (1 − search_far)^(1/comparisons)`.
+pub fn per_comparison_far(search_far: f64, comparisons: usize) -> f64 {
+    if comparisons <= 1 {
+        return search_far;
+    }
+    -((-search_far).ln_1p() / comparisons as f64).exp_m1()
+}
+
+/// The inverse of [`per_comparison_far`]: the false-accept rate of a search over `comparisons`
+/// comparisons, each at `per_comparison`.
+pub fn search_far(per_comparison: f64, comparisons: usize) -> f64 {
+    -((comparisons.max(1) as f64) * (-per_comparison).ln_1p()).exp_m1()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_far_splits_over_comparisons() {
+        assert_eq!(per_comparison_far(1e-3, 1), 1e-3);
+        let p = per_comparison_far(1e-2, 100);
+        // 1 − (1 − p)^100 = 1e-2, and p is close to 1e-4.
+        assert!(((1.0 - (1.0 - p).powi(100)) - 1e-2).abs() < 1e-12);
+        assert!((p / 1e-4 - 1.0).abs() < 0.01, "{p}");
+        assert!((search_far(p, 100) - 1e-2).abs() < 1e-12);
+    }
 
     fn uniform(n: usize) -> Vec<f32> {
         (0..n).map(|i| i as f32 / n as f32).collect()

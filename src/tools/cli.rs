@@ -90,7 +90,7 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         enroll: usize,
         /// The target false-accept rate, applied per comparison and per search.
-        #[arg(long, default_value_t = crate::calibration::DEFAULT_FAR)]
+        #[arg(long, default_value_t = crate::score::calibration::DEFAULT_FAR)]
         far: f64,
         #[command(flatten)]
         models: Models,
@@ -108,32 +108,8 @@ enum Command {
         /// … to this one (inclusive).
         #[arg(long)]
         to: Option<String>,
-        /// ntxent (ignores the labels), supcon, triplet, arcface, cosface, sphereface, softmax.
-        #[arg(long, default_value = "supcon")]
-        loss: String,
-        /// adapter, head or all.
-        #[arg(long, default_value = "adapter")]
-        trainable: String,
-        #[arg(long, default_value_t = 200)]
-        steps: usize,
-        #[arg(long, default_value_t = 32)]
-        batch_size: usize,
-        #[arg(long, default_value_t = 1e-3)]
-        lr: f64,
-        #[arg(long, default_value_t = 1e-4)]
-        weight_decay: f32,
-        #[arg(long, default_value_t = 0.1)]
-        temperature: f32,
-        /// Default: the loss's own (triplet 0.2, arcface 0.5, cosface 0.35, sphereface 4).
-        #[arg(long)]
-        margin: Option<f32>,
-        #[arg(long, default_value_t = 16.0)]
-        scale: f32,
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Probability of a random illumination gradient per view (0: SimCLR's augmentations only).
-        #[arg(long, default_value_t = 0.0)]
-        shading: f32,
+        #[command(flatten)]
+        recipe: TrainArgs,
         /// Where to write the tuned weights.
         #[arg(long)]
         out: PathBuf,
@@ -182,15 +158,23 @@ struct Models {
 }
 
 impl Models {
-    fn load(&self) -> crate::Result<(crate::pipeline::Pipeline, crate::pipeline::FaceMode)> {
+    fn load(
+        &self,
+    ) -> crate::Result<(
+        crate::face::pipeline::Pipeline,
+        crate::face::prepared::FaceMode,
+    )> {
         let backend = Backend::parse(&self.backend)?;
         let pipeline =
-            crate::pipeline::Pipeline::from_paths(&self.weights, &self.detector, backend)?;
+            crate::face::pipeline::Pipeline::from_paths(&self.weights, &self.detector, backend)?;
         if let Some(path) = &self.tuned {
             let info = pipeline.embedder.load_tuned(&read(path)?)?;
             eprintln!("using tuned weights {} ({})", path.display(), info.id());
         }
-        Ok((pipeline, crate::pipeline::FaceMode::parse(&self.face)?))
+        Ok((
+            pipeline,
+            crate::face::prepared::FaceMode::parse(&self.face)?,
+        ))
     }
 }
 
@@ -213,7 +197,7 @@ impl PairList {
             .unwrap_or_default()
     }
 
-    fn read(&self) -> crate::Result<Vec<crate::pairs::Pair>> {
+    fn read(&self) -> crate::Result<Vec<crate::tools::pairs::Pair>> {
         let list_dir = self
             .pairs
             .parent()
@@ -230,7 +214,7 @@ impl PairList {
         let text = String::from_utf8(read(&self.pairs)?).map_err(|_| {
             crate::Error::InvalidInput(format!("{} is not text", self.pairs.display()))
         })?;
-        crate::pairs::parse(&text, &list_dir, &images)
+        crate::tools::pairs::parse(&text, &list_dir, &images)
     }
 }
 
@@ -258,10 +242,10 @@ fn run(command: Command) -> crate::Result<()> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let bytes = if model.extension().is_some_and(|e| e == "json") {
-                let (json, shards) = crate::tfjs::read_files(&model)?;
-                crate::blazeface::convert_tfjs(&json, &shards, &source)?
+                let (json, shards) = crate::tools::tfjs::read_files(&model)?;
+                crate::tools::convert::blazeface_from_tfjs(&json, &shards, &source)?
             } else {
-                crate::convert::convert_to_weights(&read(&model)?, &source)?
+                crate::tools::convert::convert_to_weights(&read(&model)?, &source)?
             };
             std::fs::write(&out, &bytes).map_err(|e| {
                 crate::Error::ModelLoad(format!("cannot write {}: {e}", out.display()))
@@ -270,7 +254,7 @@ fn run(command: Command) -> crate::Result<()> {
                 "wrote {} ({} bytes, sha256 {})",
                 out.display(),
                 bytes.len(),
-                crate::weights::sha256_hex(&bytes)
+                crate::io::weights::sha256_hex(&bytes)
             );
         }
         Command::Embed { images, models } => {
@@ -290,14 +274,14 @@ fn run(command: Command) -> crate::Result<()> {
             save_aligned,
         } => {
             let device = Backend::parse(&backend)?.cpu_device()?;
-            let detector = crate::detect::Detector::with_device(&read(&detector)?, device)?;
+            let detector = crate::face::detect::Detector::with_device(&read(&detector)?, device)?;
             for path in images {
                 let image = Image::open(&path)?;
                 let faces = detector.detect(&image)?;
                 println!("{}", serde_json::json!({ "image": path, "faces": faces }));
                 if save_aligned {
                     if let Some(crop) = faces.first().and_then(|f| {
-                        crate::align::align_face(&image, &f.landmarks.alignment_points())
+                        crate::face::align::align_face(&image, &f.landmarks.alignment_points())
                     }) {
                         let out = path.with_extension("aligned.png");
                         image::save_buffer(
@@ -327,36 +311,15 @@ fn run(command: Command) -> crate::Result<()> {
             images,
             from,
             to,
-            loss,
-            trainable,
-            steps,
-            batch_size,
-            lr,
-            weight_decay,
-            temperature,
-            margin,
-            scale,
-            seed,
-            shading,
+            recipe,
             out,
             models,
         } => {
-            let config = crate::train::TrainConfig {
-                loss: crate::train::Loss::parse(&loss)?,
-                scope: crate::tuned::Scope::parse(&trainable)?,
-                steps,
-                batch_size,
-                lr,
-                weight_decay,
-                temperature,
-                margin,
-                scale,
-                seed,
-                augmentation: crate::augment::Augmentation {
-                    shading_probability: shading,
-                    ..Default::default()
-                },
-            };
+            // The same options object, and so the same mapping and checks, as the JS package's.
+            let options = serde_json::to_value(&recipe)
+                .map_err(|e| crate::Error::InvalidInput(format!("training options: {e}")))?;
+            let config: crate::train::TrainConfig = serde_json::from_value(options)
+                .map_err(|e| crate::Error::InvalidInput(format!("training options: {e}")))?;
             train(&images, from, to, &config, &models, &out)?;
         }
         Command::Calibrate {
@@ -366,9 +329,9 @@ fn run(command: Command) -> crate::Result<()> {
         } => {
             let pairs = list.read()?;
             let (pipeline, mode) = models.load()?;
-            let unique = crate::eval::unique_images(&pairs);
-            let embeddings = crate::eval::embed_all(&pipeline, &unique, mode, true)?;
-            let impostor = crate::eval::cross_identity_impostors(&embeddings);
+            let unique = crate::tools::eval::unique_images(&pairs);
+            let embeddings = crate::tools::eval::embed_all(&pipeline, &unique, mode, true)?;
+            let impostor = crate::tools::eval::cross_identity_impostors(&embeddings);
             let source = format!(
                 "all cross-identity pairs of the {} images of {} (face {}; {} without a face left out)",
                 embeddings.values().filter(|e| e.is_some()).count(),
@@ -376,9 +339,9 @@ fn run(command: Command) -> crate::Result<()> {
                 models.face,
                 embeddings.values().filter(|e| e.is_none()).count(),
             );
-            let c = crate::calibration::Calibration::from_impostors(&source, &impostor)?;
+            let c = crate::score::calibration::Calibration::from_impostors(&source, &impostor)?;
             println!("calibration: {source}: {} impostor pairs", c.negatives);
-            for far in crate::calibration::REPORTED_FARS {
+            for far in crate::score::calibration::REPORTED_FARS {
                 match c.threshold(far) {
                     Ok(t) => println!(
                         "FAR {far:e}: threshold {t:.4} (backed by {:.0} accepted impostor pairs)",
@@ -388,9 +351,9 @@ fn run(command: Command) -> crate::Result<()> {
                 }
             }
             if let Some(out) = write {
-                let bytes = crate::weights::set_metadata(
+                let bytes = crate::io::weights::set_metadata(
                     &read(&out)?,
-                    crate::calibration::METADATA_KEY,
+                    crate::score::calibration::METADATA_KEY,
                     Some(&c.to_json()),
                 )?;
                 std::fs::write(&out, bytes).map_err(|e| {
@@ -408,7 +371,7 @@ fn run(command: Command) -> crate::Result<()> {
         } => {
             let (pipeline, mode) = models.load()?;
             let pairs = list.read()?;
-            let (scored, report) = crate::eval::evaluate(&pipeline, &pairs, mode, true)?;
+            let (scored, report) = crate::tools::eval::evaluate(&pipeline, &pairs, mode, true)?;
             println!("{report}");
             let write = |path: &PathBuf, body: &str| {
                 std::fs::write(path, body).map_err(|e| {
@@ -416,14 +379,14 @@ fn run(command: Command) -> crate::Result<()> {
                 })
             };
             if let Some(path) = roc {
-                write(&path, &crate::eval::roc_csv(&report.roc))?;
+                write(&path, &crate::tools::eval::roc_csv(&report.roc))?;
             }
             if let Some(path) = plot {
                 let title = format!("ROC, {} ({} pairs)", list.name(), report.pairs);
-                crate::eval::roc_svg(&report.roc, &title, &path)?;
+                crate::tools::eval::roc_svg(&report.roc, &title, &path)?;
             }
             if let Some(path) = scores {
-                write(&path, &crate::eval::scores_csv(&pairs, &scored))?;
+                write(&path, &crate::tools::eval::scores_csv(&pairs, &scored))?;
             }
         }
         Command::EvalIdentify {
@@ -434,15 +397,16 @@ fn run(command: Command) -> crate::Result<()> {
         } => {
             let (pipeline, mode) = models.load()?;
             let threshold = pipeline.embedder.threshold(Some(far))?;
-            let people = crate::identify_eval::people(&images)?;
+            let people = crate::tools::identify_eval::people(&images)?;
             let start = std::time::Instant::now();
-            let halves = crate::identify_eval::evaluate(&pipeline, &people, enroll, far, mode)?;
+            let halves =
+                crate::tools::identify_eval::evaluate(&pipeline, &people, enroll, far, mode)?;
             println!(
                 "{} people in {}; enroll {enroll} per person; FAR {far:e}: per comparison at threshold {threshold:.4}, per search at the threshold for FAR {far:e} / comparisons; halves A and B alternate people in name order",
                 people.len(),
                 images.display()
             );
-            print!("{}", crate::identify_eval::table(&halves));
+            print!("{}", crate::tools::identify_eval::table(&halves));
             println!("time {:.1} s", start.elapsed().as_secs_f64());
         }
         Command::BenchIdentify {
@@ -508,15 +472,15 @@ fn random_units(count: usize, dim: usize, seed: u64) -> Vec<f32> {
     let mut out = Vec::with_capacity(count * dim);
     for _ in 0..count {
         let v = rng.centred(dim);
-        out.extend(crate::gallery::normalised(&v, dim).unwrap_or(v));
+        out.extend(crate::vector::normalised(&v, dim).unwrap_or(v));
     }
     out
 }
 
 fn bench_identify(templates: usize, runs: usize, backends: &str) -> crate::Result<()> {
     use crate::gallery::{Aggregation, Gallery};
-    let dim = crate::model::EMBEDDING_DIM;
-    let model = crate::template::ModelRef {
+    let dim = crate::nn::mobilefacenet::EMBEDDING_DIM;
+    let model = crate::io::template::ModelRef {
         name: "bench".into(),
         sha256: "0".repeat(64),
         dim,
@@ -554,7 +518,7 @@ fn bench_identify(templates: usize, runs: usize, backends: &str) -> crate::Resul
         let backend = Backend::parse(name.trim())?;
         let device = backend.cpu_device()?;
         let t = Instant::now();
-        let index = crate::search::TemplateIndex::new(
+        let index = crate::gallery::search::TemplateIndex::new(
             gallery.search_matrix(Aggregation::Centroid),
             dim,
             &device,
@@ -574,6 +538,40 @@ fn bench_identify(templates: usize, runs: usize, backends: &str) -> crate::Resul
     Ok(())
 }
 
+/// The recipe options of `webverify train`, with the command's own defaults; they become a
+/// [`crate::train::TrainConfig`] through the same camelCase options object as `fineTune` in JS.
+#[cfg(feature = "train")]
+#[derive(clap::Args, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TrainArgs {
+    /// ntxent (ignores the labels), supcon, triplet, arcface, cosface, sphereface, softmax.
+    #[arg(long, default_value = "supcon")]
+    loss: String,
+    /// adapter, head or all.
+    #[arg(long, default_value = "adapter")]
+    trainable: String,
+    #[arg(long, default_value_t = 200)]
+    steps: usize,
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    #[arg(long, default_value_t = 1e-4)]
+    weight_decay: f32,
+    #[arg(long, default_value_t = 0.1)]
+    temperature: f32,
+    /// Default: the loss's own (triplet 0.2, arcface 0.5, cosface 0.35, sphereface 4).
+    #[arg(long)]
+    margin: Option<f32>,
+    #[arg(long, default_value_t = 16.0)]
+    scale: f32,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Probability of a random illumination gradient per view (0: SimCLR's augmentations only).
+    #[arg(long, default_value_t = 0.0)]
+    shading: f32,
+}
+
 /// `webverify train`: loads the people, fine-tunes with a progress bar, writes the tuned file.
 #[cfg(feature = "train")]
 fn train(
@@ -584,7 +582,7 @@ fn train(
     models: &Models,
     out: &std::path::Path,
 ) -> crate::Result<()> {
-    let people: Vec<_> = crate::identify_eval::people(root)?
+    let people: Vec<_> = crate::tools::identify_eval::people(root)?
         .into_iter()
         .filter(|p| from.as_ref().is_none_or(|f| &p.name >= f))
         .filter(|p| to.as_ref().is_none_or(|t| &p.name <= t))

@@ -29,7 +29,7 @@ pub enum Padding {
 }
 
 /// One convolution (batch norm folded in), optionally followed by a per-channel PReLU. Also
-/// describes the detector's convs (`crate::blazeface`), which have no PReLU.
+/// describes the detector's convs (`crate::nn::blazeface`), which have no PReLU.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConvSpec {
     /// Module path; the weight file stores `{name}.weight`, `{name}.bias`, `{name}.alpha`.

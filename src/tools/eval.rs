@@ -1,16 +1,17 @@
 //! The evaluation command: embeds every image of a pair list once and reports the standard
-//! verification metrics (see [`crate::metrics`]).
+//! verification metrics (see [`crate::tools::metrics`]).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::error::{Error, Result};
+use crate::face::pipeline::Pipeline;
+use crate::face::prepared::FaceMode;
 use crate::image::Image;
-use crate::metrics::{self, RocPoint, Scored};
-use crate::pairs::Pair;
-use crate::pipeline::{FaceMode, Pipeline};
-use crate::verify;
+use crate::score::verify;
+use crate::tools::metrics::{self, RocPoint, Scored};
+use crate::tools::pairs::Pair;
 
 /// FARs at which TAR is reported.
 pub const REPORTED_FARS: [f64; 3] = [1e-1, 1e-2, 1e-3];
@@ -229,7 +230,7 @@ fn calibrated_rates(pipeline: &Pipeline, scored: &[Scored]) -> Vec<(f64, f32, f6
         let set: Vec<_> = scored.iter().filter(|s| s.same == same).collect();
         set.iter().filter(|s| s.score >= t).count() as f64 / set.len().max(1) as f64
     };
-    crate::calibration::REPORTED_FARS
+    crate::score::calibration::REPORTED_FARS
         .into_iter()
         .filter_map(|far| {
             c.threshold(far)

@@ -1,46 +1,15 @@
 //! Raw photos in, embeddings out: detect the faces, keep the main one (see [`main_face`]),
 //! refine its landmarks, align it to the 112x112 template, embed it. With [`FaceMode::None`] the input is taken as a ready aligned crop.
 
-use crate::align::align_face;
-use crate::align::{warp, Similarity};
-use crate::detect::{Detector, Face, Landmarks};
-use crate::embedder::Embedder;
 use crate::error::{Error, Result};
+use crate::face::align::align_face;
+use crate::face::align::{warp, Similarity};
+use crate::face::detect::{Detector, Face, Landmarks};
+use crate::face::prepared::{FaceMode, Prepared};
+use crate::face::quality::{photo_issues, Issue, Offered};
 use crate::image::Image;
-use crate::quality::{photo_issues, Issue, Offered};
-use crate::verify::Verification;
-
-/// How the input is turned into the model's crop.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum FaceMode {
-    /// Detect faces and align the main one (the default).
-    #[default]
-    Detect,
-    /// The input already is an aligned face crop; it is only resized.
-    None,
-}
-
-impl FaceMode {
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "detect" => Ok(FaceMode::Detect),
-            "none" => Ok(FaceMode::None),
-            other => Err(Error::InvalidInput(format!(
-                "face mode {other:?}: use 'detect' or 'none'"
-            ))),
-        }
-    }
-}
-
-/// The crop the model sees for one input, and the faces found in it.
-#[derive(Clone, Debug)]
-pub struct Prepared {
-    pub crop: Image,
-    /// Every detected face, highest score first (empty with [`FaceMode::None`]).
-    pub faces: Vec<Face>,
-    /// The face that was aligned (with refined landmarks).
-    pub main: Option<Face>,
-}
+use crate::score::embedder::Embedder;
+use crate::score::verify::Verification;
 
 /// Side of the refinement crop in face widths (chosen on LFW View 1 DevTrain among 1.5, 2, 2.5, 3).
 const REFINE_CONTEXT: f32 = 2.5;
@@ -61,6 +30,23 @@ pub fn main_face(faces: &[Face], width: usize, height: usize) -> Option<&Face> {
 }
 
 /// Detector and embedder together; without a detector only [`FaceMode::None`] works.
+///
+/// ```
+/// # fn main() -> webverify::Result<()> {
+/// use webverify::{Backend, FaceMode, Image, PixelFormat, Pipeline};
+/// let pipeline = Pipeline::from_paths(
+///     webverify::DEFAULT_WEIGHTS_PATH,
+///     webverify::DEFAULT_DETECTOR_PATH,
+///     Backend::Flex,
+/// )?;
+/// let blank = Image::from_pixels(&[200; 160 * 120], 160, 120, PixelFormat::Gray, None)?;
+/// // No face in a blank picture: a typed error, not a guess.
+/// let err = pipeline.prepare(&blank, FaceMode::Detect).unwrap_err();
+/// assert_eq!(err.kind(), webverify::ErrorCode::NoFace);
+/// // A ready crop skips detection.
+/// assert_eq!(pipeline.embed_batch(&[blank], FaceMode::None)?[0].len(), 192);
+/// # Ok(()) }
+/// ```
 pub struct Pipeline {
     pub embedder: Embedder,
     pub detector: Option<Detector>,
@@ -98,7 +84,7 @@ impl Pipeline {
     /// Landmarks of `face` re-detected in a crop of [`REFINE_CONTEXT`] face widths around it,
     /// rotated so that the eyes are level; `None` when the second look finds no face.
     async fn refine_async(&self, image: &Image, face: &Face) -> Result<Option<Landmarks>> {
-        let size = crate::blazeface::INPUT_SIZE;
+        let size = crate::nn::blazeface::INPUT_SIZE;
         let lm = &face.landmarks;
         let (dx, dy) = (
             lm.left_eye[0] - lm.right_eye[0],
@@ -172,7 +158,7 @@ impl Pipeline {
     }
 
     /// Are the main faces of `a` and `b` the same person? At the calibrated threshold for
-    /// `far` (default [`crate::calibration::DEFAULT_FAR`]); the result says how many faces each
+    /// `far` (default [`crate::score::calibration::DEFAULT_FAR`]); the result says how many faces each
     /// photo held.
     pub async fn verify_async(
         &self,
@@ -278,77 +264,5 @@ impl Pipeline {
         far: Option<f64>,
     ) -> Result<Verification> {
         pollster::block_on(self.verify_async(a, b, mode, far))
-    }
-}
-
-/// What a fine-tuning run did.
-#[cfg(feature = "train")]
-pub struct FineTuned {
-    pub losses: Vec<f32>,
-    pub ms: f64,
-    /// Photos left out because no face was found in them.
-    pub skipped: usize,
-    /// The tuned model now in use.
-    pub info: crate::weights::ModelInfo,
-}
-
-#[cfg(feature = "train")]
-impl Pipeline {
-    /// Training inputs from photos: each photo's main face, aligned as for embedding. Photos
-    /// without a face are left out (with their labels); the count left out is returned.
-    pub async fn training_set_async(
-        &self,
-        images: &[Image],
-        labels: Option<&[usize]>,
-        mode: FaceMode,
-    ) -> Result<(crate::train::TrainingSet, usize)> {
-        if let Some(l) = labels {
-            if l.len() != images.len() {
-                return Err(Error::InvalidInput(format!(
-                    "{} labels for {} images",
-                    l.len(),
-                    images.len()
-                )));
-            }
-        }
-        let mut inputs = Vec::with_capacity(images.len());
-        let mut kept = Vec::with_capacity(images.len());
-        let mut skipped = 0;
-        for (i, image) in images.iter().enumerate() {
-            match self.prepare_async(image, mode).await {
-                Ok(p) => {
-                    inputs.push(p.crop.to_model_input(crate::model::INPUT_SIZE));
-                    kept.push(i);
-                }
-                Err(Error::NoFace { .. }) => skipped += 1,
-                Err(e) => return Err(e),
-            }
-        }
-        let labels = labels.map(|l| kept.iter().map(|&i| l[i]).collect());
-        Ok((crate::train::TrainingSet { inputs, labels }, skipped))
-    }
-
-    /// Fine-tunes the embedder on photos (see [`crate::train::fine_tune`]) and uses the tuned
-    /// model from then on.
-    pub async fn fine_tune_async<F, Fut>(
-        &self,
-        images: &[Image],
-        labels: Option<&[usize]>,
-        mode: FaceMode,
-        config: &crate::train::TrainConfig,
-        on_step: F,
-    ) -> Result<FineTuned>
-    where
-        F: FnMut(crate::train::Progress) -> Fut,
-        Fut: std::future::Future<Output = bool>,
-    {
-        let (set, skipped) = self.training_set_async(images, labels, mode).await?;
-        let (losses, ms, info) = self.embedder.fine_tune_async(&set, config, on_step).await?;
-        Ok(FineTuned {
-            losses,
-            ms,
-            skipped,
-            info,
-        })
     }
 }

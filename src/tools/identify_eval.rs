@@ -9,9 +9,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::face::pipeline::Pipeline;
+use crate::face::prepared::FaceMode;
 use crate::gallery::{Aggregation, Gallery};
-use crate::pipeline::{FaceMode, Pipeline};
-use crate::template::ModelRef;
+use crate::io::template::ModelRef;
 
 /// One person's images, in name order.
 pub struct Person {
@@ -85,7 +86,7 @@ pub fn evaluate(
     mode: FaceMode,
 ) -> Result<[Vec<PolicyResult>; 2]> {
     let paths: Vec<&PathBuf> = people.iter().flat_map(|p| &p.images).collect();
-    let embeddings = crate::eval::embed_all(pipeline, &paths, mode, true)?;
+    let embeddings = crate::tools::eval::embed_all(pipeline, &paths, mode, true)?;
     let model = pipeline.embedder.model_ref();
     let halves = [0, 1].map(|half| {
         let subset: Vec<&Person> = people.iter().skip(half).step_by(2).collect();

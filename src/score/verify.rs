@@ -1,9 +1,10 @@
 //! Comparing embeddings: cosine similarity and the match decision.
 
 use crate::error::{Error, Result};
+pub use crate::vector::similarity;
 
 /// Cosine similarity above which two faces are declared the same person when the model has no
-/// calibration; calibrated models use the threshold at [`crate::calibration::DEFAULT_FAR`].
+/// calibration; calibrated models use the threshold at [`crate::score::calibration::DEFAULT_FAR`].
 pub const DEFAULT_THRESHOLD: f32 = 0.45;
 
 /// The answer to "are these the same?".
@@ -23,33 +24,6 @@ pub struct Verification {
     pub faces: Option<[usize; 2]>,
 }
 
-/// Cosine similarity of two embeddings of equal length (they need not be normalised).
-pub fn similarity(a: &[f32], b: &[f32]) -> Result<f32> {
-    if a.len() != b.len() || a.is_empty() {
-        return Err(Error::InvalidInput(format!(
-            "embeddings of lengths {} and {} cannot be compared",
-            a.len(),
-            b.len()
-        )));
-    }
-    let (mut dot, mut na, mut nb) = (0.0f64, 0.0f64, 0.0f64);
-    for (&x, &y) in a.iter().zip(b) {
-        let (x, y) = (x as f64, y as f64);
-        dot += x * y;
-        na += x * x;
-        nb += y * y;
-    }
-    if !(dot.is_finite() && na.is_finite() && nb.is_finite()) {
-        return Err(Error::InvalidInput(
-            "an embedding holds NaN or infinity".into(),
-        ));
-    }
-    if na == 0.0 || nb == 0.0 {
-        return Err(Error::InvalidInput("an embedding is all zeros".into()));
-    }
-    Ok((dot / (na.sqrt() * nb.sqrt())).clamp(-1.0, 1.0) as f32)
-}
-
 /// Compares two embeddings at `threshold`.
 pub fn verify(a: &[f32], b: &[f32], threshold: f32) -> Result<Verification> {
     if !threshold.is_finite() {
@@ -65,14 +39,6 @@ pub fn verify(a: &[f32], b: &[f32], threshold: f32) -> Result<Verification> {
         far: None,
         faces: None,
     })
-}
-
-/// Scales `v` to unit length (left as is when all zeros).
-pub fn l2_normalize(v: &mut [f32]) {
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        v.iter_mut().for_each(|x| *x /= norm);
-    }
 }
 
 #[cfg(test)]

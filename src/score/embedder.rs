@@ -9,13 +9,14 @@ use burn::tensor::{Device, Tensor, TensorData};
 use std::sync::RwLock;
 
 use crate::backend::Backend;
-use crate::calibration::{Calibration, Refit, DEFAULT_FAR};
 use crate::error::{Error, Result};
 use crate::image::Image;
-use crate::model::{Architecture, MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE};
-use crate::tuned::{Network, TunedInfo};
-use crate::verify::{self, Verification, DEFAULT_THRESHOLD};
-use crate::weights::{ModelInfo, WeightFile};
+use crate::io::tuned::TunedInfo;
+use crate::io::weights::{ModelInfo, WeightFile};
+use crate::nn::adapter::Network;
+use crate::nn::mobilefacenet::{Architecture, MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE};
+use crate::score::calibration::{Calibration, Refit, DEFAULT_FAR};
+use crate::score::verify::{self, Verification, DEFAULT_THRESHOLD};
 
 /// Metadata of a tuned weights file that describes its recipe and is kept on re-export.
 const TUNED_RECIPE_KEYS: [&str; 11] = [
@@ -45,7 +46,20 @@ struct Current {
     calibration_inherited: bool,
 }
 
-/// A loaded model on one backend.
+/// A loaded model on one backend: images (ready face crops) in, unit-length embeddings out,
+/// compared with the calibrated thresholds the weights carry.
+///
+/// ```
+/// # fn main() -> webverify::Result<()> {
+/// use webverify::{Backend, Embedder, Image, PixelFormat};
+/// let embedder = Embedder::from_path(webverify::DEFAULT_WEIGHTS_PATH, Backend::Flex)?;
+/// let grey = Image::from_pixels(&[128; 112 * 112], 112, 112, PixelFormat::Gray, None)?;
+/// let e = embedder.embed(&grey)?;
+/// assert_eq!(e.len(), 192);
+/// let same = embedder.compare(&e, &e, None)?; // at the calibrated FAR 1e-3 threshold
+/// assert!(same.is_match && same.similarity > 0.999);
+/// # Ok(()) }
+/// ```
 pub struct Embedder {
     /// The weights as shipped: fine-tuning starts from them and `reset_model` returns to them.
     shipped: MobileFaceNet,
@@ -84,8 +98,8 @@ impl Embedder {
             shipped_info: file.info.clone(),
             device,
             backend,
-            calibration: RwLock::new(file.calibration()?),
-            shipped_calibration: file.calibration()?,
+            calibration: RwLock::new(Calibration::from_weights(file)?),
+            shipped_calibration: Calibration::from_weights(file)?,
         })
     }
 
@@ -124,15 +138,15 @@ impl Embedder {
             .unwrap_or(false)
     }
 
-    /// Uses tuned weights (a file from [`crate::tuned::export`]) on top of the shipped model.
+    /// Uses tuned weights (a file from [`crate::io::tuned::export`]) on top of the shipped model.
     /// Refused with `MODEL_MISMATCH` when they were tuned from other base weights.
     pub fn load_tuned(&self, bytes: &[u8]) -> Result<ModelInfo> {
         let (network, info, tuned) =
-            crate::tuned::import(bytes, &self.shipped, &self.shipped_info, &self.device)?;
+            crate::io::tuned::import(bytes, &self.shipped, &self.shipped_info, &self.device)?;
         // A calibration stored in the tuned file (by `webverify calibrate --tuned … --write`).
         let file_calibration = info
             .metadata
-            .get(crate::calibration::METADATA_KEY)
+            .get(crate::score::calibration::METADATA_KEY)
             .map(|json| Calibration::from_json(json))
             .transpose()?;
         let inherited = file_calibration.is_none();
@@ -148,57 +162,6 @@ impl Embedder {
             };
         }
         Ok(info)
-    }
-
-    /// Fine-tunes the shipped network on `set` (see [`crate::train::fine_tune`]) and uses the
-    /// result from now on, exactly as its exported file loads. Returns the losses, the time and
-    /// the tuned model's info.
-    #[cfg(feature = "train")]
-    pub async fn fine_tune_async<F, Fut>(
-        &self,
-        set: &crate::train::TrainingSet,
-        config: &crate::train::TrainConfig,
-        on_step: F,
-    ) -> Result<(Vec<f32>, f64, ModelInfo)>
-    where
-        F: FnMut(crate::train::Progress) -> Fut,
-        Fut: std::future::Future<Output = bool>,
-    {
-        let trained =
-            crate::train::fine_tune(&self.shipped_network(), set, config, on_step).await?;
-        let mut extra = config.metadata();
-        extra.push(("images", set.inputs.len().to_string()));
-        let bytes =
-            crate::tuned::export(&trained.network, config.scope, &self.shipped_info, &extra)
-                .await?;
-        let info = self.load_tuned(&bytes)?;
-        Ok((trained.losses, trained.ms, info))
-    }
-
-    /// Brings a gallery to the model in use: nothing to do when this model made it; templates
-    /// of the shipped model pass through the adapter of an adapter fine-tune (exactly, without
-    /// the photos); anything else is `MODEL_MISMATCH` (the identities must be enrolled again).
-    /// Returns whether templates were migrated.
-    pub fn migrate_gallery(&self, gallery: &mut crate::gallery::Gallery) -> Result<bool> {
-        let target = self.model_ref();
-        if gallery.model() == &target {
-            return Ok(false);
-        }
-        let shipped = self.shipped_model_ref();
-        match self.tuned() {
-            Some(TunedInfo {
-                adapter: Some(w), ..
-            }) if gallery.model() == &shipped => {
-                gallery.migrate(target, |t| crate::tuned::adapt_template(&w, t))?;
-                Ok(true)
-            }
-            _ => gallery.ensure_model(&target).map(|_| false).map_err(|e| match e {
-                Error::ModelMismatch(m) => Error::ModelMismatch(format!(
-                    "{m}; only galleries of the shipped model can be migrated, through an adapter fine-tune"
-                )),
-                other => other,
-            }),
-        }
     }
 
     /// Goes back to the shipped weights and their calibration.
@@ -227,7 +190,7 @@ impl Embedder {
             .map(|(k, v)| (k.as_str(), v.clone()))
             .collect();
         extra.sort();
-        crate::tuned::export(&self.network(), tuned.scope, &self.shipped_info, &extra)
+        crate::io::tuned::export(&self.network(), tuned.scope, &self.shipped_info, &extra)
             .await
             .map(Some)
     }
@@ -274,6 +237,28 @@ impl Embedder {
         Ok(refit)
     }
 
+    /// [`Embedder::calibrate`] on pairs packed one after another: `a` and `b` hold the pairs'
+    /// embeddings (`same.len()` of this model's dimension each), `same[i]` says whether pair `i`
+    /// is one person.
+    pub fn calibrate_packed(&self, a: &[f32], b: &[f32], same: &[bool]) -> Result<Refit> {
+        let dim = self.model_info().embedding_dim;
+        if dim == 0 || a.len() != b.len() || a.len() != same.len() * dim {
+            return Err(Error::InvalidInput(format!(
+                "calibrate expects {} pairs of {dim}-d embeddings, got {} and {} values",
+                same.len(),
+                a.len(),
+                b.len()
+            )));
+        }
+        let pairs: Vec<(&[f32], &[f32], bool)> = a
+            .chunks_exact(dim)
+            .zip(b.chunks_exact(dim))
+            .zip(same)
+            .map(|((x, y), &s)| (x, y, s))
+            .collect();
+        self.calibrate(&pairs)
+    }
+
     /// Goes back to the calibration shipped with the weights.
     pub fn reset_calibration(&self) {
         self.set_calibration(self.shipped_calibration.clone());
@@ -298,7 +283,7 @@ impl Embedder {
     /// per-comparison FAR. Errors when the calibration cannot support that rate.
     pub fn search_threshold(&self, far: Option<f64>, comparisons: usize) -> Result<f32> {
         let far = far.unwrap_or(DEFAULT_FAR);
-        let per = crate::gallery::per_comparison_far(far, comparisons);
+        let per = crate::score::calibration::per_comparison_far(far, comparisons);
         self.threshold(Some(per)).map_err(|e| match e {
             Error::InvalidInput(m) => Error::InvalidInput(format!(
                 "a search over {comparisons} templates at FAR {far:e} needs a per-comparison FAR \
@@ -312,13 +297,13 @@ impl Embedder {
     /// score is `similarity` (`None` without a calibration).
     pub fn search_far_at(&self, similarity: f32, comparisons: usize) -> Option<f64> {
         self.calibration()
-            .map(|c| crate::gallery::search_far(c.far_at(similarity), comparisons))
+            .map(|c| crate::score::calibration::search_far(c.far_at(similarity), comparisons))
     }
 
     /// Which model made this embedder's embeddings, as templates record it.
-    pub fn model_ref(&self) -> crate::template::ModelRef {
+    pub fn model_ref(&self) -> crate::io::template::ModelRef {
         let info = self.model_info();
-        crate::template::ModelRef {
+        crate::io::template::ModelRef {
             name: info.name,
             sha256: info.sha256,
             dim: info.embedding_dim,
@@ -326,8 +311,8 @@ impl Embedder {
     }
 
     /// The shipped model, as templates record it.
-    pub fn shipped_model_ref(&self) -> crate::template::ModelRef {
-        crate::template::ModelRef {
+    pub fn shipped_model_ref(&self) -> crate::io::template::ModelRef {
+        crate::io::template::ModelRef {
             name: self.shipped_info.name.clone(),
             sha256: self.shipped_info.sha256.clone(),
             dim: self.shipped_info.embedding_dim,
@@ -375,7 +360,7 @@ impl Embedder {
     /// Unit-length embeddings of `images`, batched.
     pub async fn embed_batch_async(&self, images: &[Image]) -> Result<Vec<Vec<f32>>> {
         let mut all = self.embed_raw(images).await?;
-        all.iter_mut().for_each(|e| verify::l2_normalize(e));
+        all.iter_mut().for_each(|e| crate::vector::l2_normalize(e));
         Ok(all)
     }
 

@@ -19,7 +19,9 @@ use safetensors::{Dtype, SafeTensors};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::model::{Architecture, ConvSpec, ConvWeights, MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE};
+use crate::nn::mobilefacenet::{
+    Architecture, ConvSpec, ConvWeights, MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE,
+};
 
 pub const FORMAT: &str = "webverify-weights";
 pub const FORMAT_VERSION: u32 = 1;
@@ -240,15 +242,6 @@ impl<'a> WeightFile<'a> {
                 bytes.len()
             ))
         })
-    }
-
-    /// The calibration stored with the weights, if any.
-    pub fn calibration(&self) -> Result<Option<crate::calibration::Calibration>> {
-        self.info
-            .metadata
-            .get(crate::calibration::METADATA_KEY)
-            .map(|json| crate::calibration::Calibration::from_json(json))
-            .transpose()
     }
 
     /// Checks the header and that the file holds weights of `model`.

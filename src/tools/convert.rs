@@ -10,9 +10,11 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::error::{Error, Result};
-use crate::model::{Architecture, Padding};
-use crate::tflite::{self, op, ConvSettings};
-use crate::weights::{sha256_hex, HostConv, Provenance};
+use crate::io::weights::{sha256_hex, HostConv, Provenance};
+use crate::nn::blazeface;
+pub use crate::nn::mobilefacenet::Architecture;
+use crate::nn::mobilefacenet::Padding;
+use crate::tools::tflite::{self, op, ConvSettings};
 
 /// One conv as found in the graph, weights already in burn's `[out, in / groups, k, k]`.
 #[derive(Clone, Debug)]
@@ -395,7 +397,7 @@ pub fn convert_tflite(bytes: &[u8], arch: &Architecture) -> Result<Vec<HostConv>
 pub fn convert_to_weights(bytes: &[u8], source: &str) -> Result<Vec<u8>> {
     let arch = Architecture::mobilefacenet();
     let convs = convert_tflite(bytes, &arch)?;
-    crate::weights::write(
+    crate::io::weights::write(
         &arch,
         &convs,
         &Provenance {
@@ -403,4 +405,63 @@ pub fn convert_to_weights(bytes: &[u8], source: &str) -> Result<Vec<u8>> {
             source_sha256: sha256_hex(bytes),
         },
     )
+}
+
+/// Converts the TF.js BlazeFace graph into a webverify weights file.
+pub fn blazeface_from_tfjs(model_json: &[u8], weights: &[u8], source: &str) -> Result<Vec<u8>> {
+    let graph = crate::tools::tfjs::Graph::parse(model_json, weights)?;
+    let convs = crate::tools::tfjs::convolutions(&graph)?;
+    let slots = blazeface::slots();
+    if convs.len() != slots.len() {
+        return Err(Error::ModelLoad(format!(
+            "the graph has {} convolutions, BlazeFace short-range has {}",
+            convs.len(),
+            slots.len()
+        )));
+    }
+    let mut tensors = Vec::new();
+    for (slot, c) in slots.iter().zip(convs) {
+        let stem = slot.name == "stem";
+        let ok = c.in_channels == slot.in_channels
+            && c.out_channels == slot.out_channels
+            && c.kernel == slot.kernel
+            && c.stride == slot.stride
+            && c.depthwise == slot.depthwise
+            && (c.kernel == 1 || c.same_padding)
+            && c.relu == stem;
+        if !ok {
+            return Err(Error::ModelLoad(format!(
+                "{} ({}) does not match: {}→{} k{} s{} depthwise {} relu {}",
+                slot.name,
+                c.name,
+                c.in_channels,
+                c.out_channels,
+                c.kernel,
+                c.stride,
+                c.depthwise,
+                c.relu
+            )));
+        }
+        let f = crate::io::weights::f32_bytes;
+        tensors.push((
+            format!("{}.weight", slot.name),
+            slot.weight_shape().to_vec(),
+            f(&c.weight),
+        ));
+        tensors.push((
+            format!("{}.bias", slot.name),
+            vec![slot.out_channels],
+            f(&c.bias),
+        ));
+    }
+    let bytes = [model_json, weights].concat();
+    Ok(crate::io::weights::write_file(
+        blazeface::MODEL_NAME,
+        &tensors,
+        &[("input_size", blazeface::INPUT_SIZE.to_string())],
+        &crate::io::weights::Provenance {
+            source: source.into(),
+            source_sha256: crate::io::weights::sha256_hex(&bytes),
+        },
+    ))
 }

@@ -1,4 +1,5 @@
-//! MediaPipe BlazeFace (short range) as burn modules, and its conversion from the TF.js graph.
+//! MediaPipe BlazeFace (short range) as burn modules (its conversion from the TF.js graph is
+//! `crate::tools::convert::blazeface_from_tfjs`).
 //!
 //! A 5x5 stride-2 stem, then "BlazeBlocks": depthwise 3x3 → linear 1x1, added to the input
 //! (max-pooled 2x2 when the block strides, zero-padded in channels when it widens), then ReLU.
@@ -13,8 +14,10 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::error::{Error, Result};
-use crate::model::ConvSpec;
-use crate::weights::WeightFile;
+use crate::nn::mobilefacenet::ConvSpec;
+
+/// Where the weights come from: `read(name, shape)` gives a tensor's values.
+pub type Reader<'a> = &'a dyn Fn(&str, &[usize]) -> Result<Vec<f32>>;
 
 pub const MODEL_NAME: &str = "blazeface-short";
 /// Side of the square input.
@@ -100,69 +103,9 @@ pub fn slots() -> Vec<ConvSpec> {
     all
 }
 
-/// Converts the TF.js BlazeFace graph into a webverify weights file.
-#[cfg(not(target_arch = "wasm32"))]
-pub fn convert_tfjs(model_json: &[u8], weights: &[u8], source: &str) -> Result<Vec<u8>> {
-    let graph = crate::tfjs::Graph::parse(model_json, weights)?;
-    let convs = crate::tfjs::convolutions(&graph)?;
-    let slots = slots();
-    if convs.len() != slots.len() {
-        return Err(Error::ModelLoad(format!(
-            "the graph has {} convolutions, BlazeFace short-range has {}",
-            convs.len(),
-            slots.len()
-        )));
-    }
-    let mut tensors = Vec::new();
-    for (slot, c) in slots.iter().zip(convs) {
-        let stem = slot.name == "stem";
-        let ok = c.in_channels == slot.in_channels
-            && c.out_channels == slot.out_channels
-            && c.kernel == slot.kernel
-            && c.stride == slot.stride
-            && c.depthwise == slot.depthwise
-            && (c.kernel == 1 || c.same_padding)
-            && c.relu == stem;
-        if !ok {
-            return Err(Error::ModelLoad(format!(
-                "{} ({}) does not match: {}→{} k{} s{} depthwise {} relu {}",
-                slot.name,
-                c.name,
-                c.in_channels,
-                c.out_channels,
-                c.kernel,
-                c.stride,
-                c.depthwise,
-                c.relu
-            )));
-        }
-        let f = crate::weights::f32_bytes;
-        tensors.push((
-            format!("{}.weight", slot.name),
-            slot.weight_shape().to_vec(),
-            f(&c.weight),
-        ));
-        tensors.push((
-            format!("{}.bias", slot.name),
-            vec![slot.out_channels],
-            f(&c.bias),
-        ));
-    }
-    let bytes = [model_json, weights].concat();
-    Ok(crate::weights::write_file(
-        MODEL_NAME,
-        &tensors,
-        &[("input_size", INPUT_SIZE.to_string())],
-        &crate::weights::Provenance {
-            source: source.into(),
-            source_sha256: crate::weights::sha256_hex(&bytes),
-        },
-    ))
-}
-
-fn conv(file: &WeightFile, slot: &ConvSpec, device: &Device) -> Result<Conv2d> {
-    let w = file.read(&format!("{}.weight", slot.name), &slot.weight_shape())?;
-    let b = file.read(&format!("{}.bias", slot.name), &[slot.out_channels])?;
+fn conv(read: Reader, slot: &ConvSpec, device: &Device) -> Result<Conv2d> {
+    let w = read(&format!("{}.weight", slot.name), &slot.weight_shape())?;
+    let b = read(&format!("{}.bias", slot.name), &[slot.out_channels])?;
     Ok(Conv2d {
         weight: Param::from_tensor(Tensor::from_data(
             TensorData::new(w, slot.weight_shape()),
@@ -220,7 +163,8 @@ pub struct BlazeFace {
 }
 
 impl BlazeFace {
-    pub fn build(file: &WeightFile, device: &Device) -> Result<Self> {
+    /// Builds the network from `read(name, shape)`, the values of each named tensor.
+    pub fn build(read: Reader, device: &Device) -> Result<Self> {
         let slots = slots();
         let find = |name: &str| {
             slots
@@ -228,14 +172,14 @@ impl BlazeFace {
                 .find(|s| s.name == name)
                 .ok_or_else(|| Error::ModelLoad(format!("no slot {name}")))
         };
-        let stem = conv(file, find("stem")?, device)?;
+        let stem = conv(read, find("stem")?, device)?;
         let blocks = BLOCKS
             .iter()
             .enumerate()
             .map(|(i, &(cin, cout, stride))| {
                 Ok(BlazeBlock {
-                    depthwise: conv(file, find(&format!("blocks.{i}.depthwise"))?, device)?,
-                    pointwise: conv(file, find(&format!("blocks.{i}.pointwise"))?, device)?,
+                    depthwise: conv(read, find(&format!("blocks.{i}.depthwise"))?, device)?,
+                    pointwise: conv(read, find(&format!("blocks.{i}.pointwise"))?, device)?,
                     pool: (stride == 2)
                         .then(|| MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init()),
                     extra_channels: cout - cin,
@@ -245,8 +189,8 @@ impl BlazeFace {
         let heads = (0..HEADS.len())
             .map(|h| {
                 Ok(Head {
-                    classifier: conv(file, find(&format!("heads.{h}.classifier"))?, device)?,
-                    regressor: conv(file, find(&format!("heads.{h}.regressor"))?, device)?,
+                    classifier: conv(read, find(&format!("heads.{h}.classifier"))?, device)?,
+                    regressor: conv(read, find(&format!("heads.{h}.regressor"))?, device)?,
                 })
             })
             .collect::<Result<_>>()?;

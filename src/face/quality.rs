@@ -1,10 +1,9 @@
-//! The quality gate at enrollment: a template that would poison the gallery (no face, several
-//! faces, a tiny or blurred face, or a face that disagrees with the identity's other templates)
-//! is held back with its reasons unless the caller overrides.
+//! The photo half of the quality gate at enrollment: no face, several faces, a tiny or blurred
+//! face. The half that needs the gallery (a face that disagrees with the identity's other
+//! templates) is `crate::gallery::enroll`.
 
-use crate::gallery::Gallery;
+use crate::face::prepared::Prepared;
 use crate::image::Image;
-use crate::pipeline::Prepared;
 
 /// Faces narrower than this (pixels of the input) carry too little detail: the 112x112 crop
 /// holds the face in about 70 pixels, so below 56 it is upsampled by more than 1.25.
@@ -13,10 +12,6 @@ pub const MIN_FACE_WIDTH: f32 = 56.0;
 /// percentile over the 3 443 LFW View 1 DevTrain crops is 34.7 (5th 56.3, median 143;
 /// `cargo test --release --test quality -- --ignored --nocapture` measures it).
 pub const MIN_SHARPNESS: f32 = 35.0;
-
-/// The lenient FAR of the consistency check: a new template must look at least this much like
-/// one of the identity's other templates (1 impostor pair in 100 would pass).
-pub const CONSISTENCY_FAR: f64 = 1e-2;
 
 /// Why a template was held back.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -88,70 +83,10 @@ pub fn photo_issues(prepared: &Prepared) -> Vec<Issue> {
     issues
 }
 
-/// The issue when `embedding` disagrees with the templates already enrolled for `id`: its best
-/// similarity to them is below `threshold` (a lenient one, e.g. the calibrated FAR 1e-2 threshold).
-pub fn consistency_issue(
-    gallery: &Gallery,
-    id: &str,
-    embedding: &[f32],
-    threshold: f32,
-) -> crate::Result<Option<Issue>> {
-    let sims = gallery.similarities_to(id, embedding)?;
-    let best = sims.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    Ok((!sims.is_empty() && best < threshold).then(|| Issue {
-        code: "INCONSISTENT",
-        message: format!(
-            "this face does not look like {id}'s {} enrolled template(s) (best similarity {best:.3}, \
-             expected at least {threshold:.3}): another person?",
-            sims.len()
-        ),
-    }))
-}
-
 /// One photo offered for enrollment: its embedding (none when no face was found) and the issues
 /// found so far.
 #[derive(Clone, Debug)]
 pub struct Offered {
     pub embedding: Option<Vec<f32>>,
     pub issues: Vec<Issue>,
-}
-
-/// What enrollment did with each photo.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct EnrollReport {
-    /// Templates added.
-    pub enrolled: usize,
-    /// Per offered photo, in order: the issues found (enrolled anyway when `force`).
-    pub issues: Vec<Vec<Issue>>,
-}
-
-/// Enrolls the offered photos that pass the gate (all that have a face when `force`).
-pub fn enroll(
-    gallery: &mut Gallery,
-    id: &str,
-    offered: Vec<Offered>,
-    metadata: Option<&str>,
-    force: bool,
-    consistency_threshold: f32,
-) -> crate::Result<EnrollReport> {
-    let mut accepted = Vec::new();
-    let mut report = Vec::new();
-    for mut o in offered {
-        if let Some(e) = &o.embedding {
-            if let Some(issue) = consistency_issue(gallery, id, e, consistency_threshold)? {
-                o.issues.push(issue);
-            }
-            if force || o.issues.is_empty() {
-                accepted.push(e.clone());
-            }
-        }
-        report.push(o.issues);
-    }
-    if !accepted.is_empty() {
-        gallery.enroll(id, &accepted, metadata)?;
-    }
-    Ok(EnrollReport {
-        enrolled: accepted.len(),
-        issues: report,
-    })
 }

@@ -30,10 +30,6 @@ impl TemplateIndex {
         })
     }
 
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
     /// Every row's dot product with `probe` (cosine similarities for unit vectors).
     pub async fn scores_async(&self, probe: &[f32]) -> Result<Vec<f32>> {
         if probe.len() != self.dim {

@@ -87,11 +87,6 @@ impl Similarity {
             ty: -(b * self.tx + a * self.ty),
         })
     }
-
-    /// The scale factor (source pixels → destination pixels).
-    pub fn scale(&self) -> f32 {
-        (self.a * self.a + self.b * self.b).sqrt()
-    }
 }
 
 /// Warps `image` into a `size`x`size` crop: each output pixel samples the source bilinearly at
@@ -183,7 +178,8 @@ mod tests {
             .map(|(p, n)| [2.0 * p[0] + n[0], 2.0 * p[1] + n[1]])
             .collect();
         let fit = Similarity::fit(&src, &dst).unwrap();
-        assert!((fit.scale() - 2.0).abs() < 0.02 && fit.b.abs() < 0.02);
+        let scale = (fit.a * fit.a + fit.b * fit.b).sqrt();
+        assert!((scale - 2.0).abs() < 0.02 && fit.b.abs() < 0.02);
         assert!(Similarity::fit(&[[1.0, 1.0]; 4], &TEMPLATE_112).is_none());
         assert!(Similarity::fit(&src[..2], &dst[..3]).is_none());
     }

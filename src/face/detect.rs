@@ -3,11 +3,11 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::align::Point;
-use crate::blazeface::{BlazeFace, HEADS, INPUT_SIZE, MODEL_NAME, VALUES_PER_ANCHOR};
 use crate::error::{Error, Result};
+use crate::face::align::Point;
 use crate::image::Image;
-use crate::weights::{ModelInfo, WeightFile};
+use crate::io::weights::{ModelInfo, WeightFile};
+use crate::nn::blazeface::{BlazeFace, HEADS, INPUT_SIZE, MODEL_NAME, VALUES_PER_ANCHOR};
 
 /// MediaPipe's `min_score_thresh` for the short-range model.
 pub const MIN_SCORE: f32 = 0.5;
@@ -54,7 +54,7 @@ pub struct Landmarks {
 }
 
 impl Landmarks {
-    /// The four points aligned to [`crate::align::TEMPLATE_112`].
+    /// The four points aligned to [`crate::face::align::TEMPLATE_112`].
     pub fn alignment_points(&self) -> [Point; 4] {
         [self.right_eye, self.left_eye, self.nose_tip, self.mouth]
     }
@@ -242,7 +242,7 @@ impl Detector {
     pub fn with_device(weights: &[u8], device: Device) -> Result<Self> {
         let file = WeightFile::parse_model(weights, MODEL_NAME)?;
         Ok(Self {
-            model: BlazeFace::build(&file, &device)?,
+            model: BlazeFace::build(&|name, shape| file.read(name, shape), &device)?,
             device,
             info: file.info.clone(),
         })

@@ -4,7 +4,13 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
-use crate::template::{decode_gallery, encode_gallery, ModelRef, StoredIdentity};
+use crate::io::template::{decode_gallery, encode_gallery, ModelRef, StoredIdentity};
+use crate::vector::{dot, normalised};
+
+pub mod enroll;
+pub mod identify;
+pub mod migrate;
+pub mod search;
 
 /// How the similarities of a probe to one identity's templates become that identity's score.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -58,6 +64,9 @@ pub struct IdentitySummary {
 pub struct Candidate {
     pub id: String,
     pub similarity: f32,
+    /// How often a search of this gallery's size would put a stranger this high (set by the
+    /// calibrated searches of [`identify`]; `None` without a calibration).
+    pub far: Option<f64>,
 }
 
 /// The answer to "who is this?".
@@ -69,9 +78,26 @@ pub struct Identification {
     #[serde(rename = "match")]
     pub matched: Option<String>,
     pub threshold: f32,
+    /// The search false-accept rate the threshold was chosen for (calibrated searches only).
+    pub far: Option<f64>,
 }
 
 /// Identities and their templates, tied to the model that made them.
+///
+/// ```
+/// # fn main() -> webverify::Result<()> {
+/// use webverify::{Aggregation, Gallery};
+/// use webverify::io::template::ModelRef;
+/// let model = ModelRef { name: "example".into(), sha256: "0".repeat(64), dim: 3 };
+/// let mut gallery = Gallery::new(model.clone());
+/// gallery.enroll("ada", &[vec![1.0, 0.0, 0.0]], None)?;
+/// gallery.enroll("bob", &[vec![0.0, 1.0, 0.0]], None)?;
+/// let who = gallery.identify(&[0.9, 0.1, 0.0], 1, 0.5, Aggregation::Centroid)?;
+/// assert_eq!(who.matched.as_deref(), Some("ada"));
+/// let again = Gallery::from_bytes(&gallery.to_bytes(), model)?;
+/// assert_eq!(again.size(), 2);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Gallery {
     model: ModelRef,
@@ -89,36 +115,6 @@ pub struct Gallery {
     generation: u64,
 }
 
-/// `v` scaled to unit length; an error unless it has `dim` finite values, not all zero.
-pub fn normalised(v: &[f32], dim: usize) -> Result<Vec<f32>> {
-    if v.len() != dim {
-        return Err(Error::InvalidInput(format!(
-            "an embedding of {} values for a gallery of {dim}-d templates",
-            v.len()
-        )));
-    }
-    let norm = v
-        .iter()
-        .map(|x| (*x as f64) * (*x as f64))
-        .sum::<f64>()
-        .sqrt();
-    if !norm.is_finite() || norm == 0.0 {
-        return Err(Error::InvalidInput(
-            "an embedding is zero or holds NaN or infinity".into(),
-        ));
-    }
-    Ok(v.iter().map(|x| (*x as f64 / norm) as f32).collect())
-}
-
-/// The per-comparison FAR that gives a search over `comparisons` independent comparisons an
-/// overall false-accept rate of `search_far`: `1 − (1 − search_far)^(1/comparisons)`.
-pub fn per_comparison_far(search_far: f64, comparisons: usize) -> f64 {
-    if comparisons <= 1 {
-        return search_far;
-    }
-    -((-search_far).ln_1p() / comparisons as f64).exp_m1()
-}
-
 /// The normalised mean of `templates` (zeros when they cancel out).
 fn centroid(templates: &[Vec<f32>], dim: usize) -> Vec<f32> {
     let mut c = vec![0f32; dim];
@@ -126,31 +122,6 @@ fn centroid(templates: &[Vec<f32>], dim: usize) -> Vec<f32> {
         c.iter_mut().zip(t).for_each(|(a, b)| *a += b);
     }
     normalised(&c, dim).unwrap_or_else(|_| vec![0.0; dim])
-}
-
-/// Dot product with eight independent sums: the compiler may not reorder one float sum, but it
-/// turns eight into SIMD lanes (the 1:N search is this loop over the whole gallery).
-/// The inverse of [`per_comparison_far`]: the false-accept rate of a search over `comparisons`
-/// comparisons, each at `per_comparison`.
-pub fn search_far(per_comparison: f64, comparisons: usize) -> f64 {
-    -((comparisons.max(1) as f64) * (-per_comparison).ln_1p()).exp_m1()
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 impl Gallery {
@@ -173,6 +144,24 @@ impl Gallery {
 
     pub fn model(&self) -> &ModelRef {
         &self.model
+    }
+
+    /// [`Gallery::enroll`] with the templates packed one after another (`count × dim` values).
+    pub fn enroll_packed(
+        &mut self,
+        id: &str,
+        values: &[f32],
+        metadata: Option<&str>,
+    ) -> Result<()> {
+        let dim = self.model.dim;
+        if dim == 0 || values.is_empty() || values.len() % dim != 0 {
+            return Err(Error::InvalidInput(format!(
+                "{} values are not a whole number of {dim}-d embeddings",
+                values.len()
+            )));
+        }
+        let list: Vec<Vec<f32>> = values.chunks_exact(dim).map(<[f32]>::to_vec).collect();
+        self.enroll(id, &list, metadata)
     }
 
     /// Adds templates to `id` (creating it); `metadata`, when given, replaces its metadata.
@@ -411,6 +400,7 @@ impl Gallery {
             .map(|i| Candidate {
                 id: self.identities[i].id.clone(),
                 similarity: identity_scores[i],
+                far: None,
             })
             .collect();
         let matched = candidates
@@ -421,6 +411,7 @@ impl Gallery {
             candidates,
             matched,
             threshold,
+            far: None,
         }
     }
 
@@ -446,7 +437,7 @@ impl Gallery {
         &self.matrix
     }
 
-    /// The whole gallery as bytes (see [`crate::template`]).
+    /// The whole gallery as bytes (see [`crate::io::template`]).
     pub fn to_bytes(&self) -> Vec<u8> {
         encode_gallery(&self.model, &self.identities)
     }
@@ -503,16 +494,6 @@ mod tests {
         let q = [1.0, 0.0, 0.0];
         let mean = g.identity_scores(&q, Aggregation::Mean).unwrap();
         assert!((mean[0] - 0.5).abs() < 1e-6);
-    }
-
-    #[test]
-    fn search_far_splits_over_comparisons() {
-        assert_eq!(per_comparison_far(1e-3, 1), 1e-3);
-        let p = per_comparison_far(1e-2, 100);
-        // 1 − (1 − p)^100 = 1e-2, and p is close to 1e-4.
-        assert!(((1.0 - (1.0 - p).powi(100)) - 1e-2).abs() < 1e-12);
-        assert!((p / 1e-4 - 1.0).abs() < 0.01, "{p}");
-        assert!((search_far(p, 100) - 1e-2).abs() < 1e-12);
     }
 
     #[test]

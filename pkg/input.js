@@ -1,0 +1,105 @@
+// Every image type the package accepts, turned into pixels (inline mode) or into something
+// that can be posted to the worker (worker mode), with the transfer rules in one place.
+import { WebverifyError } from './errors.js';
+
+const DRAWABLE = ['HTMLImageElement', 'HTMLCanvasElement', 'HTMLVideoElement', 'ImageBitmap', 'OffscreenCanvas', 'VideoFrame'];
+
+const isDrawable = (input) => DRAWABLE.some((name) => typeof globalThis[name] !== 'undefined' && input instanceof globalThis[name]);
+
+let scratch = null;
+function canvas2d(width, height) {
+  if (typeof OffscreenCanvas !== 'undefined') {
+    scratch ??= new OffscreenCanvas(1, 1);
+  } else if (typeof document !== 'undefined') {
+    scratch ??= document.createElement('canvas');
+  } else {
+    throw new WebverifyError('INVALID_INPUT', 'this environment has no canvas; pass { data, width, height } pixels');
+  }
+  scratch.width = width;
+  scratch.height = height;
+  return scratch.getContext('2d', { willReadFrequently: true });
+}
+
+function sourceSize(input) {
+  if (typeof HTMLVideoElement !== 'undefined' && input instanceof HTMLVideoElement) return [input.videoWidth, input.videoHeight];
+  if (typeof HTMLImageElement !== 'undefined' && input instanceof HTMLImageElement) return [input.naturalWidth, input.naturalHeight];
+  if (typeof VideoFrame !== 'undefined' && input instanceof VideoFrame) return [input.displayWidth, input.displayHeight];
+  return [input.width, input.height];
+}
+
+/** Pixels of any supported input as { data: Uint8Array, width, height, channels }. */
+export function toPixels(input) {
+  if (input == null || typeof input !== 'object') {
+    throw new WebverifyError('INVALID_INPUT', `expected an image, canvas, video, ImageData or { data, width, height }, got ${input}`);
+  }
+  if (isDrawable(input)) {
+    const [width, height] = sourceSize(input);
+    if (!width || !height) {
+      throw new WebverifyError('INVALID_INPUT', `the ${input.constructor.name} is ${width}x${height}: wait until it has loaded (video: 'loadeddata')`);
+    }
+    const ctx = canvas2d(width, height);
+    ctx.drawImage(input, 0, 0, width, height);
+    const { data } = ctx.getImageData(0, 0, width, height);
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height, channels: 4 };
+  }
+  // ImageData or a plain { data, width, height }: channels follow from the buffer length.
+  const { data, width, height } = input;
+  if (!data || typeof data.length !== 'number' || !Number.isInteger(width) || !Number.isInteger(height)) {
+    throw new WebverifyError('INVALID_INPUT', 'expected { data, width, height } with integer width and height and a byte array');
+  }
+  const pixels = width * height;
+  const channels = pixels > 0 ? data.length / pixels : 0;
+  if (pixels > 0 && ![1, 3, 4].includes(channels)) {
+    throw new WebverifyError('INVALID_INPUT', `${data.length} bytes for ${width}x${height} pixels: expected RGBA (${pixels * 4}), RGB (${pixels * 3}) or grey (${pixels})`);
+  }
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data.buffer ?? data, data.byteOffset ?? 0, data.length);
+  return { data: bytes, width, height, channels: channels || 4 };
+}
+
+/** Images packed for the engine: all pixels one after another, and per image
+ * `[width, height, channels, stride]` (stride 0: packed rows). */
+export function pack(inputs) {
+  const all = inputs.map(toPixels);
+  const total = all.reduce((n, p) => n + p.data.length, 0);
+  const data = new Uint8Array(total);
+  const shapes = new Uint32Array(all.length * 4);
+  let offset = 0;
+  all.forEach((p, i) => {
+    data.set(p.data, offset);
+    offset += p.data.length;
+    shapes.set([p.width, p.height, p.channels, 0], i * 4);
+  });
+  return [data, shapes];
+}
+
+/** `input` ready to post to the worker: DOM sources become a transferred ImageBitmap;
+ * embeddings, ImageData and pixel objects are copied by structured cloning (transferring
+ * would detach the caller's buffer). */
+async function postable(input, transfer) {
+  if (input instanceof Float32Array || input == null || !isDrawable(input)) return input;
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(input);
+  } catch (e) {
+    throw new WebverifyError('INVALID_INPUT', `cannot read pixels from the ${input.constructor.name}: ${e.message} (video: wait for 'loadeddata')`, { cause: e });
+  }
+  transfer.push(bitmap);
+  return bitmap;
+}
+
+/** One argument of the kind the protocol table names ('image', 'images', 'pairs', 'value'),
+ * ready to post; what it transfers is pushed to `transfer`. */
+export async function postArgument(kind, value, transfer) {
+  switch (kind) {
+    case 'image':
+      return postable(value, transfer);
+    case 'images':
+      return Array.isArray(value) ? Promise.all(value.map((x) => postable(x, transfer))) : value;
+    case 'pairs':
+      return Array.isArray(value)
+        ? Promise.all(value.map(async (p) => ({ a: await postable(p?.a, transfer), b: await postable(p?.b, transfer), same: p?.same })))
+        : value;
+    default:
+      return value;
+  }
+}

@@ -1,0 +1,39 @@
+// The one declaration of the package's remote-able API: every public method of Verifier and
+// Gallery that the worker runs, with how each argument crosses the worker boundary. The worker
+// client (worker-client.js) builds its methods from it, the worker (worker.js) accepts exactly
+// these, and the inline classes get their error wrapper from it; a test checks that index.d.ts
+// declares the same methods.
+//
+// Argument kinds: 'image' (one image source: DOM sources become a transferred ImageBitmap),
+// 'images' (an array of them, or embeddings), 'pairs' (calibration pairs of images or
+// embeddings), 'value' (anything else, structured-cloned).
+// `model: true` marks methods whose result is the new model info, kept on the instance.
+
+export const VERIFIER_METHODS = {
+  embed: { args: ['image', 'value'] },
+  embedBatch: { args: ['images', 'value'] },
+  embedRaw: { args: ['images'] },
+  detect: { args: ['image'] },
+  alignedFace: { args: ['image', 'value'] },
+  verify: { args: ['image', 'image', 'value'] },
+  calibrate: { args: ['pairs', 'value'] },
+  resetCalibration: { args: [] },
+  exportTuned: { args: [] },
+  importTuned: { args: ['value'], model: true },
+  resetModel: { args: [], model: true },
+};
+
+export const GALLERY_METHODS = {
+  enroll: { args: ['value', 'images', 'value'] },
+  identify: { args: ['image', 'value'] },
+  migrate: { args: [] },
+  remove: { args: ['value'] },
+  list: { args: [] },
+  size: { args: [] },
+  templateCount: { args: [] },
+  toBytes: { args: [] },
+};
+
+/** Methods outside the tables, with their own protocol: `fineTune` (progress and cancel cross
+ * the boundary), `createGallery`, `dispose` and the static ones. */
+export const SPECIAL_METHODS = ['fineTune', 'createGallery', 'dispose'];

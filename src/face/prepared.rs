@@ -1,0 +1,37 @@
+//! What the pipeline makes of one input before the model sees it.
+
+use crate::error::{Error, Result};
+use crate::face::detect::Face;
+use crate::image::Image;
+
+/// How the input is turned into the model's crop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum FaceMode {
+    /// Detect faces and align the main one (the default).
+    #[default]
+    Detect,
+    /// The input already is an aligned face crop; it is only resized.
+    None,
+}
+
+impl FaceMode {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "detect" => Ok(FaceMode::Detect),
+            "none" => Ok(FaceMode::None),
+            other => Err(Error::InvalidInput(format!(
+                "face mode {other:?}: use 'detect' or 'none'"
+            ))),
+        }
+    }
+}
+
+/// The crop the model sees for one input, and the faces found in it.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    pub crop: Image,
+    /// Every detected face, highest score first (empty with [`FaceMode::None`]).
+    pub faces: Vec<Face>,
+    /// The face that was aligned (with refined landmarks).
+    pub main: Option<Face>,
+}

@@ -1,0 +1,6 @@
+//! Embeddings and what they mean: the embedder (a loaded model on a backend), the score
+//! calibration (every FAR computation, 1:1 and per search) and the match decision.
+
+pub mod calibration;
+pub mod embedder;
+pub mod verify;

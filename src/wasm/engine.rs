@@ -1,0 +1,334 @@
+//! The `Engine` class: a loaded model (embedder and detector) on one backend.
+
+use std::rc::Rc;
+
+use js_sys::{Float32Array, Object, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::{image, js_error, set};
+use crate::backend::Backend;
+use crate::error::Error;
+use crate::face::detect::Detector;
+use crate::face::pipeline::Pipeline;
+use crate::face::prepared::FaceMode;
+use crate::image::Image;
+use crate::score::embedder::Embedder;
+
+/// A loaded model on one backend.
+#[wasm_bindgen]
+pub struct Engine {
+    pub(crate) inner: Rc<Pipeline>,
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Loads the embedder weights (bytes of a webverify weights file) on `backend`
+    /// (`webgpu`, `flex`, `ndarray` or `cpu`), and the face detector's when given.
+    pub async fn create(
+        weights: Vec<u8>,
+        backend: String,
+        detector: Option<Vec<u8>>,
+    ) -> Result<Engine, JsValue> {
+        let backend = Backend::parse(&backend).map_err(js_error)?;
+        let embedder = Embedder::load(&weights, backend).await.map_err(js_error)?;
+        let detector = match detector {
+            Some(bytes) => {
+                Some(Detector::with_device(&bytes, embedder.device().clone()).map_err(js_error)?)
+            }
+            None => None,
+        };
+        Ok(Engine {
+            inner: Rc::new(Pipeline { embedder, detector }),
+        })
+    }
+
+    /// The backend this engine runs on.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.inner.embedder.backend().name().to_string()
+    }
+
+    /// `{ id, name, sha256, embeddingDim, inputSize, formatVersion, tuned, calibrationInherited }`
+    /// of the weights in use.
+    #[wasm_bindgen(getter, js_name = modelInfo)]
+    pub fn model_info(&self) -> JsValue {
+        model_info(&self.inner.embedder)
+    }
+
+    /// `{ similarity, match, threshold, far }` for two embeddings: the threshold is the
+    /// calibrated one at `far` (default 1e-3) when the weights carry a calibration, and `far`
+    /// in the result estimates the false-accept rate at this similarity (null without one).
+    pub fn compare(&self, a: &[f32], b: &[f32], far: Option<f64>) -> Result<JsValue, JsValue> {
+        let v = self.inner.embedder.compare(a, b, far).map_err(js_error)?;
+        let obj = Object::new();
+        set(&obj, "similarity", v.similarity.into());
+        set(&obj, "match", v.is_match.into());
+        set(&obj, "threshold", v.threshold.into());
+        set(&obj, "far", v.far.map_or(JsValue::NULL, JsValue::from));
+        Ok(obj.into())
+    }
+
+    /// Embeds images packed one after another in `data`; `shapes` holds
+    /// `[width, height, channels, stride]` per image (stride 0: packed rows); `face` is
+    /// `detect` (align the main face; NO_FACE when there is none) or `none` (ready crops).
+    /// Resolves to `{ embeddings, faces, mainFaces }`: one `Float32Array` of `count * 192`
+    /// unit-length values, per image the number of faces found (null with `none`), and as JSON
+    /// the face each embedding was made from.
+    #[wasm_bindgen(js_name = embedBatch)]
+    pub fn embed_batch(&self, data: Vec<u8>, shapes: Vec<u32>, face: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let images = unpack(&data, &shapes).map_err(js_error)?;
+            let mode = FaceMode::parse(&face).map_err(js_error)?;
+            let embedded = inner
+                .embed_photos_async(&images, mode)
+                .await
+                .map_err(js_error)?;
+            let flat: Vec<f32> = embedded.embeddings.into_iter().flatten().collect();
+            let faces = js_sys::Array::new();
+            for n in embedded.faces {
+                faces.push(&n.map_or(JsValue::NULL, |n| (n as u32).into()));
+            }
+            let obj = Object::new();
+            set(
+                &obj,
+                "embeddings",
+                Float32Array::from(flat.as_slice()).into(),
+            );
+            set(&obj, "faces", faces.into());
+            // The faces the embeddings were made from, as JSON (null entries with `none`).
+            let main = serde_json::to_string(&embedded.main).unwrap_or_else(|_| "[]".into());
+            set(&obj, "mainFaces", main.into());
+            Ok(obj.into())
+        })
+    }
+
+    /// Refits the score calibration on labelled pairs of embeddings: `a` and `b` hold the
+    /// pairs' embeddings one after another, `same[i]` is 1 when pair `i` is one person. Returns
+    /// JSON `{ genuine, impostors, thresholds: [{ far, threshold, tar }] }`; from now on
+    /// `compare` uses the new thresholds and FAR estimates.
+    pub fn calibrate(&self, a: &[f32], b: &[f32], same: &[u8]) -> Result<String, JsValue> {
+        let same: Vec<bool> = same.iter().map(|&s| s != 0).collect();
+        let refit = self
+            .inner
+            .embedder
+            .calibrate_packed(a, b, &same)
+            .map_err(js_error)?;
+        Ok(serde_json::to_string(&refit).unwrap_or_default())
+    }
+
+    /// Goes back to the calibration shipped with the weights.
+    #[wasm_bindgen(js_name = resetCalibration)]
+    pub fn reset_calibration(&self) {
+        self.inner.embedder.reset_calibration();
+    }
+
+    /// Like [`Engine::embed_batch`] but the model's raw, unnormalised outputs (for fidelity
+    /// checks against the reference implementation).
+    #[wasm_bindgen(js_name = embedRaw)]
+    pub fn embed_raw(&self, data: Vec<u8>, shapes: Vec<u32>) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let images = unpack(&data, &shapes).map_err(js_error)?;
+            let embeddings = inner.embedder.embed_raw(&images).await.map_err(js_error)?;
+            let flat: Vec<f32> = embeddings.into_iter().flatten().collect();
+            Ok(Float32Array::from(flat.as_slice()).into())
+        })
+    }
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// The faces in one image as JSON: `[{ box: {x, y, width, height}, score, landmarks:
+    /// {rightEye, leftEye, noseTip, mouth, rightEar, leftEar} }]`, in pixels, best first.
+    pub fn detect(&self, data: Vec<u8>, shapes: Vec<u32>) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let images = unpack(&data, &shapes).map_err(js_error)?;
+            let faces = inner.detect_async(&images[0]).await.map_err(js_error)?;
+            Ok(serde_json::to_string(&faces)
+                .unwrap_or_else(|_| "[]".into())
+                .into())
+        })
+    }
+
+    /// The 112x112 RGB crop the model sees for one image (`face`: `detect` or `none`).
+    #[wasm_bindgen(js_name = alignedFace)]
+    pub fn aligned_face(&self, data: Vec<u8>, shapes: Vec<u32>, face: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let images = unpack(&data, &shapes).map_err(js_error)?;
+            let mode = FaceMode::parse(&face).map_err(js_error)?;
+            let prepared = inner
+                .prepare_async(&images[0], mode)
+                .await
+                .map_err(js_error)?;
+            let crop = prepared.crop.resize_bilinear(112, 112);
+            Ok(js_sys::Uint8Array::from(crop.as_rgb()).into())
+        })
+    }
+}
+
+/// Fine-tuning on the device.
+#[cfg(feature = "train")]
+#[wasm_bindgen]
+impl Engine {
+    /// Fine-tunes the embedder on images packed as for [`Engine::embed_batch`], with `labels`
+    /// (one integer per image; empty for none), `face` (`detect`/`none`) and `options` JSON
+    /// `{ loss, trainable, steps, batchSize, lr, weightDecay, temperature, margin, scale, seed }`.
+    /// `on_step({ step, steps, loss, ms })` is called after every step and may return a promise;
+    /// a result of `false` cancels (ABORTED, model unchanged). Awaiting it also gives the event
+    /// loop a turn, so messages (a cancel) are seen between steps. Resolves to `{ losses, ms,
+    /// skipped, modelInfo }`; from then on the engine embeds with the tuned model.
+    #[wasm_bindgen(js_name = fineTune)]
+    pub fn fine_tune(
+        &self,
+        data: Vec<u8>,
+        shapes: Vec<u32>,
+        labels: Vec<u32>,
+        face: String,
+        options: String,
+        on_step: js_sys::Function,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let images = unpack(&data, &shapes).map_err(js_error)?;
+            let mode = FaceMode::parse(&face).map_err(js_error)?;
+            let config = crate::train::TrainConfig::from_json(&options).map_err(js_error)?;
+            let labels: Option<Vec<usize>> =
+                (!labels.is_empty()).then(|| labels.iter().map(|&l| l as usize).collect());
+            let tuned = inner
+                .fine_tune_async(&images, labels.as_deref(), mode, &config, |p| {
+                    let progress = Object::new();
+                    set(&progress, "step", (p.step as u32).into());
+                    set(&progress, "steps", (p.steps as u32).into());
+                    set(&progress, "loss", p.loss.into());
+                    set(&progress, "ms", p.ms.into());
+                    let returned = on_step.call1(&JsValue::NULL, &progress.into());
+                    async move {
+                        let value = match returned {
+                            Ok(v) if v.is_instance_of::<Promise>() => {
+                                wasm_bindgen_futures::JsFuture::from(Promise::from(v)).await
+                            }
+                            other => other,
+                        };
+                        // A callback that throws or answers `false` stops the run.
+                        matches!(value, Ok(v) if v != JsValue::FALSE)
+                    }
+                })
+                .await
+                .map_err(js_error)?;
+            let obj = Object::new();
+            set(
+                &obj,
+                "losses",
+                Float32Array::from(tuned.losses.as_slice()).into(),
+            );
+            set(&obj, "ms", tuned.ms.into());
+            set(&obj, "skipped", (tuned.skipped as u32).into());
+            set(&obj, "modelInfo", model_info(&inner.embedder));
+            Ok(obj.into())
+        })
+    }
+}
+
+/// Tuned weights.
+#[wasm_bindgen]
+impl Engine {
+    /// The tuned weights in use as bytes (null for the shipped model), tagged with the base
+    /// model's checksum.
+    #[wasm_bindgen(js_name = exportTuned)]
+    pub fn export_tuned(&self) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            Ok(
+                match inner.embedder.export_tuned().await.map_err(js_error)? {
+                    Some(bytes) => js_sys::Uint8Array::from(bytes.as_slice()).into(),
+                    None => JsValue::NULL,
+                },
+            )
+        })
+    }
+
+    /// Uses tuned weights from [`Engine::export_tuned`] or `webverify train`; MODEL_MISMATCH
+    /// when they were tuned from another base model. Returns the new `modelInfo`.
+    #[wasm_bindgen(js_name = importTuned)]
+    pub fn import_tuned(&self, bytes: &[u8]) -> Result<JsValue, JsValue> {
+        self.inner.embedder.load_tuned(bytes).map_err(js_error)?;
+        Ok(self.model_info())
+    }
+
+    /// Goes back to the shipped weights and calibration.
+    #[wasm_bindgen(js_name = resetModel)]
+    pub fn reset_model(&self) {
+        self.inner.embedder.reset_model();
+    }
+}
+
+/// What [`Engine::model_info`] returns, for the engine's getter and fine-tuning's result.
+fn model_info(embedder: &Embedder) -> JsValue {
+    let info = embedder.model_info();
+    let obj = Object::new();
+    set(&obj, "id", info.id().into());
+    set(&obj, "name", info.name.clone().into());
+    set(&obj, "sha256", info.sha256.clone().into());
+    set(&obj, "embeddingDim", (info.embedding_dim as u32).into());
+    set(&obj, "inputSize", (info.input_size as u32).into());
+    set(&obj, "formatVersion", info.format_version.into());
+    let tuned = match embedder.tuned() {
+        Some(t) => {
+            let meta = |k: &str| t.metadata.get(k).cloned();
+            let o = Object::new();
+            set(&o, "scope", t.scope.name().into());
+            set(&o, "baseSha256", t.base_sha256.clone().into());
+            set(&o, "baseId", embedder.shipped_info().id().into());
+            set(
+                &o,
+                "loss",
+                meta("loss").map_or(JsValue::NULL, JsValue::from),
+            );
+            set(
+                &o,
+                "steps",
+                meta("steps")
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .map_or(JsValue::NULL, JsValue::from),
+            );
+            o.into()
+        }
+        None => JsValue::NULL,
+    };
+    set(&obj, "tuned", tuned);
+    set(
+        &obj,
+        "calibrationInherited",
+        embedder.calibration_inherited().into(),
+    );
+    obj.into()
+}
+
+/// Splits the packed batch of [`Engine::embed_batch`] into images.
+pub(crate) fn unpack(data: &[u8], shapes: &[u32]) -> Result<Vec<Image>, Error> {
+    if shapes.is_empty() || shapes.len() % 4 != 0 {
+        return Err(Error::InvalidInput(format!(
+            "expected 4 numbers (width, height, channels, stride) per image, got {}",
+            shapes.len()
+        )));
+    }
+    let mut images = Vec::new();
+    let mut offset = 0usize;
+    for s in shapes.chunks_exact(4) {
+        let [w, h, c, stride] = [s[0], s[1], s[2], s[3]];
+        let row = if stride > 0 {
+            stride as usize
+        } else {
+            (w as usize) * (c as usize)
+        };
+        let len = row.saturating_mul(h as usize);
+        let end = offset.saturating_add(len).min(data.len());
+        images.push(image(&data[offset..end], w, h, c, stride)?);
+        offset = end;
+    }
+    Ok(images)
+}

@@ -1,0 +1,202 @@
+//! The `Gallery` class and enrollment offers.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::engine::{unpack, Engine};
+use super::js_error;
+use crate::face::prepared::FaceMode;
+use crate::face::quality::Offered;
+use crate::gallery::identify::{SearchOptions, Searcher};
+use crate::gallery::{Aggregation, Gallery};
+
+/// Photos offered for enrollment by [`Engine::offer`]: embeddings and quality issues, kept in
+/// wasm memory until [`WasmGallery::enroll`] consumes them.
+#[wasm_bindgen]
+pub struct Offer {
+    items: Vec<Offered>,
+}
+
+#[wasm_bindgen]
+impl Offer {
+    /// JSON: per photo, the issues found (`[{ code, message }]`).
+    #[wasm_bindgen(getter)]
+    pub fn issues(&self) -> String {
+        let issues: Vec<_> = self.items.iter().map(|o| &o.issues).collect();
+        serde_json::to_string(&issues).unwrap_or_default()
+    }
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Prepares photos for enrollment: resolves to an [`Offer`] (embeddings and the issues
+    /// that do not depend on the gallery: NO_FACE, SEVERAL_FACES, SMALL_FACE, BLURRY).
+    pub fn offer(&self, data: Vec<u8>, shapes: Vec<u32>, face: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let images = unpack(&data, &shapes).map_err(js_error)?;
+            let mode = FaceMode::parse(&face).map_err(js_error)?;
+            let items = inner.offer_async(&images, mode).await.map_err(js_error)?;
+            Ok(Offer { items }.into())
+        })
+    }
+}
+
+/// A gallery of enrolled identities tied to the model of the engine that made it. Shared with
+/// the searches in flight (they run asynchronously on the engine's device).
+#[wasm_bindgen(js_name = Gallery)]
+pub struct WasmGallery {
+    inner: Rc<RefCell<Gallery>>,
+    searcher: Rc<Searcher>,
+}
+
+impl WasmGallery {
+    fn wrap(gallery: Gallery) -> Self {
+        Self {
+            inner: Rc::new(RefCell::new(gallery)),
+            searcher: Rc::new(Searcher::new()),
+        }
+    }
+}
+
+#[wasm_bindgen(js_class = Gallery)]
+impl WasmGallery {
+    /// An empty gallery for `engine`'s model.
+    #[wasm_bindgen(constructor)]
+    pub fn new(engine: &Engine) -> WasmGallery {
+        Self::wrap(Gallery::new(engine.inner.embedder.model_ref()))
+    }
+
+    /// A gallery from bytes written by `toBytes`; MODEL_MISMATCH when another model made it,
+    /// FORMAT_VERSION when a newer format wrote it, CORRUPT_DATA when the bytes are damaged.
+    #[wasm_bindgen(js_name = fromBytes)]
+    /// A gallery of the shipped model loaded into an adapter-tuned engine is migrated.
+    pub fn from_bytes(engine: &Engine, bytes: &[u8]) -> Result<WasmGallery, JsValue> {
+        let gallery = engine
+            .inner
+            .embedder
+            .load_gallery(bytes)
+            .map_err(js_error)?;
+        Ok(Self::wrap(gallery))
+    }
+
+    /// Brings the gallery to `engine`'s model after a fine-tune: templates of the shipped model
+    /// pass through an adapter exactly; other changes are MODEL_MISMATCH (enroll again).
+    /// Returns whether templates changed.
+    pub fn migrate(&self, engine: &Engine) -> Result<bool, JsValue> {
+        let changed = engine
+            .inner
+            .embedder
+            .migrate_gallery(&mut self.inner.borrow_mut())
+            .map_err(js_error)?;
+        self.searcher.invalidate();
+        Ok(changed)
+    }
+
+    #[wasm_bindgen(js_name = toBytes)]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.inner.borrow().to_bytes()
+    }
+
+    /// Enrolls the offered photos that pass the quality gate (all that have a face when
+    /// `force`); JSON `{ enrolled, issues }`.
+    pub fn enroll(
+        &self,
+        engine: &Engine,
+        id: String,
+        offer: Offer,
+        metadata: Option<String>,
+        force: bool,
+    ) -> Result<String, JsValue> {
+        let report = self
+            .inner
+            .borrow_mut()
+            .enroll_photos(
+                &engine.inner.embedder,
+                &id,
+                offer.items,
+                metadata.as_deref(),
+                force,
+            )
+            .map_err(js_error)?;
+        Ok(serde_json::to_string(&report).unwrap_or_default())
+    }
+
+    /// Enrolls ready embeddings (`count * dim` values) without the photo checks.
+    #[wasm_bindgen(js_name = enrollEmbeddings)]
+    pub fn enroll_embeddings(
+        &self,
+        id: String,
+        embeddings: &[f32],
+        metadata: Option<String>,
+    ) -> Result<(), JsValue> {
+        self.inner
+            .borrow_mut()
+            .enroll_packed(&id, embeddings, metadata.as_deref())
+            .map_err(js_error)
+    }
+
+    /// Removes an identity; false when it was not enrolled.
+    pub fn remove(&self, id: &str) -> bool {
+        self.inner.borrow_mut().remove(id)
+    }
+
+    /// JSON `[{ id, templates, metadata }]` in enrollment order.
+    pub fn list(&self) -> String {
+        serde_json::to_string(&self.inner.borrow().list()).unwrap_or_default()
+    }
+
+    /// Number of identities.
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> u32 {
+        self.inner.borrow().size() as u32
+    }
+
+    #[wasm_bindgen(getter, js_name = templateCount)]
+    pub fn template_count(&self) -> u32 {
+        self.inner.borrow().template_count() as u32
+    }
+
+    /// Who is `probe` (an embedding)? Resolves to JSON `{ candidates: [{ id, similarity, far }],
+    /// match, threshold, far }`: the threshold keeps the whole search's false-accept rate at
+    /// `far` (default 1e-3) over this gallery's comparisons; each candidate's `far` estimates
+    /// how often a search of this size would put a stranger that high. The search is one matrix
+    /// product on the engine's device, whose copy of the matrix is kept until the gallery
+    /// changes. `threshold` (a cosine) overrides the one chosen by `far`.
+    pub fn identify(
+        &self,
+        engine: &Engine,
+        probe: Vec<f32>,
+        top_k: u32,
+        far: Option<f64>,
+        aggregation: Option<String>,
+        threshold: Option<f32>,
+    ) -> Promise {
+        let (gallery, searcher, pipeline) = (
+            self.inner.clone(),
+            self.searcher.clone(),
+            engine.inner.clone(),
+        );
+        future_to_promise(async move {
+            let aggregation = match aggregation {
+                Some(a) => Aggregation::parse(&a).map_err(js_error)?,
+                None => Aggregation::default(),
+            };
+            let options = SearchOptions {
+                top_k: top_k as usize,
+                far,
+                aggregation,
+                threshold,
+            };
+            let result = searcher
+                .identify(&gallery, &pipeline.embedder, &probe, &options)
+                .await
+                .map_err(js_error)?;
+            Ok(serde_json::to_string(&result).unwrap_or_default().into())
+        })
+    }
+}

@@ -1,0 +1,69 @@
+//! wasm-bindgen bindings: the engine behind the JavaScript package (`pkg/index.js`). They only
+//! convert arguments and results and map errors; the logic is in the core.
+//!
+//! Every fallible call returns a rejected promise (or throws) with a JS `Error` whose `code`
+//! is [`Error::code`]; nothing here unwraps caller input, so the instance survives bad input.
+//! Methods that run the model return promises because GPU reads are asynchronous in browsers.
+
+use js_sys::{Object, Reflect};
+use wasm_bindgen::prelude::*;
+
+use crate::backend::Backend;
+use crate::error::Error;
+use crate::image::{Image, PixelFormat};
+use crate::score::verify;
+
+mod engine;
+mod gallery;
+
+pub use engine::Engine;
+pub use gallery::{Offer, WasmGallery};
+
+#[wasm_bindgen(start)]
+fn start() {
+    // A panic would be a bug; at least make it readable in the console.
+    console_error_panic_hook::set_once();
+}
+
+pub(crate) fn js_error(e: Error) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    let _ = Reflect::set(&err, &"code".into(), &e.code().into());
+    err.into()
+}
+
+pub(crate) fn image(
+    data: &[u8],
+    width: u32,
+    height: u32,
+    channels: u32,
+    stride: u32,
+) -> Result<Image, Error> {
+    let format = PixelFormat::from_channels(channels as usize)?;
+    let stride = (stride > 0).then_some(stride as usize);
+    Image::from_pixels(data, width as usize, height as usize, format, stride)
+}
+
+pub(crate) fn set(obj: &Object, key: &str, value: JsValue) {
+    let _ = Reflect::set(obj, &key.into(), &value);
+}
+
+/// `{ similarity, match, threshold }` for two embeddings (threshold: the default when absent).
+#[wasm_bindgen(js_name = verifyEmbeddings)]
+pub fn verify_embeddings(a: &[f32], b: &[f32], threshold: Option<f32>) -> Result<JsValue, JsValue> {
+    let v =
+        verify::verify(a, b, threshold.unwrap_or(verify::DEFAULT_THRESHOLD)).map_err(js_error)?;
+    let obj = Object::new();
+    set(&obj, "similarity", v.similarity.into());
+    set(&obj, "match", v.is_match.into());
+    set(&obj, "threshold", v.threshold.into());
+    Ok(obj.into())
+}
+
+/// Backends compiled into this module.
+#[wasm_bindgen(js_name = compiledBackends)]
+pub fn compiled_backends() -> Vec<String> {
+    Backend::compiled()
+        .iter()
+        .map(|b| b.name().to_string())
+        .collect()
+}

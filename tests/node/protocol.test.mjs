@@ -1,0 +1,34 @@
+// The worker protocol is declared once (pkg/protocol.js); the published types must declare
+// exactly the methods it and the classes' own methods provide.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { GALLERY_METHODS, SPECIAL_METHODS, VERIFIER_METHODS } from '../../pkg/protocol.js';
+
+const dts = await readFile(new URL('../../pkg/index.d.ts', import.meta.url), 'utf8');
+
+/** Instance method names declared in `export class <name> { … }` of index.d.ts. */
+function declaredMethods(name) {
+  const start = dts.indexOf(`export class ${name} {`);
+  assert.ok(start >= 0, `index.d.ts declares class ${name}`);
+  const body = dts.slice(start, dts.indexOf('\n}', start));
+  return [...body.matchAll(/^ {2}([a-zA-Z]+)\(/gm)].map((m) => m[1]).sort();
+}
+
+test('index.d.ts declares every Verifier method of the protocol, and no other', () => {
+  const expected = [...Object.keys(VERIFIER_METHODS), ...SPECIAL_METHODS].sort();
+  assert.deepEqual(declaredMethods('Verifier'), expected);
+});
+
+test('index.d.ts declares every Gallery method of the protocol, and no other', () => {
+  // save and dispose run on the caller's side in both modes.
+  const expected = [...Object.keys(GALLERY_METHODS), 'save', 'dispose'].sort();
+  assert.deepEqual(declaredMethods('Gallery'), expected);
+});
+
+test('every protocol entry names known argument kinds', () => {
+  const kinds = new Set(['image', 'images', 'pairs', 'value']);
+  for (const [name, { args }] of Object.entries({ ...VERIFIER_METHODS, ...GALLERY_METHODS })) {
+    for (const k of args) assert.ok(kinds.has(k), `${name}: unknown argument kind ${k}`);
+  }
+});
