@@ -13,11 +13,9 @@ use crate::error::Error;
 use crate::image::{Image, PixelFormat};
 use crate::score::verify;
 
+// The classes the package uses are exported by their `#[wasm_bindgen]` attributes.
 mod engine;
 mod gallery;
-
-pub use engine::Engine;
-pub use gallery::{Offer, WasmGallery};
 
 #[wasm_bindgen(start)]
 fn start() {
