@@ -59,7 +59,7 @@ export class Gallery {
       return { enrolled: inputs.length, issues: inputs.map(() => []) };
     }
     const offer = await this.#verifier._offer(inputs, face);
-    return JSON.parse(this.#live().enroll(this.#verifier._engine(), id, offer, meta, force));
+    return this.#live().enroll(this.#verifier._engine(), id, offer, meta, force);
   }
 
   /**
@@ -75,7 +75,7 @@ export class Gallery {
     const { embedding, face: found } = input instanceof Float32Array
       ? { embedding: input, face: null }
       : await this.#verifier._embedFace(input, face);
-    const result = JSON.parse(await this.#live().identify(this.#verifier._engine(), embedding, topK, far, aggregation, threshold));
+    const result = await this.#live().identify(this.#verifier._engine(), embedding, topK, far, aggregation, threshold);
     return { ...result, face: found };
   }
 
@@ -96,7 +96,7 @@ export class Gallery {
 
   /** `[{ id, templates, metadata }]` in enrollment order. */
   async list() {
-    return JSON.parse(this.#live().list()).map(({ id, templates, metadata }) => (metadata ? { id, templates, metadata: JSON.parse(metadata) } : { id, templates }));
+    return this.#live().list().map(({ id, templates, metadata }) => (metadata ? { id, templates, metadata: JSON.parse(metadata) } : { id, templates }));
   }
 
   /** Number of identities. */

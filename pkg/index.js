@@ -143,7 +143,7 @@ export class Verifier {
     return {
       embeddings: inputs.map((_, i) => out.embeddings.slice(i * dim, (i + 1) * dim)),
       faces: out.faces,
-      mainFaces: JSON.parse(out.mainFaces),
+      mainFaces: out.mainFaces,
     };
   }
 
@@ -195,7 +195,7 @@ export class Verifier {
       b.set(vector(p.b), i * dim);
     });
     const same = Uint8Array.from(pairs, (p) => (p.same ? 1 : 0));
-    return JSON.parse(this.#live().calibrate(a, b, same));
+    return this.#live().calibrate(a, b, same);
   }
 
   /** Goes back to the calibration shipped with the model. */
@@ -209,7 +209,7 @@ export class Verifier {
    * subject's right). An empty array when there is no face.
    */
   async detect(input) {
-    return JSON.parse(await this.#live().detect(...pack([input])));
+    return this.#live().detect(...pack([input]));
   }
 
   /** The 112x112 crop the model sees for this input, as ImageData (or `{ data, width, height }`

@@ -57,7 +57,8 @@ impl TemplateIndex {
             .map_err(|e| Error::Inference(format!("scores are not f32: {e:?}")))
     }
 
-    #[cfg(not(target_arch = "wasm32"))]
+    /// [`TemplateIndex::scores_async`], blocking (the native benchmark's and the tests').
+    #[cfg(all(not(target_arch = "wasm32"), any(test, feature = "cli")))]
     pub fn scores(&self, probe: &[f32]) -> Result<Vec<f32>> {
         pollster::block_on(self.scores_async(probe))
     }

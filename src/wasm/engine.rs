@@ -6,7 +6,7 @@ use js_sys::{Float32Array, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::{image, js_error, set};
+use super::{image, js_error, set, to_js};
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::face::detect::Detector;
@@ -73,7 +73,7 @@ impl Engine {
     /// `[width, height, channels, stride]` per image (stride 0: packed rows); `face` is
     /// `detect` (align the main face; NO_FACE when there is none) or `none` (ready crops).
     /// Resolves to `{ embeddings, faces, mainFaces }`: one `Float32Array` of `count * 192`
-    /// unit-length values, per image the number of faces found (null with `none`), and as JSON
+    /// unit-length values, per image the number of faces found (null with `none`), and
     /// the face each embedding was made from.
     #[wasm_bindgen(js_name = embedBatch)]
     pub fn embed_batch(&self, data: Vec<u8>, shapes: Vec<u32>, face: String) -> Promise {
@@ -97,25 +97,24 @@ impl Engine {
                 Float32Array::from(flat.as_slice()).into(),
             );
             set(&obj, "faces", faces.into());
-            // The faces the embeddings were made from, as JSON (null entries with `none`).
-            let main = serde_json::to_string(&embedded.main).unwrap_or_else(|_| "[]".into());
-            set(&obj, "mainFaces", main.into());
+            // The faces the embeddings were made from (null entries with `none`).
+            set(&obj, "mainFaces", to_js(&embedded.main)?);
             Ok(obj.into())
         })
     }
 
     /// Refits the score calibration on labelled pairs of embeddings: `a` and `b` hold the
     /// pairs' embeddings one after another, `same[i]` is 1 when pair `i` is one person. Returns
-    /// JSON `{ genuine, impostors, thresholds: [{ far, threshold, tar }] }`; from now on
+    /// `{ genuine, impostors, thresholds: [{ far, threshold, tar }] }`; from now on
     /// `compare` uses the new thresholds and FAR estimates.
-    pub fn calibrate(&self, a: &[f32], b: &[f32], same: &[u8]) -> Result<String, JsValue> {
+    pub fn calibrate(&self, a: &[f32], b: &[f32], same: &[u8]) -> Result<JsValue, JsValue> {
         let same: Vec<bool> = same.iter().map(|&s| s != 0).collect();
         let refit = self
             .inner
             .embedder
             .calibrate_packed(a, b, &same)
             .map_err(js_error)?;
-        Ok(serde_json::to_string(&refit).unwrap_or_default())
+        to_js(&refit)
     }
 
     /// Goes back to the calibration shipped with the weights.
@@ -140,16 +139,14 @@ impl Engine {
 
 #[wasm_bindgen]
 impl Engine {
-    /// The faces in one image as JSON: `[{ box: {x, y, width, height}, score, landmarks:
+    /// The faces in one image: `[{ box: {x, y, width, height}, score, landmarks:
     /// {rightEye, leftEye, noseTip, mouth, rightEar, leftEar} }]`, in pixels, best first.
     pub fn detect(&self, data: Vec<u8>, shapes: Vec<u32>) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let images = unpack(&data, &shapes).map_err(js_error)?;
             let faces = inner.detect_async(&images[0]).await.map_err(js_error)?;
-            Ok(serde_json::to_string(&faces)
-                .unwrap_or_else(|_| "[]".into())
-                .into())
+            to_js(&faces)
         })
     }
 

@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::engine::{unpack, Engine};
-use super::js_error;
+use super::{js_error, to_js};
 use crate::face::prepared::FaceMode;
 use crate::face::quality::Offered;
 use crate::gallery::identify::{SearchOptions, Searcher};
@@ -21,15 +21,6 @@ pub struct Offer {
     items: Vec<Offered>,
 }
 
-#[wasm_bindgen]
-impl Offer {
-    /// JSON: per photo, the issues found (`[{ code, message }]`).
-    #[wasm_bindgen(getter)]
-    pub fn issues(&self) -> String {
-        let issues: Vec<_> = self.items.iter().map(|o| &o.issues).collect();
-        serde_json::to_string(&issues).unwrap_or_default()
-    }
-}
 
 #[wasm_bindgen]
 impl Engine {
@@ -103,7 +94,7 @@ impl WasmGallery {
     }
 
     /// Enrolls the offered photos that pass the quality gate (all that have a face when
-    /// `force`); JSON `{ enrolled, issues }`.
+    /// `force`); `{ enrolled, issues }`.
     pub fn enroll(
         &self,
         engine: &Engine,
@@ -111,7 +102,7 @@ impl WasmGallery {
         offer: Offer,
         metadata: Option<String>,
         force: bool,
-    ) -> Result<String, JsValue> {
+    ) -> Result<JsValue, JsValue> {
         let report = self
             .inner
             .borrow_mut()
@@ -123,7 +114,7 @@ impl WasmGallery {
                 force,
             )
             .map_err(js_error)?;
-        Ok(serde_json::to_string(&report).unwrap_or_default())
+        to_js(&report)
     }
 
     /// Enrolls ready embeddings (`count * dim` values) without the photo checks.
@@ -145,9 +136,9 @@ impl WasmGallery {
         self.inner.borrow_mut().remove(id)
     }
 
-    /// JSON `[{ id, templates, metadata }]` in enrollment order.
-    pub fn list(&self) -> String {
-        serde_json::to_string(&self.inner.borrow().list()).unwrap_or_default()
+    /// `[{ id, templates, metadata }]` in enrollment order (metadata: the caller's JSON).
+    pub fn list(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.borrow().list())
     }
 
     /// Number of identities.
@@ -161,7 +152,7 @@ impl WasmGallery {
         self.inner.borrow().template_count() as u32
     }
 
-    /// Who is `probe` (an embedding)? Resolves to JSON `{ candidates: [{ id, similarity, far }],
+    /// Who is `probe` (an embedding)? Resolves to `{ candidates: [{ id, similarity, far }],
     /// match, threshold, far }`: the threshold keeps the whole search's false-accept rate at
     /// `far` (default 1e-3) over this gallery's comparisons; each candidate's `far` estimates
     /// how often a search of this size would put a stranger that high. The search is one matrix
@@ -196,7 +187,7 @@ impl WasmGallery {
                 .identify(&gallery, &pipeline.embedder, &probe, &options)
                 .await
                 .map_err(js_error)?;
-            Ok(serde_json::to_string(&result).unwrap_or_default().into())
+            to_js(&result)
         })
     }
 }

@@ -41,6 +41,13 @@ pub(crate) fn image(
     Image::from_pixels(data, width as usize, height as usize, format, stride)
 }
 
+/// A result as the plain JS value `JSON.parse` would give (objects, arrays, `null` for `None`).
+pub(crate) fn to_js<T: serde::Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| js_error(Error::Inference(format!("cannot convert a result: {e}"))))
+}
+
 pub(crate) fn set(obj: &Object, key: &str, value: JsValue) {
     let _ = Reflect::set(obj, &key.into(), &value);
 }
