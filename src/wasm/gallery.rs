@@ -21,7 +21,6 @@ pub struct Offer {
     items: Vec<Offered>,
 }
 
-
 #[wasm_bindgen]
 impl Engine {
     /// Prepares photos for enrollment: resolves to an [`Offer`] (embeddings and the issues
