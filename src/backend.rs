@@ -21,6 +21,7 @@ impl Backend {
     /// docs/BENCHMARKS.md).
     pub const DEFAULT_CPU: Backend = Backend::Flex;
 
+    /// The backend's name as the JS package and the CLI spell it.
     pub fn name(self) -> &'static str {
         match self {
             Backend::Flex => "flex",

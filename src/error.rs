@@ -19,7 +19,10 @@ pub enum Error {
     BackendUnavailable(String),
     /// No face was found where one was required.
     #[error("no face found in the image ({found} detected); use a photo with a visible, frontal face or pass face: 'none' for ready crops")]
-    NoFace { found: usize },
+    NoFace {
+        /// Faces detected (0 unless a policy rejected the ones found).
+        found: usize,
+    },
     /// The backend failed while running the model (device lost, out of memory, ...).
     #[error("inference failed: {0}")]
     Inference(String),
@@ -50,15 +53,25 @@ pub enum Error {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
+    /// `INVALID_INPUT`: see [`Error::InvalidInput`].
     InvalidInput,
+    /// `MODEL_LOAD`: see [`Error::ModelLoad`].
     ModelLoad,
+    /// `MODEL_VERSION`: see [`Error::ModelVersion`].
     ModelVersion,
+    /// `BACKEND_UNAVAILABLE`: see [`Error::BackendUnavailable`].
     BackendUnavailable,
+    /// `INFERENCE`: see [`Error::Inference`].
     Inference,
+    /// `NO_FACE`: see [`Error::NoFace`].
     NoFace,
+    /// `MODEL_MISMATCH`: see [`Error::ModelMismatch`].
     ModelMismatch,
+    /// `FORMAT_VERSION`: see [`Error::FormatVersion`].
     FormatVersion,
+    /// `CORRUPT_DATA`: see [`Error::CorruptData`].
     CorruptData,
+    /// `ABORTED`: see [`Error::Aborted`].
     Aborted,
 }
 

@@ -19,6 +19,7 @@ pub enum PixelFormat {
 }
 
 impl PixelFormat {
+    /// Bytes per pixel.
     pub fn channels(self) -> usize {
         match self {
             PixelFormat::Rgba => 4,
@@ -115,9 +116,11 @@ impl Image {
         )
     }
 
+    /// Width in pixels.
     pub fn width(&self) -> usize {
         self.width
     }
+    /// Height in pixels.
     pub fn height(&self) -> usize {
         self.height
     }

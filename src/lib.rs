@@ -29,6 +29,8 @@
 //! The runtime's public API is the list re-exported here; [`io`] and [`train`] are public for
 //! the file formats and the training building blocks.
 
+#![warn(missing_docs)]
+
 mod backend;
 mod error;
 mod image;
@@ -43,7 +45,10 @@ mod score;
 #[cfg(feature = "train")]
 pub mod train;
 
+// The tooling is public for the `webverify` binary and the integration tests, not as a stable
+// API: its items (flatbuffer accessors, CLI plumbing) are documented where they are not obvious.
 #[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
+#[allow(missing_docs)]
 pub mod tools;
 
 #[cfg(target_arch = "wasm32")]

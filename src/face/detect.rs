@@ -17,13 +17,18 @@ pub const NMS_IOU: f32 = 0.3;
 /// An axis-aligned box in pixels.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct BoundingBox {
+    /// Left edge, in pixels of the input image.
     pub x: f32,
+    /// Top edge, in pixels.
     pub y: f32,
+    /// Width in pixels.
     pub width: f32,
+    /// Height in pixels.
     pub height: f32,
 }
 
 impl BoundingBox {
+    /// Width × height, in square pixels.
     pub fn area(&self) -> f32 {
         self.width.max(0.0) * self.height.max(0.0)
     }
@@ -45,11 +50,17 @@ impl BoundingBox {
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Landmarks {
+    /// Centre of the subject's right eye (on the left of the image for a frontal face).
     pub right_eye: Point,
+    /// Centre of the subject's left eye.
     pub left_eye: Point,
+    /// Tip of the nose.
     pub nose_tip: Point,
+    /// Centre of the mouth.
     pub mouth: Point,
+    /// The subject's right ear tragion.
     pub right_ear: Point,
+    /// The subject's left ear tragion.
     pub left_ear: Point,
 }
 
@@ -76,9 +87,11 @@ impl Landmarks {
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Face {
     #[serde(rename = "box")]
+    /// Where the face is.
     pub bbox: BoundingBox,
     /// Detection confidence in [0, 1].
     pub score: f32,
+    /// The six BlazeFace keypoints, in pixels.
     pub landmarks: Landmarks,
 }
 
@@ -239,6 +252,7 @@ pub struct Detector {
 }
 
 impl Detector {
+    /// Loads detector weights (a webverify weights file of BlazeFace) onto `device`.
     pub fn with_device(weights: &[u8], device: Device) -> Result<Self> {
         let file = WeightFile::parse_model(weights, MODEL_NAME)?;
         Ok(Self {
@@ -248,6 +262,7 @@ impl Detector {
         })
     }
 
+    /// The detector weights' name and checksum.
     pub fn model_info(&self) -> &ModelInfo {
         &self.info
     }
@@ -272,6 +287,7 @@ impl Detector {
     }
 
     #[cfg(not(target_arch = "wasm32"))]
+    /// The faces in `image`, best first (blocking; [`Detector::detect_async`] in wasm).
     pub fn detect(&self, image: &Image) -> Result<Vec<Face>> {
         pollster::block_on(self.detect_async(image))
     }

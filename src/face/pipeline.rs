@@ -48,7 +48,9 @@ pub fn main_face(faces: &[Face], width: usize, height: usize) -> Option<&Face> {
 /// # Ok(()) }
 /// ```
 pub struct Pipeline {
+    /// The face embedder.
     pub embedder: Embedder,
+    /// The face detector; `None` for ready crops only.
     pub detector: Option<Detector>,
 }
 
@@ -223,6 +225,7 @@ impl Pipeline {
 
 /// Embeddings of a batch of photos.
 pub struct Embedded {
+    /// One unit-length embedding per input.
     pub embeddings: Vec<Vec<f32>>,
     /// Faces found in each photo (`None` with [`FaceMode::None`]).
     pub faces: Vec<Option<usize>>,
@@ -248,14 +251,17 @@ impl Pipeline {
         })
     }
 
+    /// The crop the model sees for `image` (blocking form of `prepare_async`).
     pub fn prepare(&self, image: &Image, mode: FaceMode) -> Result<Prepared> {
         pollster::block_on(self.prepare_async(image, mode))
     }
 
+    /// Embeddings of the main face of each image (blocking form of `embed_batch_async`).
     pub fn embed_batch(&self, images: &[Image], mode: FaceMode) -> Result<Vec<Vec<f32>>> {
         pollster::block_on(self.embed_batch_async(images, mode))
     }
 
+    /// Are the main faces of `a` and `b` the same person? (blocking form of `verify_async`).
     pub fn verify(
         &self,
         a: &Image,

@@ -15,6 +15,7 @@ pub enum FaceMode {
 }
 
 impl FaceMode {
+    /// `detect` or `none`.
     pub fn parse(s: &str) -> Result<Self> {
         match s {
             "detect" => Ok(FaceMode::Detect),
@@ -29,6 +30,7 @@ impl FaceMode {
 /// The crop the model sees for one input, and the faces found in it.
 #[derive(Clone, Debug)]
 pub struct Prepared {
+    /// The aligned crop (or the input itself with [`FaceMode::None`]).
     pub crop: Image,
     /// Every detected face, highest score first (empty with [`FaceMode::None`]).
     pub faces: Vec<Face>,

@@ -18,6 +18,7 @@ pub const MIN_SHARPNESS: f32 = 35.0;
 pub struct Issue {
     /// `NO_FACE`, `SEVERAL_FACES`, `SMALL_FACE`, `BLURRY` or `INCONSISTENT`.
     pub code: &'static str,
+    /// What is wrong, in words for the user.
     pub message: String,
 }
 
@@ -87,6 +88,8 @@ pub fn photo_issues(prepared: &Prepared) -> Vec<Issue> {
 /// found so far.
 #[derive(Clone, Debug)]
 pub struct Offered {
+    /// The embedding of the photo's main face (`None` when it has no face).
     pub embedding: Option<Vec<f32>>,
+    /// The photo checks' findings (empty when it passed).
     pub issues: Vec<Issue>,
 }

@@ -23,6 +23,7 @@ pub struct SearchOptions {
     pub top_k: usize,
     /// The false-accept rate of the whole search (default [`DEFAULT_FAR`]).
     pub far: Option<f64>,
+    /// How an identity's templates make its score.
     pub aggregation: Aggregation,
     /// A cosine threshold that overrides the one `far` chooses.
     pub threshold: Option<f32>,
@@ -53,6 +54,7 @@ pub struct Searcher {
 }
 
 impl Searcher {
+    /// A searcher with nothing on the device yet.
     pub fn new() -> Self {
         Self::default()
     }

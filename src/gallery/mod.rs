@@ -28,8 +28,10 @@ pub enum Aggregation {
 }
 
 impl Aggregation {
+    /// Every policy.
     pub const ALL: [Aggregation; 3] = [Aggregation::Best, Aggregation::Mean, Aggregation::Centroid];
 
+    /// `best`, `mean` or `centroid`.
     pub fn parse(s: &str) -> Result<Self> {
         match s {
             "best" => Ok(Self::Best),
@@ -41,6 +43,7 @@ impl Aggregation {
         }
     }
 
+    /// The policy's name as [`Aggregation::parse`] reads it.
     pub fn name(self) -> &'static str {
         match self {
             Self::Best => "best",
@@ -53,7 +56,9 @@ impl Aggregation {
 /// One enrolled identity as listed to the caller.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct IdentitySummary {
+    /// The identity's id.
     pub id: String,
+    /// How many templates it has.
     pub templates: usize,
     /// The caller's JSON metadata (empty when none was given).
     pub metadata: String,
@@ -62,7 +67,9 @@ pub struct IdentitySummary {
 /// One ranked candidate of an identification.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Candidate {
+    /// The identity's id.
     pub id: String,
+    /// Its score (cosine similarity under the search's aggregation).
     pub similarity: f32,
     /// How often a search of this gallery's size would put a stranger this high (set by the
     /// calibrated searches of [`identify`]; `None` without a calibration).
@@ -77,6 +84,7 @@ pub struct Identification {
     /// The best candidate when it reaches the threshold; `None` means "nobody enrolled".
     #[serde(rename = "match")]
     pub matched: Option<String>,
+    /// The cosine the best candidate had to reach.
     pub threshold: f32,
     /// The search false-accept rate the threshold was chosen for (calibrated searches only).
     pub far: Option<f64>,
@@ -125,6 +133,7 @@ fn centroid(templates: &[Vec<f32>], dim: usize) -> Vec<f32> {
 }
 
 impl Gallery {
+    /// An empty gallery for templates of `model`.
     pub fn new(model: ModelRef) -> Self {
         Self {
             model,
@@ -142,6 +151,7 @@ impl Gallery {
         self.generation
     }
 
+    /// The model whose templates this gallery holds.
     pub fn model(&self) -> &ModelRef {
         &self.model
     }
@@ -262,6 +272,7 @@ impl Gallery {
         self.identities.len() != before
     }
 
+    /// The identities in enrollment order.
     pub fn list(&self) -> Vec<IdentitySummary> {
         self.identities
             .iter()

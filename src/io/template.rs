@@ -29,9 +29,11 @@ const MAX_ID_BYTES: usize = 1024;
 /// Which model made a set of embeddings.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ModelRef {
+    /// The model's name (`mobilefacenet`, `mobilefacenet-tuned`).
     pub name: String,
     /// SHA-256 of the weights file, hex.
     pub sha256: String,
+    /// Floats per template.
     pub dim: usize,
 }
 
@@ -59,8 +61,11 @@ impl ModelRef {
 /// One identity's entry in a serialised gallery.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredIdentity {
+    /// The identity's id.
     pub id: String,
+    /// The caller's JSON metadata (empty when none).
     pub metadata: String,
+    /// Its unit-length templates.
     pub templates: Vec<Vec<f32>>,
 }
 

@@ -23,6 +23,7 @@ const ADAPTER_WEIGHT: &str = "adapter.weight";
 pub struct TunedInfo {
     /// SHA-256 of the base weights file it was tuned from.
     pub base_sha256: String,
+    /// What the tuned weights cover.
     pub scope: Scope,
     /// The adapter's `W` on the host (row-major 192x192), for migrating templates.
     pub adapter: Option<Vec<f32>>,

@@ -23,29 +23,39 @@ use crate::nn::mobilefacenet::{
     Architecture, ConvSpec, ConvWeights, MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE,
 };
 
+/// The `format` metadata of every webverify weights file.
 pub const FORMAT: &str = "webverify-weights";
+/// The newest format version this build reads and the one it writes.
 pub const FORMAT_VERSION: u32 = 1;
+/// The `model` metadata of the embedder's weights.
 pub const MODEL_NAME: &str = "mobilefacenet";
 
 /// Tensors of one conv as host data, ready to be written or uploaded.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HostConv {
+    /// Conv weights `[out, in / groups, k, k]`, row-major.
     pub weight: Vec<f32>,
+    /// One bias per output channel.
     pub bias: Vec<f32>,
+    /// PReLU slopes, one per output channel, for convs followed by PReLU.
     pub alpha: Option<Vec<f32>>,
 }
 
 /// Where a weights file came from, kept in its metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Provenance {
+    /// The file the weights were converted from.
     pub source: String,
+    /// SHA-256 of that file, hex.
     pub source_sha256: String,
 }
 
 /// What a loaded weights file says about itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelInfo {
+    /// The `model` metadata.
     pub name: String,
+    /// The file's format version.
     pub format_version: u32,
     /// SHA-256 of the whole weights file, hex: the model's identity for templates.
     pub sha256: String,
@@ -53,6 +63,7 @@ pub struct ModelInfo {
     pub embedding_dim: usize,
     /// Side of the square input in pixels (0 where not declared).
     pub input_size: usize,
+    /// Every metadata entry of the file.
     pub metadata: HashMap<String, String>,
 }
 
@@ -63,6 +74,7 @@ impl ModelInfo {
     }
 }
 
+/// SHA-256 of `bytes`, lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
@@ -210,6 +222,7 @@ fn serialize_safetensors(
 /// A parsed, validated weights file; nothing is on a device yet.
 pub struct WeightFile<'a> {
     tensors: SafeTensors<'a>,
+    /// What the file says about itself.
     pub info: ModelInfo,
 }
 

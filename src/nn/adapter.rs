@@ -29,6 +29,7 @@ impl TryFrom<String> for Scope {
 }
 
 impl Scope {
+    /// `adapter`, `head` or `all`.
     pub fn parse(s: &str) -> Result<Self> {
         match s {
             "adapter" => Ok(Scope::Adapter),
@@ -40,6 +41,7 @@ impl Scope {
         }
     }
 
+    /// The scope's name as [`Scope::parse`] reads it.
     pub fn name(self) -> &'static str {
         match self {
             Scope::Adapter => "adapter",

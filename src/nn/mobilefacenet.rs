@@ -100,8 +100,11 @@ pub struct BlockSpec {
 /// Every conv of the network, grouped as the modules are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Architecture {
+    /// The convs before the bottlenecks.
     pub stem: Vec<ConvSpec>,
+    /// The inverted-residual bottlenecks.
     pub blocks: Vec<BlockSpec>,
+    /// The convs after them, down to the embedding.
     pub head: Vec<ConvSpec>,
 }
 

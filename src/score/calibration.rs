@@ -19,9 +19,13 @@ pub const REPORTED_FARS: [f64; 3] = [1e-2, 1e-3, 1e-4];
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Refit {
     #[serde(skip)]
+    /// The new calibration, now in use.
     pub calibration: Calibration,
+    /// Pairs of one person given.
     pub genuine: usize,
+    /// Pairs of different people given.
     pub impostors: usize,
+    /// The thresholds at the reported FARs.
     pub thresholds: Vec<FarThreshold>,
 }
 
@@ -29,8 +33,11 @@ pub struct Refit {
 /// the share of genuine pairs it accepts.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FarThreshold {
+    /// The false-accept rate.
     pub far: f64,
+    /// The cosine that gives it (`None` when the pairs cannot support that FAR).
     pub threshold: Option<f32>,
+    /// The share of genuine pairs accepted there (`None` without genuine pairs).
     pub tar: Option<f64>,
 }
 
@@ -173,10 +180,12 @@ impl Calibration {
             .transpose()
     }
 
+    /// The calibration as the JSON stored in a weights file's metadata.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// A calibration from that JSON, checked.
     pub fn from_json(json: &str) -> Result<Self> {
         let c: Self = serde_json::from_str(json)
             .map_err(|e| Error::ModelLoad(format!("calibration metadata: {e}")))?;

@@ -195,6 +195,7 @@ impl Embedder {
             .map(Some)
     }
 
+    /// The backend the model runs on.
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -394,14 +395,17 @@ impl Embedder {
         Self::new(&bytes, backend)
     }
 
+    /// The unit-length embedding of a ready face crop (blocking; `embed_async` in wasm).
     pub fn embed(&self, image: &Image) -> Result<Vec<f32>> {
         pollster::block_on(self.embed_async(image))
     }
 
+    /// Embeddings of ready face crops, as batches (blocking).
     pub fn embed_batch(&self, images: &[Image]) -> Result<Vec<Vec<f32>>> {
         pollster::block_on(self.embed_batch_async(images))
     }
 
+    /// Embeds both crops and compares them (blocking).
     pub fn verify(&self, a: &Image, b: &Image) -> Result<Verification> {
         pollster::block_on(self.verify_async(a, b))
     }

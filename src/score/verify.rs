@@ -15,6 +15,7 @@ pub struct Verification {
     /// `similarity >= threshold`.
     #[serde(rename = "match")]
     pub is_match: bool,
+    /// The cosine the similarity had to reach.
     pub threshold: f32,
     /// Estimated false-accept rate at this similarity: the share of impostor pairs of the
     /// calibration set scoring at least as high (`None` without a calibration).

@@ -15,14 +15,21 @@ use crate::random::Rng;
 pub struct Augmentation {
     /// Range of the crop's area as a fraction of the image.
     pub crop_area: (f32, f32),
+    /// Probability of a horizontal flip.
     pub flip_probability: f32,
     /// Probability of the colour jitter, and its strengths.
     pub jitter_probability: f32,
+    /// Brightness jitter: a factor in `[1 − b, 1 + b]`.
     pub brightness: f32,
+    /// Contrast jitter: a factor in `[1 − c, 1 + c]`.
     pub contrast: f32,
+    /// Saturation jitter: a factor in `[1 − s, 1 + s]`.
     pub saturation: f32,
+    /// Hue rotation of up to `h` turns either way.
     pub hue: f32,
+    /// Probability of turning the view grey.
     pub grey_probability: f32,
+    /// Probability of a Gaussian blur.
     pub blur_probability: f32,
     /// Range of the blur's sigma in pixels.
     pub blur_sigma: (f32, f32),
@@ -31,6 +38,7 @@ pub struct Augmentation {
     /// [`Augmentation::shading`], `φ` any direction — light from one side, the nuisance of
     /// faces under directional lighting that colour jitter does not imitate.
     pub shading_probability: f32,
+    /// Largest gain `g` of the illumination gradient.
     pub shading: f32,
 }
 

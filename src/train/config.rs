@@ -11,16 +11,22 @@ use crate::train::losses::MarginHead;
 pub enum Loss {
     /// SimCLR's NT-Xent: needs no labels.
     NtXent,
+    /// Supervised contrastive (Khosla et al.): labels, two views per image.
     SupCon,
+    /// Triplet loss with semi-hard negatives (FaceNet).
     Triplet,
+    /// ArcFace additive angular margin.
     ArcFace,
+    /// CosFace additive cosine margin.
     CosFace,
+    /// SphereFace multiplicative angular margin.
     SphereFace,
     /// Normalised softmax (no margin).
     Softmax,
 }
 
 impl Loss {
+    /// `ntxent`, `supcon`, `triplet`, `arcface`, `cosface`, `sphereface` or `softmax`.
     pub fn parse(s: &str) -> Result<Self> {
         Ok(match s {
             "ntxent" => Loss::NtXent,
@@ -38,6 +44,7 @@ impl Loss {
         })
     }
 
+    /// The loss's name as [`Loss::parse`] reads it.
     pub fn name(self) -> &'static str {
         match self {
             Loss::NtXent => "ntxent",
@@ -50,6 +57,7 @@ impl Loss {
         }
     }
 
+    /// Whether the loss needs a label per image.
     pub fn needs_labels(self) -> bool {
         self != Loss::NtXent
     }
@@ -81,14 +89,18 @@ impl Loss {
 #[derive(Clone, Debug, PartialEq, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct TrainConfig {
+    /// The objective.
     pub loss: Loss,
     #[serde(rename = "trainable")]
+    /// What is trained (`trainable` in the options).
     pub scope: Scope,
+    /// Optimiser steps.
     pub steps: usize,
     /// Images per step; each gives two augmented views.
     pub batch_size: usize,
     /// Peak learning rate of AdamW, decayed to 0 on a cosine.
     pub lr: f64,
+    /// AdamW's decoupled weight decay.
     pub weight_decay: f32,
     /// NT-Xent and SupCon temperature τ.
     pub temperature: f32,
@@ -96,6 +108,7 @@ pub struct TrainConfig {
     pub margin: Option<f32>,
     /// Scale `s` of the margin heads.
     pub scale: f32,
+    /// Seed of the sampling and the augmentations.
     pub seed: u64,
     /// From the options: only `shading`, the probability of the illumination gradient.
     #[serde(rename = "shading", deserialize_with = "shading_only")]

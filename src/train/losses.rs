@@ -199,15 +199,33 @@ pub fn triplet_semi_hard(
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum MarginHead {
     /// `s · cos θ_j` for every class: normalised softmax.
-    Softmax { scale: f32 },
+    Softmax {
+        /// Scale `s` of the logits.
+        scale: f32,
+    },
     /// CosFace: `s · (cos θ_y − m)` for the true class.
-    CosFace { scale: f32, margin: f32 },
+    CosFace {
+        /// Scale `s` of the logits.
+        scale: f32,
+        /// Margin `m`.
+        margin: f32,
+    },
     /// ArcFace: `s · cos(θ_y + m)` for the true class, with InsightFace's fallback
     /// `cos θ − m·sin m` where `θ + m` would pass π (keeps the logit monotonic in θ).
-    ArcFace { scale: f32, margin: f32 },
+    ArcFace {
+        /// Scale `s` of the logits.
+        scale: f32,
+        /// Angular margin `m`, radians.
+        margin: f32,
+    },
     /// SphereFace: `s · ψ(θ_y)`, `ψ(θ) = (−1)^k cos(mθ) − 2k` for `θ ∈ [kπ/m, (k+1)π/m]`,
     /// integer `m`.
-    SphereFace { scale: f32, margin: u32 },
+    SphereFace {
+        /// Scale `s` of the logits.
+        scale: f32,
+        /// Angle multiplier `m`.
+        margin: u32,
+    },
 }
 
 impl MarginHead {

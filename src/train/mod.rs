@@ -31,7 +31,9 @@ pub use tune::FineTuned;
 pub struct Progress {
     /// Steps done (1-based).
     pub step: usize,
+    /// Steps in the run.
     pub steps: usize,
+    /// This step's loss.
     pub loss: f32,
     /// Milliseconds since training started.
     pub ms: f64,
@@ -39,16 +41,20 @@ pub struct Progress {
 
 /// The result of a run.
 pub struct Trained {
+    /// The tuned network.
     pub network: Network,
     /// Loss after each step.
     pub losses: Vec<f32>,
+    /// Milliseconds the run took.
     pub ms: f64,
 }
 
 /// Training images: model inputs (`3 × 112 × 112` values each, as [`crate::image::Image::to_model_input`]
 /// makes them) and optional labels (any integers; one per image).
 pub struct TrainingSet {
+    /// One model input per image.
     pub inputs: Vec<Vec<f32>>,
+    /// One label per image, when the loss needs them.
     pub labels: Option<Vec<usize>>,
 }
 

@@ -35,7 +35,9 @@ impl Embedder {
 
 /// What a fine-tuning run did.
 pub struct FineTuned {
+    /// Loss after each step.
     pub losses: Vec<f32>,
+    /// Milliseconds the run took.
     pub ms: f64,
     /// Photos left out because no face was found in them.
     pub skipped: usize,
