@@ -171,10 +171,11 @@ impl Calibration {
         1.0 / self.negatives as f64
     }
 
-    /// The calibration stored with a weights file, if any.
-    pub fn from_weights(file: &crate::io::weights::WeightFile) -> Result<Option<Self>> {
-        file.info
-            .metadata
+    /// The calibration stored in a weights file's metadata (base or tuned), if any.
+    pub fn from_metadata(
+        metadata: &std::collections::HashMap<String, String>,
+    ) -> Result<Option<Self>> {
+        metadata
             .get(METADATA_KEY)
             .map(|json| Self::from_json(json))
             .transpose()

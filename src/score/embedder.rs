@@ -84,6 +84,7 @@ impl Embedder {
 
     fn with_device(file: &WeightFile, backend: Backend, device: Device) -> Result<Self> {
         let model = file.build(&Architecture::mobilefacenet(), &device)?;
+        let calibration = Calibration::from_metadata(&file.info.metadata)?;
         Ok(Self {
             current: RwLock::new(Current {
                 network: Network {
@@ -98,8 +99,8 @@ impl Embedder {
             shipped_info: file.info.clone(),
             device,
             backend,
-            calibration: RwLock::new(Calibration::from_weights(file)?),
-            shipped_calibration: Calibration::from_weights(file)?,
+            calibration: RwLock::new(calibration.clone()),
+            shipped_calibration: calibration,
         })
     }
 
@@ -144,11 +145,7 @@ impl Embedder {
         let (network, info, tuned) =
             crate::io::tuned::import(bytes, &self.shipped, &self.shipped_info, &self.device)?;
         // A calibration stored in the tuned file (by `webverify calibrate --tuned … --write`).
-        let file_calibration = info
-            .metadata
-            .get(crate::score::calibration::METADATA_KEY)
-            .map(|json| Calibration::from_json(json))
-            .transpose()?;
+        let file_calibration = Calibration::from_metadata(&info.metadata)?;
         let inherited = file_calibration.is_none();
         if let Some(c) = file_calibration {
             self.set_calibration(Some(c));
