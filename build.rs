@@ -18,6 +18,17 @@ fn main() {
     let outputs = Path::new(&shared).join("reference/mobilefacenet-tflite/embeddings.json");
     println!("cargo::rerun-if-changed={}", outputs.display());
     println!("cargo::rerun-if-env-changed=WEBVERIFY_SHARED");
+    println!("cargo::rerun-if-env-changed=WEBVERIFY_REQUIRE_SHARED");
+    // CI sets WEBVERIFY_REQUIRE_SHARED=1: there the empty stand-in would let the browser
+    // fidelity tests pass having checked nothing, so a missing folder stops the build instead.
+    let required = std::env::var("WEBVERIFY_REQUIRE_SHARED").is_ok_and(|v| v == "1");
+    if required && !(inputs.is_dir() && outputs.is_file()) {
+        panic!(
+            "WEBVERIFY_REQUIRE_SHARED=1 but the reference data is absent ({} / {})",
+            inputs.display(),
+            outputs.display()
+        );
+    }
 
     // reference.bin: u32 count, then per image u32 name length, name, u32 width, u32 height,
     // u32 channels (1, 3 or 4), and the packed 8-bit pixels.

@@ -3,6 +3,7 @@
 // wrapper.
 import { WebverifyError, guardMethods } from './errors.js';
 import { GALLERY_METHODS } from './protocol.js';
+import { checkPostable, options } from './input.js';
 
 export class Gallery {
   #verifier;
@@ -47,10 +48,17 @@ export class Gallery {
    * Photos with issues are held back unless `force`; a photo without a face never enrolls.
    * Resolves to `{ enrolled, issues }` with one list of `{ code, message }` per input.
    */
-  async enroll(id, inputs, { metadata, force = false, face } = {}) {
+  async enroll(id, inputs, opts) {
+    const { metadata, force = false, face } = options(opts, 'enroll');
     if (typeof id !== 'string' || id.length === 0) throw new WebverifyError('INVALID_INPUT', 'enroll needs a non-empty string id');
     if (!Array.isArray(inputs) || inputs.length === 0) throw new WebverifyError('INVALID_INPUT', 'enroll needs a non-empty array of photos or embeddings');
-    const meta = metadata === undefined ? undefined : JSON.stringify(metadata);
+    checkPostable(inputs, 'the inputs of enroll');
+    let meta;
+    try {
+      meta = metadata === undefined ? undefined : JSON.stringify(metadata);
+    } catch (e) {
+      throw new WebverifyError('INVALID_INPUT', `enroll metadata must be JSON-serialisable: ${e.message}`, { cause: e });
+    }
     if (inputs.every((x) => x instanceof Float32Array)) {
       const flat = new Float32Array(inputs.reduce((n, x) => n + x.length, 0));
       let at = 0;
@@ -71,7 +79,9 @@ export class Gallery {
    * rate is an INVALID_INPUT error: pass a larger `far`, or a cosine `threshold` of your own).
    * `aggregation`: 'centroid' (default), 'best' or 'mean'.
    */
-  async identify(input, { topK = 5, far, threshold, aggregation, face } = {}) {
+  async identify(input, opts) {
+    const { topK = 5, far, threshold, aggregation, face } = options(opts, 'identify');
+    checkPostable(input, 'the input of identify'); // a detached embedding is INVALID_INPUT, not a TypeError
     const { embedding, face: found } = input instanceof Float32Array
       ? { embedding: input, face: null }
       : await this.#verifier._embedFace(input, face);

@@ -17,9 +17,11 @@ export class WebverifyError extends Error {
   readonly code: ErrorCode;
 }
 
-/** Raw pixels: RGBA, RGB or grey bytes, rows packed (the channel count follows from the length). */
+/** Raw pixels: RGBA, RGB or grey bytes (0–255), rows packed (the channel count follows from the
+ * length). Other arrays (a Float32Array of 0–1 values, plain arrays) are refused with
+ * INVALID_INPUT: convert them to bytes in the range you mean. */
 export interface Pixels {
-  data: Uint8Array | Uint8ClampedArray | ArrayLike<number>;
+  data: Uint8Array | Uint8ClampedArray;
   width: number;
   height: number;
 }
@@ -53,6 +55,13 @@ export interface CreateOptions {
   /** Download and start-up progress: bytes of the wasm module, the model and the detector
    * (`total` 0 when the server sends no length), then the backend start. */
   onProgress?: (progress: LoadProgress) => void;
+  /** Fails `create` with MODEL_LOAD when a download (wasm, model or detector) receives nothing
+   * — no response, or no bytes — for this long. Default 30 000 ms; a slow download that keeps
+   * moving is never cut. */
+  timeoutMs?: number;
+  /** Aborting it stops the downloads and start-up: `create` rejects with ABORTED (in worker
+   * mode the worker is ended). */
+  signal?: AbortSignal;
 }
 
 export interface LoadProgress {
@@ -157,7 +166,10 @@ export interface CalibrationResult {
   impostors: number;
   /** Per FAR (1e-2, 1e-3, 1e-4): the threshold (null where the impostor pairs are too few)
    * and the share of genuine pairs it accepts (null without genuine pairs). */
-  thresholds: { far: number; threshold: number | null; tar: number | null }[];
+  /** Per reported FAR: the threshold and the share of genuine pairs it accepts. Where the pairs
+   * are too few to support a FAR (`source: 'shipped'`), the verifier keeps the threshold
+   * shipped with the model at that FAR, so a plain `verify()` keeps working. */
+  thresholds: { far: number; threshold: number | null; tar: number | null; source: 'refit' | 'shipped' }[];
 }
 
 /** `detect` (default): find and align the main face (the largest, discounted by its distance
@@ -179,6 +191,11 @@ export interface Face {
   };
 }
 
+/**
+ * Every method rejects only with WebverifyError. An `options` argument may be left out (or
+ * `undefined`); `null` or a non-object there is INVALID_INPUT, as are functions and detached
+ * buffers anywhere in the arguments.
+ */
 export class Verifier {
   static create(options?: CreateOptions): Promise<Verifier>;
   static similarity(a: Float32Array, b: Float32Array): Promise<number>;

@@ -5,7 +5,7 @@
 import * as wasm from './wasm/webverify.js';
 import { WebverifyError, guardMethods } from './errors.js';
 import { Gallery } from './gallery.js';
-import { pack } from './input.js';
+import { checkPostable, options, pack } from './input.js';
 import { DEFAULT_DETECTOR_URL, DEFAULT_MODEL_URL, fetchWeights, loadWasm, webgpuUnavailableReason } from './loading.js';
 import { VERIFIER_METHODS } from './protocol.js';
 import { WorkerVerifier } from './worker-client.js';
@@ -67,24 +67,33 @@ export class Verifier {
    * download (bytes; total 0 when unknown) and the backend start.
    * @param {{ backend?: 'auto'|'webgpu'|'cpu'|'flex'|'ndarray', modelUrl?: string|URL|ArrayBuffer|Uint8Array, detectorUrl?: string|URL|ArrayBuffer|Uint8Array|null, wasmUrl?: string|URL, worker?: boolean, onProgress?: Function }} [options]
    */
-  static async create(options = {}) {
-    const { worker = typeof window !== 'undefined' && typeof Worker !== 'undefined' } = options;
-    if (worker) return WorkerVerifier.create({ ...options, worker: undefined });
-    return Verifier.#createInline(options);
+  static async create(given) {
+    const opts = options(given, 'Verifier.create');
+    const { worker = typeof window !== 'undefined' && typeof Worker !== 'undefined' } = opts;
+    if (opts.timeoutMs !== undefined && !(Number.isFinite(opts.timeoutMs) && opts.timeoutMs > 0)) {
+      throw new WebverifyError('INVALID_INPUT', `timeoutMs must be a positive number of milliseconds, not ${opts.timeoutMs}`);
+    }
+    if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) {
+      throw new WebverifyError('INVALID_INPUT', 'signal must be an AbortSignal');
+    }
+    if (worker) return WorkerVerifier.create({ ...opts, worker: undefined });
+    return Verifier.#createInline(opts);
   }
 
-  static async #createInline({ backend = 'auto', modelUrl = DEFAULT_MODEL_URL, detectorUrl = DEFAULT_DETECTOR_URL, wasmUrl, onProgress } = {}) {
+  static async #createInline({ backend = 'auto', modelUrl = DEFAULT_MODEL_URL, detectorUrl = DEFAULT_DETECTOR_URL, wasmUrl, onProgress, signal, timeoutMs }) {
     const known = ['auto', 'webgpu', 'cpu', 'flex', 'ndarray'];
     if (!known.includes(backend)) {
       throw new WebverifyError('INVALID_INPUT', `unknown backend '${backend}'; use ${known.join(', ')}`);
     }
     const t0 = performance.now();
     const report = (stage) => (loaded, total) => onProgress?.({ stage, loaded, total, ms: performance.now() - t0 });
+    const watch = { signal, timeoutMs };
     const [, weights, detector] = await Promise.all([
-      loadWasm(wasmUrl).then(() => report('wasm')(1, 1)),
-      fetchWeights(modelUrl, report('model')),
-      detectorUrl === null ? undefined : fetchWeights(detectorUrl, report('detector')),
+      loadWasm(wasmUrl, watch).then(() => report('wasm')(1, 1)),
+      fetchWeights(modelUrl, report('model'), watch, 'the model'),
+      detectorUrl === null ? undefined : fetchWeights(detectorUrl, report('detector'), watch, 'the face detector'),
     ]);
+    if (signal?.aborted) throw new WebverifyError('ABORTED', 'Verifier.create was aborted');
     const start = async (name) => {
       report('backend')(0, 1);
       const engine = await wasm.Engine.create(weights, name, detector);
@@ -121,14 +130,14 @@ export class Verifier {
    * and aligns the main face (the largest, discounted by its distance from the centre; error
    * NO_FACE when there is none); `'none'` takes the input as an aligned face crop.
    */
-  async embed(input, { face } = {}) {
-    const [e] = await this.embedBatch([input], { face });
+  async embed(input, opts) {
+    const [e] = await this.embedBatch([input], options(opts, 'embed'));
     return e;
   }
 
   /** Embeddings of several images, computed as one batch. */
-  async embedBatch(inputs, { face } = {}) {
-    return (await this.#embedPhotos(inputs, face)).embeddings;
+  async embedBatch(inputs, opts) {
+    return (await this.#embedPhotos(inputs, options(opts, 'embedBatch').face)).embeddings;
   }
 
   /** `{ embeddings, faces, mainFaces }`: faces found per image and the face each embedding was
@@ -149,6 +158,9 @@ export class Verifier {
 
   /** The model's raw outputs (not normalised), for comparing with other implementations. */
   async embedRaw(inputs) {
+    if (!Array.isArray(inputs) || inputs.length === 0) {
+      throw new WebverifyError('INVALID_INPUT', 'embedRaw expects a non-empty array of images');
+    }
     const flat = await this.#live().embedRaw(...pack(inputs));
     const dim = this.model.embeddingDim;
     return inputs.map((_, i) => flat.slice(i * dim, (i + 1) * dim));
@@ -160,7 +172,8 @@ export class Verifier {
    * the estimated false-accept rate at the observed similarity; `faces` says how many faces
    * each photo held (the main one is compared), null with `face: 'none'`.
    */
-  async verify(a, b, { far, threshold, face } = {}) {
+  async verify(a, b, opts) {
+    const { far, threshold, face } = options(opts, 'verify');
     const { embeddings: [ea, eb], faces } = await this.#embedPhotos([a, b], face);
     const result = this.#live().compare(ea, eb, far);
     const counted = { ...result, faces: faces[0] === null ? null : faces };
@@ -175,7 +188,9 @@ export class Verifier {
    * and FAR estimates. Needs at least 100 impostor pairs; a FAR below 1 / impostors gets no
    * threshold. Resolves to `{ genuine, impostors, thresholds: [{ far, threshold, tar }] }`.
    */
-  async calibrate(pairs, { face } = {}) {
+  async calibrate(pairs, opts) {
+    const { face } = options(opts, 'calibrate');
+    checkPostable(pairs, 'the pairs of calibrate');
     if (!Array.isArray(pairs) || pairs.length === 0) {
       throw new WebverifyError('INVALID_INPUT', 'calibrate expects a non-empty array of { a, b, same } pairs');
     }
@@ -214,7 +229,8 @@ export class Verifier {
 
   /** The 112x112 crop the model sees for this input, as ImageData (or `{ data, width, height }`
    * where ImageData does not exist). */
-  async alignedFace(input, { face } = {}) {
+  async alignedFace(input, opts) {
+    const { face } = options(opts, 'alignedFace');
     const rgb = await this.#live().alignedFace(...pack([input]), faceMode(face));
     const rgba = new Uint8ClampedArray(112 * 112 * 4);
     for (let i = 0; i < 112 * 112; i++) {
@@ -237,7 +253,15 @@ export class Verifier {
    * aborting `signal` stops the run (error ABORTED, model unchanged). From then on the verifier
    * embeds with the tuned model; galleries made before need `gallery.migrate()`.
    */
-  async fineTune({ images, labels, face, onProgress, signal, ...options } = {}) {
+  async fineTune(opts) {
+    const { images, labels, face, onProgress, signal, ...recipe } = options(opts, 'fineTune');
+    // NaN and Infinity would become null in JSON, and null means "the default": a typo'd
+    // `steps: NaN` would silently train 100 steps. Refused here, before serialising.
+    for (const [key, value] of Object.entries(recipe)) {
+      if (typeof value === 'number' && !Number.isFinite(value)) {
+        throw new WebverifyError('INVALID_INPUT', `fineTune option ${key} is ${value}; give a finite number or leave it out`);
+      }
+    }
     if (!Array.isArray(images) || images.length < 2) {
       throw new WebverifyError('INVALID_INPUT', 'fineTune expects an array of at least 2 images');
     }
@@ -256,7 +280,7 @@ export class Verifier {
       await new Promise((resolve) => setTimeout(resolve, 0));
       return !signal?.aborted;
     };
-    const out = await this.#live().fineTune(...pack(images), dense, faceMode(face), JSON.stringify(options), onStep);
+    const out = await this.#live().fineTune(...pack(images), dense, faceMode(face), JSON.stringify(recipe), onStep);
     this.model = out.modelInfo;
     return { losses: out.losses, ms: out.ms, skipped: out.skipped, modelId: out.modelInfo.id, model: out.modelInfo };
   }
@@ -270,7 +294,7 @@ export class Verifier {
   /** Uses tuned weights from `exportTuned` or `webverify train`; MODEL_MISMATCH when they were
    * tuned from another base model. Returns the new model info. */
   async importTuned(bytes) {
-    this.model = this.#live().importTuned(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
+    this.model = await this.#live().importTuned(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
     return this.model;
   }
 

@@ -27,6 +27,49 @@ function sourceSize(input) {
   return [input.width, input.height];
 }
 
+/** The options argument of a public method: `undefined` means none; anything but a plain
+ * object (including `null`) is INVALID_INPUT rather than a TypeError from destructuring. */
+export function options(value, method) {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new WebverifyError('INVALID_INPUT', `the options of ${method} must be an object or left out, not ${value === null ? 'null' : typeof value}`);
+  }
+  return value;
+}
+
+/** True when `buffer` (an ArrayBuffer) was transferred elsewhere and can no longer be read. */
+function isDetached(buffer) {
+  if (typeof buffer.detached === 'boolean') return buffer.detached;
+  try {
+    // Engines without ArrayBuffer.prototype.detached: slicing a detached buffer throws.
+    buffer.slice(0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** Throws INVALID_INPUT for what cannot be posted to the worker or read any more: functions,
+ * symbols and detached buffers anywhere in `value` (arrays and plain objects are walked; the
+ * walk stops at cycles). A raw DataCloneError, or a message the worker never answers, is what
+ * the caller would get otherwise. */
+export function checkPostable(value, what, seen = new Set()) {
+  if (typeof value === 'function' || typeof value === 'symbol') {
+    throw new WebverifyError('INVALID_INPUT', `${what} holds a ${typeof value}, which cannot be passed to the engine`);
+  }
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  const buffer = value instanceof ArrayBuffer ? value : ArrayBuffer.isView(value) ? value.buffer : null;
+  if (buffer) {
+    if (buffer instanceof ArrayBuffer && isDetached(buffer)) {
+      throw new WebverifyError('INVALID_INPUT', `${what} uses an ArrayBuffer that was detached (transferred elsewhere); pass a copy`);
+    }
+    return;
+  }
+  if (isDrawable(value)) return;
+  for (const v of Array.isArray(value) ? value : Object.values(value)) checkPostable(v, what, seen);
+}
+
 /** Pixels of any supported input as { data: Uint8Array, width, height, channels }. */
 export function toPixels(input) {
   if (input == null || typeof input !== 'object') {
@@ -44,21 +87,33 @@ export function toPixels(input) {
   }
   // ImageData or a plain { data, width, height }: channels follow from the buffer length.
   const { data, width, height } = input;
-  if (!data || typeof data.length !== 'number' || !Number.isInteger(width) || !Number.isInteger(height)) {
-    throw new WebverifyError('INVALID_INPUT', 'expected { data, width, height } with integer width and height and a byte array');
+  // Bytes only: a Float32Array of 0–1 values (or anything else array-like) used to be read as
+  // bytes without a word. Converting is the caller's choice of range, so it is refused.
+  if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) {
+    const kind = data?.constructor?.name ?? typeof data;
+    throw new WebverifyError('INVALID_INPUT', `pixel data must be a Uint8Array or Uint8ClampedArray of 0–255 values, not ${kind}; scale and convert float pixels first`);
+  }
+  if (isDetached(data.buffer)) {
+    throw new WebverifyError('INVALID_INPUT', 'the pixel data\'s ArrayBuffer was detached (transferred elsewhere); pass a copy');
+  }
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0) {
+    throw new WebverifyError('INVALID_INPUT', `expected { data, width, height } with non-negative integer width and height, got ${width}x${height}`);
   }
   const pixels = width * height;
   const channels = pixels > 0 ? data.length / pixels : 0;
   if (pixels > 0 && ![1, 3, 4].includes(channels)) {
     throw new WebverifyError('INVALID_INPUT', `${data.length} bytes for ${width}x${height} pixels: expected RGBA (${pixels * 4}), RGB (${pixels * 3}) or grey (${pixels})`);
   }
-  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data.buffer ?? data, data.byteOffset ?? 0, data.length);
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.length);
   return { data: bytes, width, height, channels: channels || 4 };
 }
 
 /** Images packed for the engine: all pixels one after another, and per image
  * `[width, height, channels, stride]` (stride 0: packed rows). */
 export function pack(inputs) {
+  if (!Array.isArray(inputs) || inputs.length === 0) {
+    throw new WebverifyError('INVALID_INPUT', 'expected a non-empty array of images');
+  }
   const all = inputs.map(toPixels);
   const total = all.reduce((n, p) => n + p.data.length, 0);
   const data = new Uint8Array(total);

@@ -10,41 +10,113 @@ const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 // A variable, not a literal: bundlers for the browser then leave Node's module alone.
 const NODE_FS = 'node:fs/promises';
 
-/** Where the wasm module comes from: the given URL, or in Node.js the file's bytes (Node's
- * fetch cannot read file: URLs). */
-async function wasmSource(wasmUrl) {
-  if (wasmUrl) return { module_or_path: wasmUrl };
-  if (!isNode) return undefined;
-  const { readFile } = await import(/* @vite-ignore */ NODE_FS);
-  return { module_or_path: await readFile(new URL('./wasm/webverify_bg.wasm', import.meta.url)) };
+/** How long a download may go without receiving anything (headers or bytes) before it fails
+ * with MODEL_LOAD: a server that accepts the connection and never answers must not hang
+ * `create()` forever. Per stall, not per file, so a slow but moving download is not cut. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+const DEFAULT_WASM_URL = new URL('./wasm/webverify_bg.wasm', import.meta.url);
+
+/**
+ * `fetch(url)` whose response body is watched: it fails with MODEL_LOAD when nothing arrives
+ * for `timeoutMs`, when the server answers with an error status or the connection drops half
+ * way, and with ABORTED when `signal` aborts. `what` names the file in messages.
+ */
+export async function fetchWatched(url, { signal, timeoutMs = DEFAULT_TIMEOUT_MS, what }) {
+  const controller = new AbortController();
+  let timedOut = false;
+  let timer;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => { timedOut = true; controller.abort(); }, timeoutMs);
+  };
+  const onAbort = () => controller.abort();
+  const finish = () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); };
+  const failure = (e) => {
+    if (signal?.aborted) return new WebverifyError('ABORTED', `loading ${what} was aborted`, { cause: e });
+    if (timedOut) return new WebverifyError('MODEL_LOAD', `loading ${what} from ${url}: nothing received for ${timeoutMs} ms (timeoutMs); check the URL and the network`, { cause: e });
+    return new WebverifyError('MODEL_LOAD', `loading ${what} from ${url} failed: ${e?.message ?? e} (connection dropped or refused)`, { cause: e });
+  };
+  if (signal?.aborted) throw failure(signal.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  arm();
+  let response;
+  try {
+    response = await fetch(url, { signal: controller.signal });
+  } catch (e) {
+    finish();
+    throw failure(e);
+  }
+  if (!response.ok) {
+    finish();
+    throw new WebverifyError('MODEL_LOAD', `fetching ${what} from ${url} gave HTTP ${response.status}; check the URL`);
+  }
+  if (!response.body) {
+    finish();
+    return response;
+  }
+  const reader = response.body.getReader();
+  arm();
+  const body = new ReadableStream({
+    async pull(out) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          finish();
+          out.close();
+        } else {
+          arm();
+          out.enqueue(value);
+        }
+      } catch (e) {
+        finish();
+        out.error(failure(e));
+      }
+    },
+    cancel(reason) {
+      finish();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+/** Where the wasm module comes from: a watched fetch of the given or default URL (compiled
+ * while it streams), or in Node.js the file's bytes (Node's fetch cannot read file: URLs). */
+async function wasmSource(wasmUrl, watch) {
+  if (isNode && !wasmUrl) {
+    const { readFile } = await import(/* @vite-ignore */ NODE_FS);
+    return { module_or_path: await readFile(DEFAULT_WASM_URL) };
+  }
+  return { module_or_path: await fetchWatched(wasmUrl ?? DEFAULT_WASM_URL, { ...watch, what: 'the WebAssembly module' }) };
 }
 
 let wasmReady = null;
-export function loadWasm(wasmUrl) {
-  wasmReady ??= wasmSource(wasmUrl).then((source) => init(source)).catch((e) => {
+/** Loads the wasm module once per thread; `watch` is `{ signal, timeoutMs }`. */
+export function loadWasm(wasmUrl, watch = {}) {
+  wasmReady ??= wasmSource(wasmUrl, watch).then((source) => init(source)).catch((e) => {
     wasmReady = null;
+    if (e instanceof WebverifyError) throw e;
     throw new WebverifyError('BACKEND_UNAVAILABLE', `the WebAssembly module failed to load: ${e.message ?? e}`, { cause: e });
   });
   return wasmReady;
 }
 
-export async function fetchWeights(modelUrl, report = () => {}) {
+/** The bytes of a weights file: given as bytes, a URL (watched, with progress), or in Node.js a
+ * file: URL. `watch` is `{ signal, timeoutMs }`. */
+export async function fetchWeights(modelUrl, report = () => {}, watch = {}, what = 'the model') {
   if (modelUrl instanceof ArrayBuffer || ArrayBuffer.isView(modelUrl)) {
     return new Uint8Array(modelUrl.buffer ?? modelUrl, modelUrl.byteOffset ?? 0, modelUrl.byteLength);
   }
-  let response;
-  try {
-    if (isNode && String(modelUrl).startsWith('file:')) {
-      const { readFile } = await import(/* @vite-ignore */ NODE_FS);
+  if (isNode && String(modelUrl).startsWith('file:')) {
+    const { readFile } = await import(/* @vite-ignore */ NODE_FS);
+    try {
       return new Uint8Array(await readFile(new URL(String(modelUrl))));
+    } catch (e) {
+      throw new WebverifyError('MODEL_LOAD', `cannot read ${what} from ${modelUrl}: ${e.message}`, { cause: e });
     }
-    response = await fetch(modelUrl);
-  } catch (e) {
-    throw new WebverifyError('MODEL_LOAD', `cannot fetch the model from ${modelUrl}: ${e.message ?? e}`, { cause: e });
   }
-  if (!response.ok) {
-    throw new WebverifyError('MODEL_LOAD', `fetching the model from ${modelUrl} gave HTTP ${response.status}; check modelUrl`);
-  }
+  const response = await fetchWatched(modelUrl, { ...watch, what });
   // Read as a stream to report progress (total: 0 when the server sends no length).
   const total = Number(response.headers.get('content-length')) || 0;
   if (!response.body) return new Uint8Array(await response.arrayBuffer());

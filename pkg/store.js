@@ -1,7 +1,7 @@
 // Encrypted persistence of gallery bytes in IndexedDB with WebCrypto (AES-GCM, 256-bit).
 // The key is the app's: a CryptoKey, or a passphrase stretched with PBKDF2-SHA-256 and a random
 // salt stored beside the ciphertext. Only template bytes are stored, never images.
-import { WebverifyError } from './errors.js';
+import { WebverifyError, guardMethods } from './errors.js';
 
 const PBKDF2_ITERATIONS = 600_000; // OWASP's 2023 figure for PBKDF2-HMAC-SHA256
 const FORMAT = 1;
@@ -26,6 +26,9 @@ export class IndexedDBStore {
     const isKey = typeof CryptoKey !== 'undefined' && key instanceof CryptoKey;
     if (!isKey && !(typeof key === 'string' && key.length > 0)) {
       throw new WebverifyError('INVALID_INPUT', 'IndexedDBStore needs key: an AES-GCM CryptoKey or a non-empty passphrase');
+    }
+    if (isKey && (key.algorithm?.name !== 'AES-GCM' || !['encrypt', 'decrypt'].every((u) => key.usages.includes(u)))) {
+      throw new WebverifyError('INVALID_INPUT', `IndexedDBStore needs an AES-GCM CryptoKey usable for encrypt and decrypt; this one is ${key.algorithm?.name} for ${key.usages.join(', ')}`);
     }
     this.#database = database;
     this.#record = record;
@@ -76,8 +79,18 @@ export class IndexedDBStore {
       db.close();
     }
     if (stored === undefined) return null;
+    // The record may have been written by another program: check its shape before use.
+    const bytes = (x, n) => x instanceof Uint8Array && (n === undefined || x.length === n);
+    if (stored === null || typeof stored !== 'object') {
+      throw new WebverifyError('CORRUPT_DATA', 'the stored record is not a webverify gallery record');
+    }
     if (stored.format !== FORMAT) {
       throw new WebverifyError('FORMAT_VERSION', `the stored gallery uses storage format ${stored.format}; this package reads ${FORMAT}`);
+    }
+    const { kdf, iv, ciphertext } = stored;
+    const kdfOk = kdf && (kdf.name === 'none' || (kdf.name === 'PBKDF2-SHA-256' && bytes(kdf.salt, 16) && Number.isInteger(kdf.iterations) && kdf.iterations > 0));
+    if (!kdfOk || !bytes(iv, 12) || !bytes(ciphertext)) {
+      throw new WebverifyError('CORRUPT_DATA', 'the stored record lacks or garbles its kdf, iv or ciphertext; it was not written by this package');
     }
     if ((stored.kdf.name === 'none') !== (typeof this.#secret !== 'string')) {
       throw new WebverifyError('WRONG_KEY', `the gallery was stored with ${stored.kdf.name === 'none' ? 'a CryptoKey' : 'a passphrase'}; open it the same way`);
@@ -103,3 +116,6 @@ export class IndexedDBStore {
     }
   }
 }
+
+// Every method rejects only with WebverifyError (IndexedDB and WebCrypto throw DOMExceptions).
+guardMethods(IndexedDBStore.prototype, ['write', 'read', 'clear']);

@@ -3,7 +3,7 @@
 // the table in protocol.js; image sources cross as transferred ImageBitmaps (input.js); errors
 // keep their `code` across the boundary.
 import { WebverifyError } from './errors.js';
-import { postArgument } from './input.js';
+import { checkPostable, options as optionsOf, postArgument } from './input.js';
 import { GALLERY_METHODS, VERIFIER_METHODS } from './protocol.js';
 
 class Channel {
@@ -37,8 +37,14 @@ class Channel {
     if (this.#closed) return Promise.reject(new WebverifyError('INVALID_INPUT', 'this Verifier was disposed'));
     const id = this.#next++;
     return new Promise((resolve, reject) => {
+      try {
+        this.#worker.postMessage({ id, target, args }, transfer);
+      } catch (e) {
+        // What structured cloning refuses (checkPostable catches the common cases first).
+        reject(new WebverifyError('INVALID_INPUT', `the arguments cannot be passed to the worker: ${e.message}`, { cause: e }));
+        return;
+      }
       this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, target, args }, transfer);
     });
   }
 
@@ -52,7 +58,8 @@ class Channel {
 }
 
 /** The arguments of a table method, posted as its entry says. */
-async function postArguments(kinds, args) {
+async function postArguments(kinds, args, method = 'the call') {
+  checkPostable(args, `the arguments of ${method}`);
   const transfer = [];
   const posted = await Promise.all(args.map((value, i) => postArgument(kinds[i] ?? 'value', value, transfer)));
   return { posted, transfer };
@@ -63,7 +70,7 @@ function remoteMethods(proto, table, send) {
   for (const [name, { args: kinds, model }] of Object.entries(table)) {
     Object.defineProperty(proto, name, {
       value: async function (...args) {
-        const { posted, transfer } = await postArguments(kinds, args.slice(0, kinds.length));
+        const { posted, transfer } = await postArguments(kinds, args.slice(0, kinds.length), name);
         const result = await send(this, name, posted, transfer);
         if (model) this.model = result;
         return result;
@@ -107,19 +114,28 @@ export class WorkerVerifier {
     this.model = model;
   }
 
-  static async create({ onProgress, ...options }) {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'webverify' });
-    const channel = new Channel(worker);
+  static async create({ onProgress, signal, ...options }) {
+    if (signal?.aborted) throw new WebverifyError('ABORTED', 'Verifier.create was aborted');
     // URL objects cannot be posted; bytes can.
     const plain = Object.fromEntries(Object.entries(options).map(([k, v]) => [k, v instanceof URL ? v.href : v]));
+    checkPostable(plain, 'the options of Verifier.create');
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'webverify' });
+    const channel = new Channel(worker);
     const job = nextJob++;
     channel.progress.set(job, (p) => onProgress?.(p));
+    // A signal cannot cross to the worker: aborting ends the worker, and with it the downloads.
+    let abort;
+    const aborted = new Promise((_, reject) => {
+      abort = () => reject(new WebverifyError('ABORTED', 'Verifier.create was aborted'));
+      signal?.addEventListener('abort', abort, { once: true });
+    });
     try {
-      return new WorkerVerifier(channel, await channel.call('create', [plain, job]));
+      return new WorkerVerifier(channel, await Promise.race([channel.call('create', [plain, job]), aborted]));
     } catch (e) {
       channel.terminate();
       throw e;
     } finally {
+      signal?.removeEventListener('abort', abort);
       channel.progress.delete(job);
     }
   }
@@ -129,9 +145,11 @@ export class WorkerVerifier {
     return this.#channel.call('verifier', [name, args], transfer);
   }
 
-  async fineTune({ images, onProgress, signal, ...options } = {}) {
+  async fineTune(opts) {
+    const { images, onProgress, signal, ...options } = optionsOf(opts, 'fineTune');
     if (signal?.aborted) throw new WebverifyError('ABORTED', 'fine-tuning was cancelled before it started');
-    const { posted: [posted], transfer } = await postArguments(['images'], [images]);
+    checkPostable(options, 'the options of fineTune');
+    const { posted: [posted], transfer } = await postArguments(['images'], [images], 'fineTune');
     const job = nextJob++;
     const cancel = () => this.#channel.call('cancel', [job]).catch(() => {});
     this.#channel.progress.set(job, (p) => onProgress?.(p));

@@ -78,7 +78,16 @@ impl Image {
                 "row stride {stride} is shorter than a row of {width} pixels ({row} bytes)"
             )));
         }
-        let needed = stride * (height - 1) + row;
+        // Checked: a hostile stride overflows `usize` (32 bits in wasm), and a wrapped product
+        // would pass the length check and index out of bounds.
+        let needed = stride
+            .checked_mul(height - 1)
+            .and_then(|n| n.checked_add(row))
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "row stride {stride} for {height} rows is larger than any image"
+                ))
+            })?;
         if data.len() < needed {
             return Err(Error::InvalidInput(format!(
                 "{} bytes given for a {width}x{height} {format:?} image; {needed} needed",

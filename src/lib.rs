@@ -66,7 +66,7 @@ pub use gallery::{Aggregation, Candidate, Gallery, Identification, IdentitySumma
 pub use image::{Image, PixelFormat};
 pub use nn::adapter::Scope;
 pub use random::Rng;
-pub use score::calibration::{Calibration, FarThreshold, Refit, DEFAULT_FAR};
+pub use score::calibration::{Calibration, FarThreshold, Refit, ThresholdSource, DEFAULT_FAR};
 pub use score::embedder::Embedder;
 pub use score::verify::{verify, Verification, DEFAULT_THRESHOLD};
 #[cfg(feature = "train")]

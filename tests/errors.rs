@@ -44,6 +44,22 @@ fn bad_weights_are_typed_errors() {
         load_error(&with_metadata("embedding_dim", "512")),
         "MODEL_VERSION"
     );
+    // Calibrations are checked for meaning: every threshold −1 would accept every pair "at FAR
+    // 1e-6"; thresholds that fall as the FAR falls, FARs outside (0, 1] or below 1/negatives.
+    for forged in [
+        r#"{"source":"x","negatives":1000000,"curve":[[1.0,-1.0],[0.001,-1.0],[0.000001,-1.0]]}"#,
+        r#"{"source":"x","negatives":1000,"curve":[[1.0,-0.2],[0.01,0.5],[0.001,0.3]]}"#,
+        r#"{"source":"x","negatives":1000,"curve":[[1.5,-0.2],[0.01,0.5]]}"#,
+        r#"{"source":"x","negatives":1000,"curve":[[1.0,-0.2],[0.00001,0.5]]}"#,
+        r#"{"source":"x","negatives":1000,"curve":[[1.0,-3.0],[0.01,0.5]]}"#,
+        r#"{"source":"x","negatives":0,"curve":[]}"#,
+    ] {
+        assert_eq!(
+            load_error(&with_metadata("calibration", forged)),
+            "MODEL_LOAD",
+            "{forged}"
+        );
+    }
     // A weights file whose data is flipped to NaN.
     let mut nan = good.clone();
     let end = nan.len();
@@ -78,6 +94,11 @@ fn bad_images_are_typed_errors_and_the_embedder_survives() {
         (
             "bad channels",
             PixelFormat::from_channels(2).map(|_| face_sized()),
+        ),
+        (
+            // stride × (height − 1) overflows usize: it used to wrap past the length check.
+            "overflowing stride",
+            Image::from_pixels(&[0; 64], 4, 3, PixelFormat::Rgba, Some(usize::MAX / 2 + 1)),
         ),
     ];
     for (what, result) in cases {

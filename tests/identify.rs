@@ -133,3 +133,37 @@ fn galleries_load_for_the_embedder_and_packed_pairs_are_checked() {
     let err = embedder.calibrate_packed(&a, &a, &[true]).unwrap_err();
     assert_eq!(err.kind(), ErrorCode::InvalidInput);
 }
+
+#[test]
+fn a_refit_on_few_impostors_keeps_the_shipped_threshold_where_it_cannot_support_the_far() {
+    let embedder = Embedder::new(&common::weights(), Backend::Flex).unwrap();
+    let shipped = embedder.threshold(None).unwrap();
+    let people = templates(101, 7);
+    // 100 impostor pairs support a FAR of 1e-2 but not the default 1e-3.
+    let pairs: Vec<(&[f32], &[f32], bool)> = people
+        .windows(2)
+        .map(|w| (w[0].as_slice(), w[1].as_slice(), false))
+        .chain([(people[0].as_slice(), people[0].as_slice(), true)])
+        .collect();
+    let refit = embedder.calibrate(&pairs).unwrap();
+    let at = |far: f64| {
+        refit
+            .thresholds
+            .iter()
+            .find(|t| t.far == far)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(at(1e-2).source, webverify::ThresholdSource::Refit);
+    assert_eq!(at(1e-3).source, webverify::ThresholdSource::Shipped);
+    assert_eq!(at(1e-3).threshold, Some(shipped));
+    // A plain comparison (default FAR 1e-3) still works, at the shipped threshold ...
+    let v = embedder.compare(&people[0], &people[0], None).unwrap();
+    assert!(v.is_match);
+    assert_eq!(v.threshold, shipped);
+    // ... and 1e-2 uses the refit.
+    assert_eq!(
+        embedder.threshold(Some(1e-2)).unwrap(),
+        at(1e-2).threshold.unwrap()
+    );
+}

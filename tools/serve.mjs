@@ -3,7 +3,7 @@
 // Usage: node tools/serve.mjs <dir> [port]
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, resolve } from 'node:path';
+import { extname, join, normalize, resolve, sep } from 'node:path';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -22,9 +22,16 @@ const TYPES = {
 export function serve(dir, port = 8080, host = '127.0.0.1') {
   const root = resolve(dir);
   const server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    let path;
+    try {
+      // A malformed escape (`GET /%`) throws URIError: answer 400, do not die.
+      path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    } catch {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request');
+      return;
+    }
     let file = join(root, path);
-    if (!file.startsWith(root)) {
+    if (file !== root && !file.startsWith(root + sep)) {
       res.writeHead(403).end();
       return;
     }

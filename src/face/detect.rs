@@ -172,7 +172,9 @@ pub fn decode(raw: &[f32], lb: Letterbox, min_score: f32) -> Vec<Face> {
     let mut candidates = Vec::new();
     for (a, r) in anchors().iter().zip(raw.chunks_exact(VALUES_PER_ANCHOR)) {
         let score = 1.0 / (1.0 + (-r[0].clamp(-100.0, 100.0)).exp());
-        if !(score >= min_score) {
+        // A row with a non-finite value (a broken backend, corrupt weights) is no face: its box
+        // could not be compared with any other, and once made `weighted_nms` loop forever.
+        if !(score >= min_score) || r.iter().any(|v| !v.is_finite()) {
             continue;
         }
         // Offsets are in input pixels from the anchor centre.
@@ -207,11 +209,13 @@ pub fn decode(raw: &[f32], lb: Letterbox, min_score: f32) -> Vec<Face> {
 pub fn weighted_nms(mut faces: Vec<Face>, iou: f32) -> Vec<Face> {
     faces.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut out = Vec::new();
+    // Each round removes at least the top face (by position, not by `==`, which a NaN
+    // coordinate would defeat), so the loop ends after at most `faces.len()` rounds.
     while !faces.is_empty() {
-        let top = faces[0];
-        let (cluster, rest): (Vec<Face>, Vec<Face>) = faces
-            .into_iter()
-            .partition(|f| f.bbox.iou(&top.bbox) > iou || *f == top);
+        let top = faces.remove(0);
+        let (mut cluster, rest): (Vec<Face>, Vec<Face>) =
+            faces.into_iter().partition(|f| f.bbox.iou(&top.bbox) > iou);
+        cluster.insert(0, top);
         faces = rest;
         let total: f32 = cluster.iter().map(|f| f.score).sum();
         let avg = |get: &dyn Fn(&Face) -> f32| {
@@ -347,6 +351,28 @@ mod tests {
         assert!((out[0].bbox.x - 0.8).abs() < 1e-6);
         assert!((out[0].landmarks.nose_tip[0] - 0.8).abs() < 1e-6);
         assert_eq!(out[1].bbox.x, 50.0);
+    }
+
+    #[test]
+    fn non_finite_boxes_end_the_suppression_and_are_not_faces() {
+        // A NaN box with a finite score used to stay at the top of the list forever.
+        let mut bad = face(0.0, 0.9);
+        bad.bbox.x = f32::NAN;
+        // It returns (f32::min/max skip NaN, so the NaN box overlaps the others and takes them
+        // into its cluster): at most one cluster per face.
+        let out = weighted_nms(vec![bad, face(50.0, 0.7), face(f32::INFINITY, 0.8)], 0.3);
+        assert!((1..=3).contains(&out.len()), "{}", out.len());
+        // decode drops rows with a non-finite value.
+        let mut raw = vec![-50.0f32; 896 * 17];
+        raw[..17].copy_from_slice(&[5.0; 17]);
+        raw[3] = f32::NAN;
+        raw[17..34].copy_from_slice(&[5.0; 17]);
+        raw[17 + 8] = f32::INFINITY;
+        let lb = Letterbox {
+            scale: 0.5,
+            offset: [0.0, 0.0],
+        };
+        assert!(decode(&raw, lb, 0.5).is_empty());
     }
 
     #[test]

@@ -191,6 +191,12 @@ impl Gallery {
                 "no templates to enroll for {id:?}"
             )));
         }
+        // Stored galleries hold JSON metadata (the loader refuses anything else).
+        if let Some(m) = metadata.filter(|m| !m.is_empty()) {
+            serde_json::from_str::<serde_json::Value>(m).map_err(|e| {
+                Error::InvalidInput(format!("the metadata of {id:?} is not JSON: {e}"))
+            })?;
+        }
         let templates = embeddings
             .iter()
             .map(|e| normalised(e, self.model.dim))

@@ -25,6 +25,9 @@ const KIND_GALLERY: u8 = 2;
 /// Bounds that keep a hostile length field from allocating gigabytes.
 const MAX_DIM: usize = 4096;
 const MAX_ID_BYTES: usize = 1024;
+/// How far from 1 a stored template's length may be (f32 rounding of a normalised vector is
+/// about 1e-7 per component).
+const UNIT_TOLERANCE: f64 = 1e-3;
 
 /// Which model made a set of embeddings.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -252,18 +255,37 @@ pub fn decode_gallery(bytes: &[u8], model: &ModelRef) -> Result<Vec<StoredIdenti
         )));
     }
     let mut identities = Vec::with_capacity(count);
+    let mut seen = std::collections::HashSet::new();
     for _ in 0..count {
         let id_len = r.u16()? as usize;
         if id_len == 0 || id_len > MAX_ID_BYTES {
             return Err(corrupt(format!("identity name of {id_len} bytes")));
         }
         let id = r.text(id_len)?;
+        if !seen.insert(id.clone()) {
+            return Err(corrupt(format!("identity {id:?} appears twice")));
+        }
         let meta_len = r.u32()? as usize;
         let metadata = r.text(meta_len)?;
+        if !metadata.is_empty() && serde_json::from_str::<serde_json::Value>(&metadata).is_err() {
+            return Err(corrupt(format!("the metadata of {id:?} is not JSON")));
+        }
         let templates = r.u32()? as usize;
+        if templates == 0 {
+            return Err(corrupt(format!("identity {id:?} has no templates")));
+        }
         let mut list = Vec::new();
         for _ in 0..templates {
-            list.push(r.floats(made_by.dim)?);
+            let t = r.floats(made_by.dim)?;
+            // The checksum proves the bytes were not damaged, not that they make sense: a
+            // template of length 1e18 would "match" every probe in a dot-product search.
+            let norm = t.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+            if (norm - 1.0).abs() > UNIT_TOLERANCE {
+                return Err(corrupt(format!(
+                    "a template of {id:?} has length {norm:e}; templates are unit vectors"
+                )));
+            }
+            list.push(t);
         }
         identities.push(StoredIdentity {
             id,
@@ -292,7 +314,7 @@ mod tests {
             StoredIdentity {
                 id: "ada".into(),
                 metadata: r#"{"team":"a"}"#.into(),
-                templates: vec![vec![1.0, 0.0, 0.0], vec![0.0, 1.0, 0.0]],
+                templates: vec![vec![1.0, 0.0, 0.0], vec![0.0, 0.6, 0.8]],
             },
             StoredIdentity {
                 id: "bo".into(),
@@ -328,6 +350,41 @@ mod tests {
         assert_eq!(
             decode_gallery(&newer, &model()).unwrap_err().code(),
             "FORMAT_VERSION"
+        );
+    }
+
+    /// Forged galleries whose checksum is right (recomputed by the forger) but whose contents
+    /// make no sense are refused.
+    #[test]
+    fn galleries_are_checked_for_meaning() {
+        let forge = |change: &dyn Fn(&mut Vec<StoredIdentity>)| {
+            let mut g = gallery();
+            change(&mut g);
+            decode_gallery(&encode_gallery(&model(), &g), &model())
+                .unwrap_err()
+                .code()
+        };
+        assert_eq!(
+            forge(&|g| g[0].templates[0] = vec![1e18, 0.0, 0.0]),
+            "CORRUPT_DATA"
+        );
+        assert_eq!(
+            forge(&|g| g[0].templates[0] = vec![1e38, 1e38, 0.0]),
+            "CORRUPT_DATA"
+        );
+        assert_eq!(
+            forge(&|g| g[1].templates[0] = vec![0.0, 0.0, 0.0]),
+            "CORRUPT_DATA"
+        );
+        assert_eq!(
+            forge(&|g| g[1].templates[0] = vec![0.5, 0.5, 0.5]),
+            "CORRUPT_DATA"
+        );
+        assert_eq!(forge(&|g| g[1].id = "ada".into()), "CORRUPT_DATA");
+        assert_eq!(forge(&|g| g[1].templates.clear()), "CORRUPT_DATA");
+        assert_eq!(
+            forge(&|g| g[0].metadata = "{not json".into()),
+            "CORRUPT_DATA"
         );
     }
 

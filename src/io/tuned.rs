@@ -113,6 +113,18 @@ pub fn import(
     device: &Device,
 ) -> Result<(Network, ModelInfo, TunedInfo)> {
     let file = WeightFile::parse_model(bytes, TUNED_MODEL)?;
+    // As strictly as base weights: a file without these (parsed as 0) once loaded and then
+    // made `calibrate` and gallery enrollment divide by a zero dimension.
+    let (dim, size) = (file.info.embedding_dim, file.info.input_size);
+    if (dim, size) != (EMBEDDING_DIM, INPUT_SIZE)
+        || (dim, size) != (base_info.embedding_dim, base_info.input_size)
+    {
+        return Err(Error::ModelLoad(format!(
+            "tuned weights declare embedding_dim {dim} and input_size {size} (0: absent); the base \
+             model has {} and {}",
+            base_info.embedding_dim, base_info.input_size
+        )));
+    }
     let meta = |key: &str| file.info.metadata.get(key).cloned().unwrap_or_default();
     if meta("base_sha256") != base_info.sha256 {
         return Err(Error::ModelMismatch(format!(

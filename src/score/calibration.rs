@@ -37,8 +37,22 @@ pub struct FarThreshold {
     pub far: f64,
     /// The cosine that gives it (`None` when the pairs cannot support that FAR).
     pub threshold: Option<f32>,
-    /// The share of genuine pairs accepted there (`None` without genuine pairs).
+    /// The share of genuine pairs accepted there (`None` without genuine pairs, or where the
+    /// threshold is the shipped one).
     pub tar: Option<f64>,
+    /// Whether the threshold comes from the refit or, where the pairs are too few for this
+    /// FAR, from the calibration shipped with the weights (which the embedder then keeps).
+    pub source: ThresholdSource,
+}
+
+/// Where a reported threshold comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ThresholdSource {
+    /// Fitted on the pairs given.
+    Refit,
+    /// The shipped calibration's, kept because the pairs cannot support this FAR.
+    Shipped,
 }
 
 /// The distribution of impostor scores, as thresholds by false-accept rate: what turns a cosine
@@ -87,7 +101,10 @@ impl Calibration {
             // The k-th highest impostor score accepts k/n of them.
             let k = ((far * n as f64).round() as usize).clamp(1, n);
             let point = (k as f64 / n as f64, s[k - 1]);
-            if curve.last() != Some(&point) {
+            // Tied scores: accepting `score >= s` admits all of them, so the first (largest)
+            // FAR is the true one; keeping one point per similarity keeps the curve strictly
+            // monotone, which `from_json` requires of every stored calibration.
+            if curve.last().map(|p: &(f64, f32)| p.1) != Some(point.1) {
                 curve.push(point);
             }
         }
@@ -119,6 +136,7 @@ impl Calibration {
                     far,
                     threshold,
                     tar,
+                    source: ThresholdSource::Refit,
                 }
             })
             .collect();
@@ -186,21 +204,53 @@ impl Calibration {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// A calibration from that JSON, checked.
+    /// A calibration from that JSON, checked for meaning as well as form: a calibration decides
+    /// what counts as a match, so one whose thresholds are all −1 (every pair "matches at FAR
+    /// 1e-6") must be refused, not trusted.
     pub fn from_json(json: &str) -> Result<Self> {
         let c: Self = serde_json::from_str(json)
             .map_err(|e| Error::ModelLoad(format!("calibration metadata: {e}")))?;
-        if c.negatives == 0
-            || c.curve.is_empty()
-            || c.curve
-                .iter()
-                .any(|(f, s)| !f.is_finite() || !s.is_finite())
-        {
-            return Err(Error::ModelLoad(
-                "calibration metadata is empty or not finite".into(),
-            ));
-        }
+        c.check().map_err(|why| {
+            Error::ModelLoad(format!(
+                "the calibration in these weights is invalid: {why}"
+            ))
+        })?;
         Ok(c)
+    }
+
+    /// What is wrong with this calibration, if anything: at least one impostor pair, FARs in
+    /// (0, 1] strictly decreasing and none below `1 / negatives`, similarities in [−1, 1]
+    /// strictly increasing (a threshold admits fewer impostors only by being higher).
+    fn check(&self) -> std::result::Result<(), String> {
+        if self.negatives == 0 || self.curve.is_empty() {
+            return Err("it holds no impostor scores".into());
+        }
+        let floor = 1.0 / self.negatives as f64;
+        for (i, &(far, s)) in self.curve.iter().enumerate() {
+            if !(far > 0.0 && far <= 1.0) || far < floor * 0.999 {
+                return Err(format!(
+                    "FAR {far} is outside ({floor:e}, 1] for {} impostor pairs",
+                    self.negatives
+                ));
+            }
+            if !(-1.0..=1.0).contains(&s) {
+                return Err(format!("threshold {s} is not a cosine in [-1, 1]"));
+            }
+            if let Some(&(prev_far, prev_s)) = i.checked_sub(1).map(|j| &self.curve[j]) {
+                if far >= prev_far || s <= prev_s {
+                    return Err(format!(
+                        "thresholds must rise as the FAR falls: ({prev_far:e}, {prev_s}) is \
+                         followed by ({far:e}, {s})"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// True when the calibration has enough impostor pairs to give a threshold at `far`.
+    pub fn supports(&self, far: f64) -> bool {
+        far > 0.0 && far <= 1.0 && far >= 0.999 / self.negatives as f64
     }
 }
 

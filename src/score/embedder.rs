@@ -15,7 +15,7 @@ use crate::io::tuned::TunedInfo;
 use crate::io::weights::{ModelInfo, WeightFile};
 use crate::nn::adapter::Network;
 use crate::nn::mobilefacenet::{Architecture, MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE};
-use crate::score::calibration::{Calibration, Refit, DEFAULT_FAR};
+use crate::score::calibration::{Calibration, Refit, ThresholdSource, DEFAULT_FAR};
 use crate::score::verify::{self, Verification, DEFAULT_THRESHOLD};
 
 /// Metadata of a tuned weights file that describes its recipe and is kept on re-export.
@@ -35,6 +35,24 @@ const TUNED_RECIPE_KEYS: [&str; 11] = [
 
 /// Largest batch sent to the device at once; bigger requests are split.
 pub const MAX_BATCH: usize = 32;
+
+/// How many times longer or shorter than the shipped network's a tuned network's raw output on
+/// the probe image may be (the shipped one's is about 20; fine-tuning changes it by percents).
+const PROBE_NORM_RATIO: f64 = 100.0;
+
+/// A fixed face-sized test pattern (smooth gradients and stripes in all three channels) on
+/// which tuned weights must give a sensible embedding before they are used.
+fn probe_image() -> Image {
+    let n = INPUT_SIZE;
+    let pixels: Vec<u8> = (0..n * n * 3)
+        .map(|i| {
+            let (y, x, c) = (i / (3 * n), (i / 3) % n, i % 3);
+            ((x * 2 + y + c * 40 + (x / 8 + y / 8) % 2 * 60) % 256) as u8
+        })
+        .collect();
+    Image::from_pixels(&pixels, n, n, crate::image::PixelFormat::Rgb, None)
+        .expect("the probe pattern has its own dimensions")
+}
 
 /// The network in use and what it is.
 struct Current {
@@ -140,12 +158,17 @@ impl Embedder {
     }
 
     /// Uses tuned weights (a file from [`crate::io::tuned::export`]) on top of the shipped model.
-    /// Refused with `MODEL_MISMATCH` when they were tuned from other base weights.
-    pub fn load_tuned(&self, bytes: &[u8]) -> Result<ModelInfo> {
+    /// Refused with `MODEL_MISMATCH` when they were tuned from other base weights, and with
+    /// `MODEL_LOAD` when their tensors or calibration are invalid or the tuned network does not
+    /// give a finite, non-degenerate embedding of a probe image (weights scaled to 1e30, an
+    /// adapter that maps every embedding to zero): such a file would silently stop the verifier
+    /// from verifying. Async because the probe reads the device back.
+    pub async fn load_tuned_async(&self, bytes: &[u8]) -> Result<ModelInfo> {
         let (network, info, tuned) =
             crate::io::tuned::import(bytes, &self.shipped, &self.shipped_info, &self.device)?;
         // A calibration stored in the tuned file (by `webverify calibrate --tuned … --write`).
         let file_calibration = Calibration::from_metadata(&info.metadata)?;
+        self.check_tuned(&network).await?;
         let inherited = file_calibration.is_none();
         if let Some(c) = file_calibration {
             self.set_calibration(Some(c));
@@ -159,6 +182,28 @@ impl Embedder {
             };
         }
         Ok(info)
+    }
+
+    /// Refuses a tuned network whose raw output on [`probe_image`] is not finite or whose length
+    /// is not within a factor of [`PROBE_NORM_RATIO`] of the shipped network's: fine-tuning moves
+    /// embeddings, it does not scale them by orders of magnitude or collapse them.
+    async fn check_tuned(&self, tuned: &Network) -> Result<()> {
+        let probe = [probe_image()];
+        let refuse = |why: String| Error::ModelLoad(format!("tuned weights refused: {why}"));
+        let norm = |v: &[f32]| v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+        let shipped = norm(&self.raw_with(&self.shipped_network(), &probe).await?[0]);
+        let got = self.raw_with(tuned, &probe).await.map_err(|_| {
+            refuse("the tuned network gives NaN or infinity on a probe image".into())
+        })?;
+        let ratio = norm(&got[0]) / shipped;
+        if !(ratio.is_finite() && (1.0 / PROBE_NORM_RATIO..=PROBE_NORM_RATIO).contains(&ratio)) {
+            return Err(refuse(format!(
+                "on a probe image the tuned network's output is {ratio:.3e} times as long as the \
+                 shipped network's (allowed: {:e} to {PROBE_NORM_RATIO:e})",
+                1.0 / PROBE_NORM_RATIO
+            )));
+        }
+        Ok(())
     }
 
     /// Goes back to the shipped weights and their calibration.
@@ -230,8 +275,20 @@ impl Embedder {
             .map(|(a, b, same)| Ok((verify::similarity(a, b)?, *same)))
             .collect::<Result<Vec<_>>>()?;
         let source = format!("{} labelled pairs given to calibrate()", pairs.len());
-        let refit = Calibration::from_labelled(&source, &scores)?;
+        let mut refit = Calibration::from_labelled(&source, &scores)?;
         self.set_calibration(Some(refit.calibration.clone()));
+        // Where the pairs cannot support a reported FAR, `threshold` keeps the shipped one.
+        for t in refit
+            .thresholds
+            .iter_mut()
+            .filter(|t| t.threshold.is_none())
+        {
+            if let Ok(shipped) = self.threshold(Some(t.far)) {
+                t.threshold = Some(shipped);
+                t.source = ThresholdSource::Shipped;
+                t.tar = None;
+            }
+        }
         Ok(refit)
     }
 
@@ -264,9 +321,21 @@ impl Embedder {
 
     /// The match threshold at `far` (default [`DEFAULT_FAR`]); [`DEFAULT_THRESHOLD`] for an
     /// uncalibrated model asked for no particular FAR.
+    ///
+    /// After a refit on too few impostor pairs for `far` (100 pairs support 1e-2, not the default
+    /// 1e-3), the shipped calibration's threshold is used at that FAR, so that `calibrate` never
+    /// makes a plain `verify()` fail; [`Embedder::calibrate`] reports where it does so.
     pub fn threshold(&self, far: Option<f64>) -> Result<f32> {
         match (self.calibration(), far) {
-            (Some(c), far) => c.threshold(far.unwrap_or(DEFAULT_FAR)),
+            (Some(c), far) => {
+                let far = far.unwrap_or(DEFAULT_FAR);
+                match &self.shipped_calibration {
+                    Some(shipped) if !c.supports(far) && shipped.supports(far) => {
+                        shipped.threshold(far)
+                    }
+                    _ => c.threshold(far),
+                }
+            }
             (None, None) => Ok(DEFAULT_THRESHOLD),
             (None, Some(_)) => Err(Error::InvalidInput(
                 "these weights carry no calibration, so no threshold can be chosen by FAR; \
@@ -327,7 +396,10 @@ impl Embedder {
 
     /// The model's raw (not normalised) outputs, one `Vec` of 192 per image.
     pub async fn embed_raw(&self, images: &[Image]) -> Result<Vec<Vec<f32>>> {
-        let network = self.network();
+        self.raw_with(&self.network(), images).await
+    }
+
+    async fn raw_with(&self, network: &Network, images: &[Image]) -> Result<Vec<Vec<f32>>> {
         let mut out = Vec::with_capacity(images.len());
         for chunk in images.chunks(MAX_BATCH) {
             let plane = 3 * INPUT_SIZE * INPUT_SIZE;
@@ -382,6 +454,11 @@ impl Embedder {
     pub fn new(weights: &[u8], backend: Backend) -> Result<Self> {
         let file = WeightFile::parse(weights)?;
         Self::with_device(&file, backend, backend.cpu_device()?)
+    }
+
+    /// [`Embedder::load_tuned_async`], blocking.
+    pub fn load_tuned(&self, bytes: &[u8]) -> Result<ModelInfo> {
+        pollster::block_on(self.load_tuned_async(bytes))
     }
 
     /// Loads a weights file from disk.

@@ -28,7 +28,7 @@ impl Embedder {
         let bytes =
             crate::io::tuned::export(&trained.network, config.scope, self.shipped_info(), &extra)
                 .await?;
-        let info = self.load_tuned(&bytes)?;
+        let info = self.load_tuned_async(&bytes).await?;
         Ok((trained.losses, trained.ms, info))
     }
 }

@@ -249,11 +249,19 @@ impl Engine {
     }
 
     /// Uses tuned weights from [`Engine::export_tuned`] or `webverify train`; MODEL_MISMATCH
-    /// when they were tuned from another base model. Returns the new `modelInfo`.
+    /// when they were tuned from another base model, MODEL_LOAD when they are invalid.
+    /// Resolves to the new `modelInfo`.
     #[wasm_bindgen(js_name = importTuned)]
-    pub fn import_tuned(&self, bytes: &[u8]) -> Result<JsValue, JsValue> {
-        self.inner.embedder.load_tuned(bytes).map_err(js_error)?;
-        Ok(self.model_info())
+    pub fn import_tuned(&self, bytes: Vec<u8>) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            inner
+                .embedder
+                .load_tuned_async(&bytes)
+                .await
+                .map_err(js_error)?;
+            Ok(model_info(&inner.embedder))
+        })
     }
 
     /// Goes back to the shipped weights and calibration.

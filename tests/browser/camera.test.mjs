@@ -5,13 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARTIFACTS, SHARED, openPage, start } from './harness.mjs';
+import { ARTIFACTS, SHARED, needsShared, openPage, start } from './harness.mjs';
 
 const ORL = join(SHARED, 'data/orl');
-const HAS_ORL = existsSync(join(ORL, 's1/1.pgm'));
 
 /** A 640x480 y4m of one ORL person's ten photos, the face scaled up 3x on grey. */
 function cameraFile(person) {
@@ -34,7 +33,7 @@ async function identified(page) {
 }
 
 for (const backend of ['cpu', 'webgpu']) {
-  test(`camera: enroll, identify, persist, unknown on ${backend}`, { skip: !HAS_ORL && 'no ../shared/data/orl' }, async () => {
+  test(`camera: enroll, identify, persist, unknown on ${backend}`, { skip: needsShared('data/orl/s1/1.pgm') }, async () => {
     const profile = mkdtempSync(join(tmpdir(), 'webverify-profile-'));
     let env = await start({ args: camera(cameraFile('s1')), profile });
     // The same origin in the second browser, or IndexedDB would be another one.

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { ARTIFACTS, HAS_SHARED, ROOT, SHARED, openPage, start } from './harness.mjs';
+import { ARTIFACTS, ROOT, SHARED, needsShared, openPage, start } from './harness.mjs';
 
 const BIN = process.env.WEBVERIFY_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache/webverify/target'), 'debug/webverify');
 const FACES = ['face_00_faceid.png', 'face_02_samples_woman.png'].map((n) => join(SHARED, 'reference/mobilefacenet/inputs', n));
@@ -17,7 +17,7 @@ before(async () => { env = await start(); });
 after(async () => { await env?.close(); });
 
 for (const backend of ['cpu', 'webgpu']) {
-  test(`demo page compares two faces on ${backend}`, { skip: !HAS_SHARED && 'no ../shared' }, async () => {
+  test(`demo page compares two faces on ${backend}`, { skip: needsShared() }, async () => {
     const native = JSON.parse(execFileSync(BIN, ['verify', ...FACES, '--weights', join(ROOT, 'models/mobilefacenet.safetensors')], { encoding: 'utf8' }));
     const { page, errors } = await openPage(env.browser, `${env.url}?backend=${backend}`);
     await page.waitForFunction(() => /^(Ready|Could not)/.test(document.getElementById('status').textContent));
@@ -57,7 +57,7 @@ for (const backend of ['cpu', 'webgpu']) {
 // Detection and the whole pipeline in the browser against the native build on the same file:
 // the same box and keypoints within a pixel, the same embedding (cosine ≥ 0.9999).
 for (const backend of ['cpu', 'webgpu']) {
-  test(`browser pipeline equals native on ${backend}`, { skip: !HAS_SHARED && 'no ../shared' }, async () => {
+  test(`browser pipeline equals native on ${backend}`, { skip: needsShared() }, async () => {
     const file = FACES[1];
     const models = ['--weights', join(ROOT, 'models/mobilefacenet.safetensors'), '--detector', join(ROOT, 'models/blazeface-short.safetensors')];
     const nativeFaces = JSON.parse(execFileSync(BIN, ['detect', file, '--detector', models[3]], { encoding: 'utf8' })).faces;

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HAS_SHARED, SHARED, openPage, start } from './harness.mjs';
+import { SHARED, needsShared, openPage, start } from './harness.mjs';
 
 let env;
 before(async () => { env = await start(); });
@@ -29,7 +29,7 @@ const RUNS = [
 ];
 
 for (const run of RUNS) {
-  describe(`fine-tuning on ${run.backend}, ${run.worker ? 'in a worker' : 'inline'}`, { skip: !HAS_SHARED && 'no ../shared' }, () => {
+  describe(`fine-tuning on ${run.backend}, ${run.worker ? 'in a worker' : 'inline'}`, { skip: needsShared() }, () => {
     test('loss goes down, embeddings change, export/import round-trips, galleries migrate, cancel', { timeout: 600_000 }, async () => {
       const faces = [];
       const labels = [];

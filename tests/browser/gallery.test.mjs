@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HAS_SHARED, SHARED, openPage, start } from './harness.mjs';
+import { SHARED, needsShared, openPage, start } from './harness.mjs';
 
 let env;
 before(async () => { env = await start(); });
@@ -22,7 +22,7 @@ function orl(path) {
 }
 
 for (const [backend, worker] of [['cpu', true], ['webgpu', true], ['cpu', false], ['webgpu', false]]) {
-  describe(`gallery on ${backend}, ${worker ? 'in a worker' : 'inline'}`, { skip: !HAS_SHARED && 'no ../shared' }, () => {
+  describe(`gallery on ${backend}, ${worker ? 'in a worker' : 'inline'}`, { skip: needsShared() }, () => {
     test('enroll, identify, persist encrypted, refuse what does not fit', async () => {
       const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
       const faces = { vlad0: png('face_00_faceid.png'), vlad1: png('face_01_facematch_selected.png'), vlad3: png('face_03_samples_man.png'), woman: png('face_02_samples_woman.png') };

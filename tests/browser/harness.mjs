@@ -12,6 +12,17 @@ export const SITE = process.env.WEBVERIFY_SITE ?? join(ROOT, 'build/site');
 export const ARTIFACTS = join(ROOT, 'build/artifacts');
 export const SHARED = process.env.WEBVERIFY_SHARED ?? join(ROOT, '../shared');
 export const HAS_SHARED = existsSync(join(SHARED, 'reference/mobilefacenet/inputs'));
+/** CI sets WEBVERIFY_REQUIRE_SHARED=1: a test that would skip for want of `../shared` fails
+ * there instead (a skip that passes in CI checks nothing). */
+export const SHARED_REQUIRED = process.env.WEBVERIFY_REQUIRE_SHARED === '1';
+
+/** The `skip` option of a test that needs `path` under `../shared`: false when present; the
+ * reason when absent on a developer's machine; throws when CI requires the data. */
+export function needsShared(path = 'reference/mobilefacenet/inputs') {
+  if (existsSync(join(SHARED, path))) return false;
+  if (SHARED_REQUIRED) throw new Error(`WEBVERIFY_REQUIRE_SHARED=1 but ${join(SHARED, path)} is absent`);
+  return `no ../shared/${path}`;
+}
 
 export const CHROMIUM_ARGS = [
   '--headless=new', '--no-sandbox', '--no-first-run', '--disable-background-networking',

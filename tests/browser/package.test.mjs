@@ -2,7 +2,7 @@
 // API, and every error case answered with a coded Error while the same verifier keeps working.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HAS_SHARED, agreement, openPage, referenceData, start } from './harness.mjs';
+import { agreement, needsShared, openPage, referenceData, start } from './harness.mjs';
 
 let env;
 before(async () => { env = await start(); });
@@ -10,7 +10,7 @@ after(async () => { await env?.close(); });
 
 for (const backend of ['cpu', 'webgpu']) {
   describe(`package on ${backend}`, () => {
-    test('embeddings match the TFLite reference', { skip: !HAS_SHARED && 'no ../shared' }, async () => {
+    test('embeddings match the TFLite reference', { skip: needsShared() }, async () => {
       const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
       const { names, pngs, outputs } = referenceData();
       const result = await page.evaluate(async ({ backend, names, pngs }) => {
@@ -36,7 +36,7 @@ for (const backend of ['cpu', 'webgpu']) {
       assert.deepEqual(errors, []);
     });
 
-    test('faces are detected and aligned', { skip: !HAS_SHARED && 'no ../shared' }, async () => {
+    test('faces are detected and aligned', { skip: needsShared() }, async () => {
       const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
       const { pngs } = referenceData();
       const result = await page.evaluate(async ({ backend, png }) => {

@@ -4,12 +4,24 @@
 use std::path::{Path, PathBuf};
 
 /// The project's `../shared` folder (or `$WEBVERIFY_SHARED`), if present. Tests that need it
-/// print why they skip and return.
+/// print why they skip and return — unless `WEBVERIFY_REQUIRE_SHARED=1` (set by CI), where a
+/// missing folder fails the test: a skip that passes in CI would check nothing.
 pub fn shared() -> Option<PathBuf> {
     let dir = std::env::var_os("WEBVERIFY_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    if !dir.is_dir() && shared_required() {
+        panic!(
+            "WEBVERIFY_REQUIRE_SHARED=1 but {} is absent: this test would check nothing",
+            dir.display()
+        );
+    }
     dir.is_dir().then_some(dir)
+}
+
+/// True where skipping for want of `../shared` must fail instead (CI).
+pub fn shared_required() -> bool {
+    std::env::var("WEBVERIFY_REQUIRE_SHARED").is_ok_and(|v| v == "1")
 }
 
 #[macro_export]

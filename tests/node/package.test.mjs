@@ -3,10 +3,10 @@
 // of the package (`make site`), as a user's `import 'webverify'` would.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { HAS_SHARED, SHARED, SITE } from '../browser/harness.mjs';
+import { SHARED, SITE, needsShared } from '../browser/harness.mjs';
 
 /** An ORL face (grey PGM) as { data, width, height }. */
 function orl(path) {
@@ -15,7 +15,7 @@ function orl(path) {
   return { data: bytes.subarray(bytes.length - w * h), width: w, height: h };
 }
 
-test('the package runs in Node.js on the CPU', { skip: (!HAS_SHARED || !existsSync(join(SHARED, 'data/orl'))) && 'no ../shared/data/orl' }, async () => {
+test('the package runs in Node.js on the CPU', { skip: needsShared() || needsShared('data/orl/s1/1.pgm') }, async () => {
   const { Verifier, WebverifyError } = await import(pathToFileURL(join(SITE, 'webverify/index.js')));
   const v = await Verifier.create({ backend: 'auto' });
   assert.match(v.backend, /^flex \(navigator\.gpu is missing\)$/);
