@@ -98,7 +98,7 @@ test-node:
 test-browser:
 	node --test --test-concurrency=1 tests/browser/
 
-# Fuzz the template and gallery parser (nightly + cargo-fuzz); new corpus entries land in
+# Fuzz the template, gallery and sealed-bytes parsers (nightly + cargo-fuzz); new corpus entries land in
 # fuzz/corpus/template_bytes, which `cargo test --test template_corpus` replays.
 FUZZ_SECONDS ?= 240
 fuzz:

@@ -21,9 +21,11 @@ export class Gallery {
   }
 
   /** A gallery from `toBytes()` output; MODEL_MISMATCH, FORMAT_VERSION or CORRUPT_DATA when
-   * the bytes were made by another model, a newer format, or are damaged. */
-  static async fromBytes(verifier, bytes) {
-    return verifier._galleryFromBytes(toBytes(bytes));
+   * the bytes were made by another model, a newer format, or are damaged or make no sense.
+   * `{ key }`: the bytes were sealed with `toBytes({ key })`; WRONG_KEY unless they check. */
+  static async fromBytes(verifier, bytes, opts) {
+    const { key } = options(opts, 'Gallery.fromBytes');
+    return verifier._galleryFromBytes(toBytes(bytes), key === undefined ? undefined : sealingKey(key));
   }
 
   /** Loads a gallery saved with `save(store)`; null when the store holds none. */
@@ -38,7 +40,7 @@ export class Gallery {
   }
 
   #live() {
-    if (!this.#inner) throw new WebverifyError('INVALID_INPUT', 'this Gallery was disposed');
+    if (!this.#inner) throw new WebverifyError('DISPOSED', 'this Gallery was disposed');
     return this.#inner;
   }
 
@@ -119,9 +121,13 @@ export class Gallery {
     return this.#live().templateCount;
   }
 
-  /** The gallery as bytes (versioned, tied to the model, checksummed; not encrypted). */
-  async toBytes() {
-    return this.#live().toBytes();
+  /** The gallery as bytes (versioned, tied to the model, checksummed; not encrypted). The
+   * checksum catches damage, not forgery: with `{ key }` (16+ random bytes the app keeps) the
+   * bytes are sealed with HMAC-SHA256, so whoever stores or carries them cannot forge or alter
+   * them; open them with `Gallery.fromBytes(v, bytes, { key })`. */
+  async toBytes(opts) {
+    const { key } = options(opts, 'toBytes');
+    return key === undefined ? this.#live().toBytes() : this.#live().toSealedBytes(sealingKey(key));
   }
 
   dispose() {
@@ -132,6 +138,13 @@ export class Gallery {
 
 guardMethods(Gallery.prototype, [...Object.keys(GALLERY_METHODS), 'save']);
 guardMethods(Gallery, ['fromBytes', 'load']);
+
+/** A sealing key as bytes (the length is checked by the engine: at least 16). */
+function sealingKey(key) {
+  if (key instanceof Uint8Array) return key;
+  if (key instanceof ArrayBuffer) return new Uint8Array(key);
+  throw new WebverifyError('INVALID_INPUT', 'a sealing key must be a Uint8Array or ArrayBuffer of at least 16 random bytes');
+}
 
 function toBytes(bytes) {
   if (bytes instanceof Uint8Array) return bytes;

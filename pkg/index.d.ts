@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'CORRUPT_DATA'
   | 'WRONG_KEY'
   | 'ABORTED'
+  | 'CONFLICT'
+  | 'DISPOSED'
   | 'INTERNAL';
 
 export class WebverifyError extends Error {
@@ -272,7 +274,9 @@ export class IndexedDBStore implements GalleryStore {
 export class Gallery {
   static create(verifier: Verifier): Gallery;
   /** MODEL_MISMATCH, FORMAT_VERSION or CORRUPT_DATA when the bytes cannot be this model's gallery. */
-  static fromBytes(verifier: Verifier, bytes: Uint8Array | ArrayBuffer): Promise<Gallery>;
+  /** `options.key`: the bytes were sealed with `toBytes({ key })`; WRONG_KEY unless they check
+   * under it. */
+  static fromBytes(verifier: Verifier, bytes: Uint8Array | ArrayBuffer, options?: { key?: Uint8Array | ArrayBuffer }): Promise<Gallery>;
   /** null when the store holds no gallery; WRONG_KEY when its key does not open it. */
   static load(verifier: Verifier, store: GalleryStore): Promise<Gallery | null>;
   save(store: GalleryStore): Promise<void>;
@@ -286,7 +290,10 @@ export class Gallery {
   /** Number of identities. */
   size(): Promise<number>;
   templateCount(): Promise<number>;
-  toBytes(): Promise<Uint8Array>;
+  /** The gallery as bytes: checksummed against damage. With `key` (at least 16 random bytes the
+   * app keeps) they are sealed with HMAC-SHA256 against forgery and alteration by whoever
+   * stores or carries them (not encrypted: use IndexedDBStore or your own encryption for that). */
+  toBytes(options?: { key?: Uint8Array | ArrayBuffer }): Promise<Uint8Array>;
   dispose(): void;
 }
 

@@ -121,7 +121,7 @@ export class Verifier {
   }
 
   #live() {
-    if (!this.#engine) throw new WebverifyError('INVALID_INPUT', 'this Verifier was disposed');
+    if (!this.#engine) throw new WebverifyError('DISPOSED', 'this Verifier was disposed');
     return this.#engine;
   }
 
@@ -312,8 +312,9 @@ export class Verifier {
   }
 
   /** @internal For Gallery.fromBytes. */
-  async _galleryFromBytes(bytes) {
-    return new Gallery(this, wasm.Gallery.fromBytes(this.#live(), bytes));
+  async _galleryFromBytes(bytes, key) {
+    const engine = this.#live();
+    return new Gallery(this, key === undefined ? wasm.Gallery.fromBytes(engine, bytes) : wasm.Gallery.fromSealedBytes(engine, bytes, key));
   }
 
   /** @internal For Gallery: the embedding of one photo's main face, and that face. */

@@ -31,7 +31,7 @@ export const GALLERY_METHODS = {
   list: { args: [] },
   size: { args: [] },
   templateCount: { args: [] },
-  toBytes: { args: [] },
+  toBytes: { args: ['value'] },
 };
 
 /** Methods outside the tables, with their own protocol: `fineTune` (progress and cancel cross

@@ -34,7 +34,7 @@ class Channel {
   }
 
   call(target, args, transfer = []) {
-    if (this.#closed) return Promise.reject(new WebverifyError('INVALID_INPUT', 'this Verifier was disposed'));
+    if (this.#closed) return Promise.reject(new WebverifyError('DISPOSED', 'this Verifier was disposed'));
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       try {
@@ -51,7 +51,7 @@ class Channel {
   terminate() {
     this.#closed = true;
     this.#worker.terminate();
-    const err = new WebverifyError('INVALID_INPUT', 'this Verifier was disposed');
+    const err = new WebverifyError('DISPOSED', 'this Verifier was disposed');
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
   }
@@ -172,9 +172,9 @@ export class WorkerVerifier {
   }
 
   /** @internal For Gallery.fromBytes. */
-  async _galleryFromBytes(bytes) {
+  async _galleryFromBytes(bytes, key) {
     const handle = nextGallery++;
-    await this.#channel.call('galleryFromBytes', [handle, bytes]);
+    await this.#channel.call('galleryFromBytes', [handle, bytes, key]);
     return new WorkerGallery(this.#channel, handle);
   }
 

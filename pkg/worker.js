@@ -12,7 +12,7 @@ const jobs = new Map();
 
 function gallery(handle) {
   const g = galleries.get(handle);
-  if (!g) throw wrapError({ code: 'INVALID_INPUT', message: 'this Gallery was disposed' });
+  if (!g) throw wrapError({ code: 'DISPOSED', message: 'this Gallery was disposed' });
   return g;
 }
 
@@ -25,8 +25,8 @@ const handlers = {
   galleryCreate([handle]) {
     galleries.set(handle, verifier.createGallery());
   },
-  async galleryFromBytes([handle, bytes]) {
-    galleries.set(handle, await Gallery.fromBytes(verifier, bytes));
+  async galleryFromBytes([handle, bytes, key]) {
+    galleries.set(handle, await Gallery.fromBytes(verifier, bytes, key === undefined ? undefined : { key }));
   },
   galleryDispose([handle]) {
     galleries.get(handle)?.dispose();

@@ -38,10 +38,18 @@ pub enum Error {
     /// The caller cancelled a long operation (fine-tuning); nothing was changed.
     #[error("aborted: {0}")]
     Aborted(String),
+    /// Sealed bytes whose authentication tag does not check under the given key: the wrong
+    /// key, or bytes modified by someone without the key.
+    #[error("wrong key: {0}")]
+    WrongKey(String),
+    /// The data changed while an asynchronous operation used it (a gallery enrolled into during
+    /// a search on the GPU): nothing is wrong with the request; retry it.
+    #[error("conflict: {0}")]
+    Conflict(String),
 }
 
 /// The stable, machine-readable kind of an [`Error`]: the `code` property of the JavaScript
-/// package's errors (`ErrorCode` in `pkg/index.d.ts`, which adds the JS-only `WRONG_KEY` and
+/// package's errors (`ErrorCode` in `pkg/index.d.ts`, which adds the JS-only `DISPOSED` and
 /// `INTERNAL`).
 ///
 /// ```
@@ -73,11 +81,15 @@ pub enum ErrorCode {
     CorruptData,
     /// `ABORTED`: see [`Error::Aborted`].
     Aborted,
+    /// `WRONG_KEY`: see [`Error::WrongKey`].
+    WrongKey,
+    /// `CONFLICT`: see [`Error::Conflict`].
+    Conflict,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 12] = [
         ErrorCode::InvalidInput,
         ErrorCode::ModelLoad,
         ErrorCode::ModelVersion,
@@ -88,6 +100,8 @@ impl ErrorCode {
         ErrorCode::FormatVersion,
         ErrorCode::CorruptData,
         ErrorCode::Aborted,
+        ErrorCode::WrongKey,
+        ErrorCode::Conflict,
     ];
 
     /// The code as the JavaScript package spells it (`INVALID_INPUT`, …).
@@ -103,6 +117,8 @@ impl ErrorCode {
             ErrorCode::FormatVersion => "FORMAT_VERSION",
             ErrorCode::CorruptData => "CORRUPT_DATA",
             ErrorCode::Aborted => "ABORTED",
+            ErrorCode::WrongKey => "WRONG_KEY",
+            ErrorCode::Conflict => "CONFLICT",
         }
     }
 }
@@ -127,6 +143,8 @@ impl Error {
             Error::FormatVersion(_) => ErrorCode::FormatVersion,
             Error::CorruptData(_) => ErrorCode::CorruptData,
             Error::Aborted(_) => ErrorCode::Aborted,
+            Error::WrongKey(_) => ErrorCode::WrongKey,
+            Error::Conflict(_) => ErrorCode::Conflict,
         }
     }
 
@@ -158,7 +176,7 @@ mod tests {
             .collect();
         declared.sort();
         let mut expected: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
-        expected.extend(["WRONG_KEY", "INTERNAL"]);
+        expected.extend(["DISPOSED", "INTERNAL"]);
         expected.sort();
         assert_eq!(declared, expected);
     }

@@ -95,3 +95,20 @@ fn corrupted_tflite_files_are_errors_not_panics() {
             .unwrap_or_else(|_| panic!("panicked on 4 bytes changed at offset {at}"));
     }
 }
+
+/// A TF.js manifest whose shape product overflows `usize` used to wrap to a small count and
+/// pass the length check (a panic in debug builds, garbage in release ones).
+#[test]
+fn tfjs_shapes_that_overflow_are_errors() {
+    let huge = 1usize << 40;
+    let json = serde_json::json!({
+        "modelTopology": { "node": [] },
+        "weightsManifest": [{ "paths": [], "weights": [
+            { "name": "w", "shape": [huge, huge, 16], "dtype": "float32" }
+        ] }]
+    });
+    let err = webverify::tools::tfjs::Graph::parse(json.to_string().as_bytes(), &[0; 64])
+        .err()
+        .expect("an overflowing shape is refused");
+    assert_eq!(err.code(), "MODEL_LOAD", "{err}");
+}

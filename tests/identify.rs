@@ -167,3 +167,37 @@ fn a_refit_on_few_impostors_keeps_the_shipped_threshold_where_it_cannot_support_
         at(1e-2).threshold.unwrap()
     );
 }
+
+#[test]
+fn sealed_galleries_load_only_under_their_key() {
+    let embedder = Embedder::new(&common::weights(), Backend::Flex).unwrap();
+    let g = gallery(&embedder, &templates(3, 11));
+    let key = [7u8; 32];
+    let sealed = g.to_sealed_bytes(&key).unwrap();
+    assert_eq!(
+        embedder.load_sealed_gallery(&sealed, &key).unwrap().list(),
+        g.list()
+    );
+    assert_eq!(
+        embedder
+            .load_sealed_gallery(&sealed, &[8u8; 32])
+            .unwrap_err()
+            .kind(),
+        ErrorCode::WrongKey
+    );
+    // A forger who rewrites the plain bytes inside (and their SHA-256) cannot fix the tag.
+    let mut forged = sealed.clone();
+    let n = forged.len();
+    forged[n - 40] ^= 0x10;
+    assert_eq!(
+        embedder
+            .load_sealed_gallery(&forged, &key)
+            .unwrap_err()
+            .kind(),
+        ErrorCode::WrongKey
+    );
+    assert_eq!(
+        embedder.load_gallery(&sealed).unwrap_err().kind(),
+        ErrorCode::CorruptData
+    );
+}

@@ -1,5 +1,5 @@
 //! Replays the fuzz corpus (`fuzz/corpus/template_bytes`, grown by `make fuzz`) through the
-//! template and gallery parsers as the fuzz target does: every input is an error or a value,
+//! template and gallery parsers, plain and sealed, as the fuzz target does: every input is an error or a value,
 //! never a panic. Also writes the seed inputs (`--ignored`).
 
 use std::path::PathBuf;
@@ -27,14 +27,27 @@ fn the_fuzz_corpus_never_panics_the_parser() {
     let mut n = 0;
     for entry in std::fs::read_dir(corpus()).expect("fuzz/corpus/template_bytes is committed") {
         let data = std::fs::read(entry.unwrap().path()).unwrap();
-        let (fix, body) = match data.split_first() {
-            Some((flag, rest)) => (flag & 1 == 1, rest),
-            None => (false, &data[..]),
+        let (flag, body) = match data.split_first() {
+            Some((flag, rest)) => (*flag, rest),
+            None => (0, &data[..]),
         };
         let mut bytes = body.to_vec();
-        if fix {
+        if flag & 1 == 1 {
             let digest = Sha256::digest(&bytes);
             bytes.extend_from_slice(&digest);
+        }
+        const KEY: &[u8] = b"fuzzing key, 32 bytes long......";
+        if flag & 2 == 2 {
+            bytes = webverify::io::sealed::seal(&bytes, KEY).unwrap();
+        }
+        if flag & 6 != 0 {
+            match webverify::io::sealed::open(&bytes, KEY) {
+                Ok(inner) => bytes = inner.to_vec(),
+                Err(_) => {
+                    n += 1;
+                    continue;
+                }
+            }
         }
         let _ = decode_gallery(&bytes, &fuzz_model());
         let _ = decode_template(&bytes, &fuzz_model());
@@ -73,6 +86,9 @@ fn write_seeds() {
     ] {
         let mut seed = vec![1u8];
         seed.extend_from_slice(&bytes[..bytes.len() - 32]);
-        std::fs::write(corpus().join(format!("seed-{name}")), seed).unwrap();
+        std::fs::write(corpus().join(format!("seed-{name}")), &seed).unwrap();
+        // The same, sealed by the target under its key (flag bit 1).
+        seed[0] = 3;
+        std::fs::write(corpus().join(format!("seed-sealed-{name}")), seed).unwrap();
     }
 }

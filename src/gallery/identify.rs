@@ -65,7 +65,7 @@ impl Searcher {
     }
 
     /// Who is `probe` (an embedding of `embedder`'s model)? `MODEL_MISMATCH` when the gallery
-    /// belongs to another model; `INVALID_INPUT` when it changed during the search.
+    /// belongs to another model; `CONFLICT` (retry) when it changed during the search.
     pub async fn identify(
         &self,
         gallery: &RefCell<Gallery>,
@@ -87,7 +87,7 @@ impl Searcher {
         };
         let g = gallery.borrow();
         if g.generation() != generation {
-            return Err(Error::InvalidInput(
+            return Err(Error::Conflict(
                 "the gallery changed during the search; search again".into(),
             ));
         }

@@ -33,6 +33,12 @@ impl Embedder {
         }
     }
 
+    /// [`Embedder::load_gallery`] for bytes from [`Gallery::to_sealed_bytes`]: `WRONG_KEY`
+    /// unless they check under `key`.
+    pub fn load_sealed_gallery(&self, sealed: &[u8], key: &[u8]) -> Result<Gallery> {
+        self.load_gallery(crate::io::sealed::open(sealed, key)?)
+    }
+
     /// A gallery from bytes written by [`Gallery::to_bytes`] for this embedder's model: one of
     /// the shipped model is migrated into an adapter-tuned model (see
     /// [`Embedder::migrate_gallery`]); `MODEL_MISMATCH` for any other model's, `FORMAT_VERSION`

@@ -459,6 +459,12 @@ impl Gallery {
         encode_gallery(&self.model, &self.identities)
     }
 
+    /// The whole gallery as bytes sealed under `key` (at least 16 bytes; see
+    /// [`crate::io::sealed`]): nobody without the key can forge or alter them.
+    pub fn to_sealed_bytes(&self, key: &[u8]) -> Result<Vec<u8>> {
+        crate::io::sealed::seal(&self.to_bytes(), key)
+    }
+
     /// A gallery from bytes, refused unless it was made by `model`.
     pub fn from_bytes(bytes: &[u8], model: ModelRef) -> Result<Self> {
         let identities = decode_gallery(bytes, &model)?;

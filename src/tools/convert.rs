@@ -110,7 +110,18 @@ impl<'a> Graph<'a> {
             .get(t.buffer() as usize)
             .map(|b| b.data())
             .unwrap_or(&[]);
-        let count: usize = shape.iter().product();
+        // Checked: a hostile shape would overflow and wrap to a count that matches the data.
+        let count = shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .and_then(|n| n.checked_mul(4))
+            .ok_or_else(|| {
+                err(format!(
+                    "tensor {} has an oversized shape {shape:?}",
+                    t.name()
+                ))
+            })?
+            / 4;
         if data.len() != count * 4 {
             return Err(err(format!(
                 "tensor {} holds {} bytes for shape {shape:?}",
@@ -157,7 +168,8 @@ impl<'a> Graph<'a> {
             let Some(mul) = self.producer_of(mul_out, op::MUL) else {
                 continue;
             };
-            let x = self.inputs(relu)[0];
+            // `get`, not `[0]`: an op in a hostile graph may have no inputs.
+            let x = *self.inputs(relu).first()?;
             let mul_in = self.inputs(mul);
             let (Some(&c), Some(&d)) = (
                 mul_in.iter().find(|&&t| self.is_constant(t)),
@@ -172,7 +184,7 @@ impl<'a> Graph<'a> {
             let Some(abs) = self.producer_of(*sub_in.get(1)?, op::ABS) else {
                 continue;
             };
-            if sub_in[0] != x || self.inputs(abs)[0] != x {
+            if sub_in.first() != Some(&x) || self.inputs(abs).first() != Some(&x) {
                 continue;
             }
             let (c, _) = self.constant(c).ok()?;
@@ -295,7 +307,7 @@ impl<'a> Graph<'a> {
                     let inputs = o.inputs();
                     let (alpha, _) = self.constant(*inputs.get(1).unwrap_or(&-1))?;
                     let conv = last_conv(&mut layers)
-                        .filter(|c| c.output == inputs[0] && c.weights.alpha.is_none())
+                        .filter(|c| Some(&c.output) == inputs.first() && c.weights.alpha.is_none())
                         .ok_or_else(|| err(format!("PReLU at op {i} does not follow a conv")))?;
                     conv.weights.alpha = Some(alpha);
                 }

@@ -136,7 +136,17 @@ impl Graph {
         let mut constants = HashMap::new();
         let mut offset = 0usize;
         for spec in model.manifest.iter().flat_map(|g| &g.weights) {
-            let count: usize = spec.shape.iter().product();
+            // Checked: a hostile shape ([2^40, 2^40]) would overflow and wrap to a small count.
+            let count = spec
+                .shape
+                .iter()
+                .try_fold(1usize, |n, &d| n.checked_mul(d))
+                .ok_or_else(|| {
+                    err(format!(
+                        "{}: shape {:?} is too large",
+                        spec.name, spec.shape
+                    ))
+                })?;
             let stored = spec
                 .quantization
                 .as_ref()
@@ -152,10 +162,19 @@ impl Graph {
                     )))
                 }
             };
+            let end = count
+                .checked_mul(width)
+                .and_then(|n| n.checked_add(offset))
+                .ok_or_else(|| {
+                    err(format!(
+                        "{}: shape {:?} is too large",
+                        spec.name, spec.shape
+                    ))
+                })?;
             let bytes = weights
-                .get(offset..offset + count * width)
+                .get(offset..end)
                 .ok_or_else(|| err(format!("weights end before {}", spec.name)))?;
-            offset += count * width;
+            offset = end;
             let values: Vec<f32> = match (stored, &spec.quantization) {
                 ("float32", _) => bytes
                     .chunks_exact(4)

@@ -92,6 +92,28 @@ impl WasmGallery {
         self.inner.borrow().to_bytes()
     }
 
+    /// The gallery's bytes sealed (HMAC-SHA256) under `key`: see `io::sealed`.
+    #[wasm_bindgen(js_name = toSealedBytes)]
+    pub fn to_sealed_bytes(&self, key: &[u8]) -> Result<Vec<u8>, JsValue> {
+        self.inner.borrow().to_sealed_bytes(key).map_err(js_error)
+    }
+
+    /// A gallery from `toSealedBytes` bytes: WRONG_KEY unless they check under `key`, then as
+    /// `fromBytes`.
+    #[wasm_bindgen(js_name = fromSealedBytes)]
+    pub fn from_sealed_bytes(
+        engine: &Engine,
+        bytes: &[u8],
+        key: &[u8],
+    ) -> Result<WasmGallery, JsValue> {
+        let gallery = engine
+            .inner
+            .embedder
+            .load_sealed_gallery(bytes, key)
+            .map_err(js_error)?;
+        Ok(Self::wrap(gallery))
+    }
+
     /// Enrolls the offered photos that pass the quality gate (all that have a face when
     /// `force`); `{ enrolled, issues }`.
     pub fn enroll(

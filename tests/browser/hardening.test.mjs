@@ -3,13 +3,14 @@
 // still verify afterwards in the same verifier. The cases are those of the independent probe in
 // issue 16: downloads that hang or drop, null options, detached buffers and functions, float
 // pixels, NaN fine-tune options, forged calibrations, impossible tuned weights, forged
-// galleries whose SHA-256 was recomputed, and IndexedDBStore records and keys it cannot use.
+// galleries whose SHA-256 was recomputed, IndexedDBStore records and keys it cannot use, and
+// sealed (HMAC) galleries opened with the wrong key or altered.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SHARED, needsShared, openPage, start } from './harness.mjs';
+import { ARTIFACTS, SHARED, needsShared, openPage, start } from './harness.mjs';
 
 let env;
 let hostile;
@@ -110,6 +111,19 @@ async function probe({ backend, worker, faces, hostileUrl, filesOnly }) {
       open.onerror = () => reject(open.error);
     });
     await check('IndexedDBStore record without kdf and iv', new IndexedDBStore({ database, key: 'x' }).read());
+    // Sealed galleries (issue 14): only the key's holder can make bytes that load.
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    const sealed = await g.toBytes({ key });
+    cases['sealed gallery opened with its key'] = await settle(Gallery.fromBytes(v, sealed, { key }).then(async (x) => {
+      if ((await x.list())[0]?.id !== 'me') throw new Error('wrong contents');
+    }));
+    await check('sealed gallery, another key', Gallery.fromBytes(v, sealed, { key: crypto.getRandomValues(new Uint8Array(32)) }));
+    const altered = sealed.slice();
+    altered[60] ^= 1;
+    await check('sealed gallery, one bit changed', Gallery.fromBytes(v, altered, { key }));
+    await check('sealed gallery opened as plain bytes', Gallery.fromBytes(v, sealed));
+    await check('plain gallery opened as sealed', Gallery.fromBytes(v, await g.toBytes(), { key }));
+    await check('sealing key of 8 bytes', g.toBytes({ key: new Uint8Array(8) }));
   }
 
   // Files checked for meaning (items 7, 8, 11).
@@ -181,6 +195,16 @@ async function probe({ backend, worker, faces, hostileUrl, filesOnly }) {
     out.set(digest, body.length);
     return out;
   };
+  // A search on the GPU reads its scores back asynchronously: an enrollment in between is a
+  // retryable CONFLICT, not a wrong answer (on the CPU the search is synchronous).
+  if (backend === 'webgpu' && !worker) {
+    const g2 = v.createGallery();
+    await g2.enroll('p', [e]);
+    const search = g2.identify(e);
+    const enrolling = g2.enroll('q', [await v.embed(b)]);
+    await check('identify while the gallery is enrolled into', search);
+    await enrolling;
+  }
   const unit = Array.from(e);
   cases['gallery: well-formed (valid)'] = await settle(Gallery.fromBytes(v, await gallery([{ id: 'me', meta: '{"a":1}', templates: [unit] }])));
   await check('gallery: template of length 2', Gallery.fromBytes(v, await gallery([{ id: 'me', templates: [unit.map((x) => 2 * x)] }])));
@@ -188,7 +212,14 @@ async function probe({ backend, worker, faces, hostileUrl, filesOnly }) {
   await check('gallery: duplicate ids', Gallery.fromBytes(v, await gallery([{ id: 'me', templates: [unit] }, { id: 'me', templates: [unit] }])));
   await check('gallery: identity without templates', Gallery.fromBytes(v, await gallery([{ id: 'me', templates: [] }])));
   await check('gallery: metadata not JSON', Gallery.fromBytes(v, await gallery([{ id: 'me', meta: '{oops', templates: [unit] }])));
+  // After dispose: DISPOSED, for the verifier and its galleries.
+  const last = v.createGallery();
   v.dispose();
+  cases['embed after dispose'] = await settle(v.embed(a));
+  if (!worker) {
+    last.dispose();
+    cases['gallery call after dispose'] = await settle(last.size());
+  }
   return { out, cases };
 }
 
@@ -209,6 +240,12 @@ const EXPECTED = {
   'fineTune({ lr: Infinity })': 'INVALID_INPUT',
   'IndexedDBStore with an HMAC key': 'INVALID_INPUT',
   'IndexedDBStore record without kdf and iv': 'CORRUPT_DATA',
+  'sealed gallery opened with its key': 'resolved',
+  'sealed gallery, another key': 'WRONG_KEY',
+  'sealed gallery, one bit changed': 'WRONG_KEY',
+  'sealed gallery opened as plain bytes': 'CORRUPT_DATA',
+  'plain gallery opened as sealed': 'CORRUPT_DATA',
+  'sealing key of 8 bytes': 'INVALID_INPUT',
   'weights whose calibration thresholds are all -1': 'MODEL_LOAD',
   'tuned: identity adapter (valid)': 'resolved',
   'tuned: negated identity adapter': 'MODEL_LOAD',
@@ -225,6 +262,9 @@ const EXPECTED = {
   'gallery: duplicate ids': 'CORRUPT_DATA',
   'gallery: identity without templates': 'CORRUPT_DATA',
   'gallery: metadata not JSON': 'CORRUPT_DATA',
+  'identify while the gallery is enrolled into': 'CONFLICT',
+  'embed after dispose': 'DISPOSED',
+  'gallery call after dispose': 'DISPOSED',
 };
 
 for (const [backend, worker, filesOnly] of [['cpu', true, false], ['cpu', false, false], ['webgpu', false, true]]) {
@@ -234,7 +274,11 @@ for (const [backend, worker, filesOnly] of [['cpu', true, false], ['cpu', false,
       const faces = { a: png('face_00_faceid.png'), b: png('face_01_facematch_selected.png') };
       const hostileUrl = `http://127.0.0.1:${hostile.address().port}`;
       const { out, cases } = await page.evaluate(probe, { backend, worker, faces, hostileUrl, filesOnly });
-      console.log(JSON.stringify({ backend, worker, out, cases }, null, 1));
+      // The matrix for docs/RELIABILITY.md: case → code → still verifies.
+      const rows = Object.entries(cases).filter(([name]) => !name.endsWith('still verifies'))
+        .map(([name, code]) => `| ${name} | ${code} | ${cases[`${name} → still verifies`] ?? '—'} |`);
+      const downloads = filesOnly ? [] : Object.entries(out).filter(([k]) => !k.endsWith('Ms')).map(([k, code]) => `| create: ${k} | ${code} | — |`);
+      appendFileSync(join(ARTIFACTS, 'hardening-matrix.md'), `\n### ${backend}, ${worker ? 'worker' : 'inline'}\n\n| case | code | genuine pair verifies after |\n|---|---|---|\n${[...downloads, ...rows].join('\n')}\n`);
       if (!filesOnly) {
         assert.equal(out.hangTimeout, 'MODEL_LOAD', 'a server that never answers: the timeout');
         assert.ok(out.hangTimeoutMs < 15_000, `timed out after ${out.hangTimeoutMs} ms`);

@@ -21,6 +21,9 @@ export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key
   await gallery.save(store);
   const loaded: Gallery | null = await Gallery.load(v, store);
   const copy = await Gallery.fromBytes(v, await gallery.toBytes());
+  const sealingKey = crypto.getRandomValues(new Uint8Array(32));
+  const sealed: Uint8Array = await gallery.toBytes({ key: sealingKey });
+  const opened: Gallery = await Gallery.fromBytes(v, sealed, { key: sealingKey });
   const names: string[] = (await copy.list()).map((i) => i.id);
   const size: number = await copy.size();
 
