@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARTIFACTS, SHARED, needsShared, openPage, start } from './harness.mjs';
 
@@ -200,8 +200,12 @@ async function probe({ backend, worker, faces, hostileUrl, filesOnly }) {
   if (backend === 'webgpu' && !worker) {
     const g2 = v.createGallery();
     await g2.enroll('p', [e]);
+    const eb = await v.embed(b);
     const search = g2.identify(e);
-    const enrolling = g2.enroll('q', [await v.embed(b)]);
+    // Let the search start (wasm futures are polled in microtasks) and reach its GPU read,
+    // which completes only in a later task; then enroll.
+    for (let i = 0; i < 20; i++) await null;
+    const enrolling = g2.enroll('q', [eb]);
     await check('identify while the gallery is enrolled into', search);
     await enrolling;
   }
@@ -278,7 +282,7 @@ for (const [backend, worker, filesOnly] of [['cpu', true, false], ['cpu', false,
       const rows = Object.entries(cases).filter(([name]) => !name.endsWith('still verifies'))
         .map(([name, code]) => `| ${name} | ${code} | ${cases[`${name} → still verifies`] ?? '—'} |`);
       const downloads = filesOnly ? [] : Object.entries(out).filter(([k]) => !k.endsWith('Ms')).map(([k, code]) => `| create: ${k} | ${code} | — |`);
-      appendFileSync(join(ARTIFACTS, 'hardening-matrix.md'), `\n### ${backend}, ${worker ? 'worker' : 'inline'}\n\n| case | code | genuine pair verifies after |\n|---|---|---|\n${[...downloads, ...rows].join('\n')}\n`);
+      writeFileSync(join(ARTIFACTS, `hardening-matrix-${backend}-${worker ? 'worker' : 'inline'}.md`), `### ${backend}, ${worker ? 'worker' : 'inline'}\n\n| case | code | genuine pair verifies after |\n|---|---|---|\n${[...downloads, ...rows].join('\n')}\n`);
       if (!filesOnly) {
         assert.equal(out.hangTimeout, 'MODEL_LOAD', 'a server that never answers: the timeout');
         assert.ok(out.hangTimeoutMs < 15_000, `timed out after ${out.hangTimeoutMs} ms`);
