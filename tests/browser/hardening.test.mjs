@@ -68,6 +68,22 @@ async function probe({ backend, worker, faces, hostileUrl, filesOnly }) {
   const e = await v.embed(a);
 
   if (!filesOnly) {
+    // Load: 64 calls in flight on one verifier, and a second verifier in the same page, all
+    // giving the sequential answer; dispose() during a call settles it (DISPOSED or its result).
+    const same = (x) => x instanceof Float32Array && x.length === e.length && x.every((y, i) => y === e[i]);
+    const t0 = performance.now();
+    const many = await Promise.all(Array.from({ length: 64 }, () => v.embed(a)));
+    out.inFlight64 = many.every(same) ? 'all equal' : 'DIFFERENT';
+    out.inFlight64Ms = performance.now() - t0;
+    const v2 = await Verifier.create({ backend, worker });
+    const mixed = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? v : v2).embed(a)));
+    out.twoVerifiers = mixed.every(same) ? 'all equal' : 'DIFFERENT';
+    const pending = v2.embed(a);
+    v2.dispose();
+    out.disposeDuringCall = await settle(pending, 30_000);
+  }
+
+  if (!filesOnly) {
     // Options (item 4).
     await check('embed(a, null)', v.embed(a, null));
     await check('verify(a, b, null)', v.verify(a, b, null));
@@ -227,6 +243,17 @@ async function probe({ backend, worker, faces, hostileUrl, filesOnly }) {
   return { out, cases };
 }
 
+/** Row names of the matrix for the results outside `cases`. */
+const OUT_LABELS = {
+  hangTimeout: 'create: a server that never answers, timeoutMs 1500',
+  hangAborted: 'create: a server that never answers, signal aborted',
+  dropped: 'create: connection dropped after 1 kB of 5 MB',
+  createNull: 'create(null)',
+  inFlight64: '64 embed calls in flight',
+  twoVerifiers: 'two verifiers in one page, calls interleaved',
+  disposeDuringCall: 'dispose() during a call',
+};
+
 const EXPECTED = {
   'embed(a, null)': 'INVALID_INPUT',
   'verify(a, b, null)': 'INVALID_INPUT',
@@ -281,7 +308,7 @@ for (const [backend, worker, filesOnly] of [['cpu', true, false], ['cpu', false,
       // The matrix for docs/RELIABILITY.md: case → code → still verifies.
       const rows = Object.entries(cases).filter(([name]) => !name.endsWith('still verifies'))
         .map(([name, code]) => `| ${name} | ${code} | ${cases[`${name} → still verifies`] ?? '—'} |`);
-      const downloads = filesOnly ? [] : Object.entries(out).filter(([k]) => !k.endsWith('Ms')).map(([k, code]) => `| create: ${k} | ${code} | — |`);
+      const downloads = filesOnly ? [] : Object.entries(out).filter(([k]) => k in OUT_LABELS).map(([k, code]) => `| ${OUT_LABELS[k]} | ${code} | — |`);
       writeFileSync(join(ARTIFACTS, `hardening-matrix-${backend}-${worker ? 'worker' : 'inline'}.md`), `### ${backend}, ${worker ? 'worker' : 'inline'}\n\n| case | code | genuine pair verifies after |\n|---|---|---|\n${[...downloads, ...rows].join('\n')}\n`);
       if (!filesOnly) {
         assert.equal(out.hangTimeout, 'MODEL_LOAD', 'a server that never answers: the timeout');
@@ -289,6 +316,10 @@ for (const [backend, worker, filesOnly] of [['cpu', true, false], ['cpu', false,
         assert.equal(out.hangAborted, 'ABORTED', 'a server that never answers: the signal');
         assert.equal(out.dropped, 'MODEL_LOAD', 'a connection dropped half way');
         assert.equal(out.createNull, 'INVALID_INPUT');
+        assert.equal(out.inFlight64, 'all equal', '64 calls in flight');
+        assert.equal(out.twoVerifiers, 'all equal', 'two verifiers in one page');
+        // In a worker the call in flight is rejected; inline it had already started and finishes.
+        assert.equal(out.disposeDuringCall, worker ? 'DISPOSED' : 'resolved', 'dispose() during a call');
       }
       let checked = 0;
       for (const [name, code] of Object.entries(cases)) {
