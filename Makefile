@@ -11,7 +11,7 @@ SITE := build/site
 PORT ?= 8080
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-features test-wasm test-browser bench clean
+.PHONY: soak fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-features test-wasm test-browser bench clean
 
 setup: setup-rust setup-browser setup-node
 
@@ -105,6 +105,11 @@ fuzz:
 	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
 	rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
 	cd fuzz && cargo +nightly fuzz run template_bytes --fuzz-dir . -- -max_total_time=$(FUZZ_SECONDS)
+
+# A long session in one verifier (10 000 embeddings, 1 000 searches; about 25 min on 2 cores):
+# JS heap and wasm memory every 500 calls (docs/RELIABILITY.md).
+soak: site
+	node benches/soak.mjs
 
 bench: site
 	cargo run --release --features cli --bin webverify -- bench --backends flex,ndarray

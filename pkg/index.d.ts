@@ -195,8 +195,8 @@ export interface Face {
 
 /**
  * Every method rejects only with WebverifyError. An `options` argument may be left out (or
- * `undefined`); `null` or a non-object there is INVALID_INPUT, as are functions and detached
- * buffers anywhere in the arguments.
+ * `undefined`); `null` or a non-object there is INVALID_INPUT, as are detached buffers anywhere
+ * in the arguments and, in worker mode (where they cannot be posted), functions.
  */
 export class Verifier {
   static create(options?: CreateOptions): Promise<Verifier>;
