@@ -92,6 +92,9 @@ pub struct Embedder {
     /// Behind a lock so that a shared engine (the wasm one) can be recalibrated.
     calibration: RwLock<Option<Calibration>>,
     shipped_calibration: Option<Calibration>,
+    /// Length of the shipped network's raw output on [`probe_image`], measured at the first
+    /// tuned import and kept: every later import compares with it.
+    shipped_probe_norm: std::sync::OnceLock<f64>,
 }
 
 impl Embedder {
@@ -122,6 +125,7 @@ impl Embedder {
             backend,
             calibration: RwLock::new(calibration.clone()),
             shipped_calibration: calibration,
+            shipped_probe_norm: std::sync::OnceLock::new(),
         })
     }
 
@@ -194,7 +198,13 @@ impl Embedder {
         let probe = [probe_image()];
         let refuse = |why: String| Error::ModelLoad(format!("tuned weights refused: {why}"));
         let norm = |v: &[f32]| v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-        let shipped = norm(&self.raw_with(&self.shipped_network(), &probe).await?[0]);
+        let shipped = match self.shipped_probe_norm.get() {
+            Some(&n) => n,
+            None => {
+                let n = norm(&self.raw_with(&self.shipped_network(), &probe).await?[0]);
+                *self.shipped_probe_norm.get_or_init(|| n)
+            }
+        };
         let got = self.raw_with(tuned, &probe).await.map_err(|_| {
             refuse("the tuned network gives NaN or infinity on a probe image".into())
         })?;
