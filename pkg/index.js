@@ -185,8 +185,9 @@ export class Verifier {
   /**
    * Refits the score calibration on your own labelled pairs, `[{ a, b, same }]` where `a` and
    * `b` are embeddings (Float32Array) or images. Every later `verify` uses the new thresholds
-   * and FAR estimates. Needs at least 100 impostor pairs; a FAR below 1 / impostors gets no
-   * threshold. Resolves to `{ genuine, impostors, thresholds: [{ far, threshold, tar }] }`.
+   * and FAR estimates. Needs at least 100 impostor pairs; at a FAR below 1 / impostors the
+   * shipped threshold is kept (`source: 'shipped'`). Resolves to `{ genuine, impostors,
+   * thresholds: [{ far, threshold, tar, source }] }`.
    */
   async calibrate(pairs, opts) {
     const { face } = options(opts, 'calibrate');

@@ -63,84 +63,42 @@ fn crafted_tuned_files_are_refused_and_the_embedder_keeps_working() {
 
     let calibration_all_minus_one =
         r#"{"source":"x","negatives":1000000,"curve":[[1.0,-1.0],[0.001,-1.0],[0.000001,-1.0]]}"#;
-    let cases: Vec<(&str, Vec<u8>)> = vec![
+    // The identity adapter with metadata changed: each change alone makes the file invalid.
+    let identity_with =
+        |changes: &[(&str, Option<&str>)]| adapter_file(&embedder, &vec![0.0; D * D], changes);
+    let mut cases: Vec<(String, Vec<u8>)> = vec![
         // I + W = 0: every embedding is zero.
         (
-            "negated identity adapter",
+            "negated identity adapter".into(),
             adapter_file(&embedder, &scaled_identity(-1.0), &[]),
         ),
         (
-            "adapter scaled to 1e30",
+            "adapter scaled to 1e30".into(),
             adapter_file(&embedder, &scaled_identity(1e30), &[]),
         ),
-        ("NaN in the adapter", {
+        ("NaN in the adapter".into(), {
             let mut w = vec![0.0; D * D];
             w[5] = f32::NAN;
             adapter_file(&embedder, &w, &[])
         }),
-        (
-            "embedding_dim absent",
-            adapter_file(&embedder, &vec![0.0; D * D], &[("embedding_dim", None)]),
-        ),
-        (
-            "embedding_dim 0",
-            adapter_file(
-                &embedder,
-                &vec![0.0; D * D],
-                &[("embedding_dim", Some("0"))],
-            ),
-        ),
-        (
-            "embedding_dim 5",
-            adapter_file(
-                &embedder,
-                &vec![0.0; D * D],
-                &[("embedding_dim", Some("5"))],
-            ),
-        ),
-        (
-            "embedding_dim 96",
-            adapter_file(
-                &embedder,
-                &vec![0.0; D * D],
-                &[("embedding_dim", Some("96"))],
-            ),
-        ),
-        (
-            "embedding_dim 384",
-            adapter_file(
-                &embedder,
-                &vec![0.0; D * D],
-                &[("embedding_dim", Some("384"))],
-            ),
-        ),
-        (
-            "input_size absent",
-            adapter_file(&embedder, &vec![0.0; D * D], &[("input_size", None)]),
-        ),
-        (
-            "unknown scope",
-            adapter_file(
-                &embedder,
-                &vec![0.0; D * D],
-                &[("scope", Some("everything"))],
-            ),
-        ),
-        (
-            "calibration with every threshold -1",
-            adapter_file(
-                &embedder,
-                &vec![0.0; D * D],
-                &[("calibration", Some(calibration_all_minus_one))],
-            ),
-        ),
-        ("adapter of the wrong shape", {
-            let mut f = adapter_file(&embedder, &vec![0.0; D * D], &[]);
-            let text = String::from_utf8_lossy(&f).replacen("[192,192]", "[96,384]", 1);
-            f = text.into_bytes();
-            f
+        ("adapter of the wrong shape".into(), {
+            let text =
+                String::from_utf8_lossy(&identity_with(&[])).replacen("[192,192]", "[96,384]", 1);
+            text.into_bytes()
         }),
     ];
+    for (key, value) in [
+        ("embedding_dim", None),
+        ("embedding_dim", Some("0")),
+        ("embedding_dim", Some("5")),
+        ("embedding_dim", Some("96")),
+        ("embedding_dim", Some("384")),
+        ("input_size", None),
+        ("scope", Some("everything")),
+        ("calibration", Some(calibration_all_minus_one)),
+    ] {
+        cases.push((format!("{key} = {value:?}"), identity_with(&[(key, value)])));
+    }
     for (what, bytes) in &cases {
         let err = embedder.load_tuned(bytes).unwrap_err();
         assert_eq!(err.code(), "MODEL_LOAD", "{what}: {err}");

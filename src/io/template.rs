@@ -364,28 +364,20 @@ mod tests {
                 .unwrap_err()
                 .code()
         };
-        assert_eq!(
-            forge(&|g| g[0].templates[0] = vec![1e18, 0.0, 0.0]),
-            "CORRUPT_DATA"
-        );
-        assert_eq!(
-            forge(&|g| g[0].templates[0] = vec![1e38, 1e38, 0.0]),
-            "CORRUPT_DATA"
-        );
-        assert_eq!(
-            forge(&|g| g[1].templates[0] = vec![0.0, 0.0, 0.0]),
-            "CORRUPT_DATA"
-        );
-        assert_eq!(
-            forge(&|g| g[1].templates[0] = vec![0.5, 0.5, 0.5]),
-            "CORRUPT_DATA"
-        );
-        assert_eq!(forge(&|g| g[1].id = "ada".into()), "CORRUPT_DATA");
-        assert_eq!(forge(&|g| g[1].templates.clear()), "CORRUPT_DATA");
-        assert_eq!(
-            forge(&|g| g[0].metadata = "{not json".into()),
-            "CORRUPT_DATA"
-        );
+        let forgeries: [(&str, &dyn Fn(&mut Vec<StoredIdentity>)); 7] = [
+            ("length 1e18", &|g| g[0].templates[0] = vec![1e18, 0.0, 0.0]),
+            ("length 1.4e38", &|g| {
+                g[0].templates[0] = vec![1e38, 1e38, 0.0]
+            }),
+            ("zero", &|g| g[1].templates[0] = vec![0.0, 0.0, 0.0]),
+            ("length 0.87", &|g| g[1].templates[0] = vec![0.5, 0.5, 0.5]),
+            ("duplicate id", &|g| g[1].id = "ada".into()),
+            ("no templates", &|g| g[1].templates.clear()),
+            ("metadata not JSON", &|g| g[0].metadata = "{not json".into()),
+        ];
+        for (what, change) in forgeries {
+            assert_eq!(forge(change), "CORRUPT_DATA", "{what}");
+        }
     }
 
     #[test]
