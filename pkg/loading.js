@@ -92,14 +92,20 @@ async function wasmSource(wasmUrl, watch) {
 }
 
 let wasmReady = null;
-/** Loads the wasm module once per thread; `watch` is `{ signal, timeoutMs }`. */
-export function loadWasm(wasmUrl, watch = {}) {
+/** Loads the wasm module once per thread; `watch` is `{ signal, timeoutMs }`. Concurrent callers
+ * share the first one's download: when that caller aborts, the others start their own. */
+export async function loadWasm(wasmUrl, watch = {}) {
   wasmReady ??= wasmSource(wasmUrl, watch).then((source) => init(source)).catch((e) => {
     wasmReady = null;
     if (e instanceof WebverifyError) throw e;
     throw new WebverifyError('BACKEND_UNAVAILABLE', `the WebAssembly module failed to load: ${e.message ?? e}`, { cause: e });
   });
-  return wasmReady;
+  try {
+    return await wasmReady;
+  } catch (e) {
+    if (e.code === 'ABORTED' && !watch.signal?.aborted) return loadWasm(wasmUrl, watch);
+    throw e;
+  }
 }
 
 /** The bytes of a weights file: given as bytes, a URL (watched, with progress), or in Node.js a
