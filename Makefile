@@ -11,7 +11,7 @@ SITE := build/site
 PORT ?= 8080
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: soak fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-features test-wasm test-browser bench clean
+.PHONY: bench-peers soak fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-features test-wasm test-browser bench clean
 
 setup: setup-rust setup-browser setup-node
 
@@ -31,10 +31,16 @@ setup-browser:
 setup-node:
 	npm ci --no-audit --no-fund
 
-# The wasm module with every backend, and the npm package around it.
+# The wasm module with every backend, and the npm package around it: two builds of the same
+# code, plain SIMD128 and relaxed SIMD (the CPU kernels' fused multiply-add, src/nn/cpu/lanes.rs);
+# the package loads the second where the browser validates it. `cargo rustc` gives the extra
+# target feature to webverify alone, so both builds share every dependency's artifacts.
 wasm:
 	cargo build --release --lib --target wasm32-unknown-unknown --no-default-features --features $(WASM_FEATURES)
 	wasm-bindgen --target web --out-dir pkg/wasm --out-name webverify $(WASM_OUT)
+	cargo rustc --release --lib --crate-type cdylib --target wasm32-unknown-unknown --no-default-features --features $(WASM_FEATURES) -- -C target-feature=+relaxed-simd
+	wasm-bindgen --target web --out-dir pkg/wasm --out-name webverify_relaxed $(WASM_OUT)
+	@! cmp -s pkg/wasm/webverify_bg.wasm pkg/wasm/webverify_relaxed_bg.wasm || { echo "the relaxed-simd build is the plain one"; exit 1; }
 
 package: wasm
 	mkdir -p pkg/models
@@ -114,6 +120,20 @@ soak: site
 bench: site
 	cargo run --release --features cli --bin webverify -- bench --backends flex,ndarray
 	node benches/browser.mjs
+
+# Ours beside TF.js and ONNX Runtime Web in one Chromium (alternating rounds, one table with the
+# ratios), then where the time goes per layer (ours on both kernel paths, TF.js's profiler).
+# The peers are copied from ../shared/peers and get their npm packages (registry only) once.
+PEERS := build/peers
+bench-peers: site
+	@for p in tfjs ort; do \
+	  if [ ! -d $(PEERS)/$$p/node_modules ]; then \
+	    rm -rf $(PEERS)/$$p && mkdir -p $(PEERS) && cp -r ../shared/peers/$$p $(PEERS)/$$p && rm -rf $(PEERS)/$$p/node_modules \
+	    && (cd $(PEERS)/$$p && npm ci --no-audit --no-fund); \
+	  fi; \
+	done
+	node benches/peers.mjs --rounds 5
+	node benches/profile.mjs
 
 clean:
 	rm -rf build pkg/wasm pkg/models/mobilefacenet.safetensors

@@ -22,6 +22,8 @@ export class WebverifyError extends Error {
 /** Raw pixels: RGBA, RGB or grey bytes (0–255), rows packed (the channel count follows from the
  * length). Other arrays (a Float32Array of 0–1 values, plain arrays) are refused with
  * INVALID_INPUT: convert them to bytes in the range you mean. */
+export type WasmBuild = 'auto' | 'relaxed-simd' | 'simd';
+
 export interface Pixels {
   data: Uint8Array | Uint8ClampedArray;
   width: number;
@@ -48,8 +50,12 @@ export interface CreateOptions {
   /** Face detector weights (URL or bytes); defaults to the shipped BlazeFace. `null`: no
    * detector, only `face: 'none'` works. */
   detectorUrl?: string | URL | ArrayBuffer | Uint8Array | null;
-  /** Where the .wasm file is served from, if a bundler moved it. */
+  /** Where the .wasm file is served from, if a bundler moved it (a `simd` build). */
   wasmUrl?: string | URL;
+  /** Which WebAssembly build runs the engine: `relaxed-simd` (the CPU kernels use fused
+   * multiply-add; Chrome 114+, Edge), `simd` (every current browser), or `auto` (default):
+   * relaxed-simd where the browser validates it. One thread holds one build. */
+  wasmBuild?: WasmBuild;
   /** Run the engine in a dedicated module Web Worker (default on web pages) so the page's main
    * thread only posts messages; `false` runs it on the calling thread (the default in Node.js
    * and inside workers). The API is the same either way. */
@@ -203,6 +209,8 @@ export class Verifier {
   static similarity(a: Float32Array, b: Float32Array): Promise<number>;
   /** The backend in use, and for `auto` why, e.g. `flex (navigator.gpu is missing)`. */
   readonly backend: string;
+  /** The WebAssembly build in use. */
+  readonly wasmBuild: 'relaxed-simd' | 'simd';
   readonly model: ModelInfo;
   embed(input: ImageInput, options?: { face?: FaceMode }): Promise<Float32Array>;
   embedBatch(inputs: ImageInput[], options?: { face?: FaceMode }): Promise<Float32Array[]>;

@@ -2,7 +2,6 @@
 // this file picks a backend and maps the public API onto the engine. Inputs are converted in
 // input.js, loading is loading.js, errors get one wrapper (errors.js), and the worker mode
 // (worker-client.js, worker.js) is derived from the method table in protocol.js.
-import * as wasm from './wasm/webverify.js';
 import { WebverifyError, guardMethods } from './errors.js';
 import { Gallery } from './gallery.js';
 import { checkPostable, options, pack } from './input.js';
@@ -13,6 +12,11 @@ import { WorkerVerifier } from './worker-client.js';
 export { WebverifyError } from './errors.js';
 export { Gallery } from './gallery.js';
 export { IndexedDBStore } from './store.js';
+
+/** The engine's bindings, set by the first `loadWasm` of this thread (every Verifier exists
+ * after it). */
+let wasm = null;
+let wasmBuild = null;
 
 const FACE_MODES = ['detect', 'none'];
 
@@ -55,6 +59,8 @@ export class Verifier {
     this.#engine = engine;
     /** The backend in use, and for `auto` why, e.g. `cpu (navigator.gpu is missing)`. */
     this.backend = backendReason ? `${engine.backend} (${backendReason})` : engine.backend;
+    /** The WebAssembly build running the engine: `relaxed-simd` or `simd`. */
+    this.wasmBuild = wasmBuild;
     /** `{ id, name, sha256, embeddingDim, inputSize, formatVersion, tuned, calibrationInherited }`. */
     this.model = engine.modelInfo;
   }
@@ -65,7 +71,7 @@ export class Verifier {
    * the API is the same either way.
    * `onProgress({ stage: 'wasm'|'model'|'detector'|'backend', loaded, total, ms })` reports the
    * download (bytes; total 0 when unknown) and the backend start.
-   * @param {{ backend?: 'auto'|'webgpu'|'cpu'|'flex'|'ndarray', modelUrl?: string|URL|ArrayBuffer|Uint8Array, detectorUrl?: string|URL|ArrayBuffer|Uint8Array|null, wasmUrl?: string|URL, worker?: boolean, onProgress?: Function }} [options]
+   * @param {{ backend?: 'auto'|'webgpu'|'cpu'|'flex'|'ndarray', modelUrl?: string|URL|ArrayBuffer|Uint8Array, detectorUrl?: string|URL|ArrayBuffer|Uint8Array|null, wasmUrl?: string|URL, wasmBuild?: 'auto'|'relaxed-simd'|'simd', worker?: boolean, onProgress?: Function }} [options]
    */
   static async create(given) {
     const opts = options(given, 'Verifier.create');
@@ -80,7 +86,7 @@ export class Verifier {
     return Verifier.#createInline(opts);
   }
 
-  static async #createInline({ backend = 'auto', modelUrl = DEFAULT_MODEL_URL, detectorUrl = DEFAULT_DETECTOR_URL, wasmUrl, onProgress, signal, timeoutMs }) {
+  static async #createInline({ backend = 'auto', modelUrl = DEFAULT_MODEL_URL, detectorUrl = DEFAULT_DETECTOR_URL, wasmUrl, wasmBuild: build, onProgress, signal, timeoutMs }) {
     const known = ['auto', 'webgpu', 'cpu', 'flex', 'ndarray'];
     if (!known.includes(backend)) {
       throw new WebverifyError('INVALID_INPUT', `unknown backend '${backend}'; use ${known.join(', ')}`);
@@ -89,7 +95,10 @@ export class Verifier {
     const report = (stage) => (loaded, total) => onProgress?.({ stage, loaded, total, ms: performance.now() - t0 });
     const watch = { signal, timeoutMs };
     const [, weights, detector] = await Promise.all([
-      loadWasm(wasmUrl, watch).then(() => report('wasm')(1, 1)),
+      loadWasm(wasmUrl, watch, build).then((loaded) => {
+        ({ wasm, build: wasmBuild } = loaded);
+        report('wasm')(1, 1);
+      }),
       fetchWeights(modelUrl, report('model'), watch, 'the model'),
       detectorUrl === null ? undefined : fetchWeights(detectorUrl, report('detector'), watch, 'the face detector'),
     ]);

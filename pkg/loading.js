@@ -1,6 +1,5 @@
 // Loading what the engine needs: the wasm module (once per thread), the weights (with download
 // progress, from a URL, the bytes, or in Node.js a file: URL), and the WebGPU probe.
-import init from './wasm/webverify.js';
 import { WebverifyError } from './errors.js';
 
 export const DEFAULT_MODEL_URL = new URL('./models/mobilefacenet.safetensors', import.meta.url);
@@ -15,7 +14,35 @@ const NODE_FS = 'node:fs/promises';
  * `create()` forever. Per stall, not per file, so a slow but moving download is not cut. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
-const DEFAULT_WASM_URL = new URL('./wasm/webverify_bg.wasm', import.meta.url);
+/** The two builds of the engine: the same Rust code, one with relaxed SIMD (the CPU kernels'
+ * fused multiply-add; Chrome 114+), one with plain SIMD128 for every other current browser.
+ * Each has its own wasm-bindgen glue. */
+const BUILDS = {
+  'relaxed-simd': { glue: () => import('./wasm/webverify_relaxed.js'), url: new URL('./wasm/webverify_relaxed_bg.wasm', import.meta.url) },
+  simd: { glue: () => import('./wasm/webverify.js'), url: new URL('./wasm/webverify_bg.wasm', import.meta.url) },
+};
+export const WASM_BUILDS = ['auto', ...Object.keys(BUILDS)];
+
+/** Whether this engine validates relaxed SIMD: a one-function module using
+ * `f32x4.relaxed_madd`, the bytes wasm-feature-detect 1.8.0 (Apache-2.0) uses for its
+ * `relaxedSimd()`. */
+export function hasRelaxedSimd() {
+  return WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0,
+    65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11]));
+}
+
+/** `auto`: relaxed-simd where validated, else simd. A custom `wasmUrl` is a simd build. */
+function chooseBuild(wasmBuild = 'auto', wasmUrl) {
+  if (!WASM_BUILDS.includes(wasmBuild)) {
+    throw new WebverifyError('INVALID_INPUT', `wasmBuild must be one of ${WASM_BUILDS.join(', ')}, not '${wasmBuild}'`);
+  }
+  if (wasmUrl) return 'simd';
+  if (wasmBuild === 'auto') return hasRelaxedSimd() ? 'relaxed-simd' : 'simd';
+  if (wasmBuild === 'relaxed-simd' && !hasRelaxedSimd()) {
+    throw new WebverifyError('BACKEND_UNAVAILABLE', 'this browser does not support WebAssembly relaxed SIMD; use wasmBuild \'auto\' or \'simd\'');
+  }
+  return wasmBuild;
+}
 
 /**
  * `fetch(url)` whose response body is watched: it fails with MODEL_LOAD when nothing arrives
@@ -83,27 +110,41 @@ export async function fetchWatched(url, { signal, timeoutMs = DEFAULT_TIMEOUT_MS
 
 /** Where the wasm module comes from: a watched fetch of the given or default URL (compiled
  * while it streams), or in Node.js the file's bytes (Node's fetch cannot read file: URLs). */
-async function wasmSource(wasmUrl, watch) {
-  if (isNode && !wasmUrl) {
+async function wasmSource(url, custom, watch) {
+  if (isNode && !custom) {
     const { readFile } = await import(/* @vite-ignore */ NODE_FS);
-    return { module_or_path: await readFile(DEFAULT_WASM_URL) };
+    return { module_or_path: await readFile(url) };
   }
-  return { module_or_path: await fetchWatched(wasmUrl ?? DEFAULT_WASM_URL, { ...watch, what: 'the WebAssembly module' }) };
+  return { module_or_path: await fetchWatched(url, { ...watch, what: 'the WebAssembly module' }) };
 }
 
 let wasmReady = null;
-/** Loads the wasm module once per thread; `watch` is `{ signal, timeoutMs }`. Concurrent callers
- * share the first one's download: when that caller aborts, the others start their own. */
-export async function loadWasm(wasmUrl, watch = {}) {
-  wasmReady ??= wasmSource(wasmUrl, watch).then((source) => init(source)).catch((e) => {
+let loadedBuild = null;
+/** Loads the engine's wasm module once per thread and resolves to its bindings (the glue
+ * module, initialised) and the build's name; `watch` is `{ signal, timeoutMs }`, `wasmBuild`
+ * is `auto`, `relaxed-simd` or `simd`. Concurrent callers share the first one's download: when
+ * that caller aborts, the others start their own. A thread holds one build: asking for the
+ * other one afterwards is INVALID_INPUT. */
+export async function loadWasm(wasmUrl, watch = {}, wasmBuild = 'auto') {
+  const build = chooseBuild(wasmBuild, wasmUrl);
+  if (loadedBuild && loadedBuild !== build) {
+    throw new WebverifyError('INVALID_INPUT', `this thread already runs the ${loadedBuild} build of the engine; one thread holds one build`);
+  }
+  loadedBuild = build;
+  wasmReady ??= (async () => {
+    const [glue, source] = await Promise.all([BUILDS[build].glue(), wasmSource(wasmUrl ?? BUILDS[build].url, !!wasmUrl, watch)]);
+    await glue.default(source);
+    return { wasm: glue, build };
+  })().catch((e) => {
     wasmReady = null;
+    loadedBuild = null;
     if (e instanceof WebverifyError) throw e;
     throw new WebverifyError('BACKEND_UNAVAILABLE', `the WebAssembly module failed to load: ${e.message ?? e}`, { cause: e });
   });
   try {
     return await wasmReady;
   } catch (e) {
-    if (e.code === 'ABORTED' && !watch.signal?.aborted) return loadWasm(wasmUrl, watch);
+    if (e.code === 'ABORTED' && !watch.signal?.aborted) return loadWasm(wasmUrl, watch, wasmBuild);
     throw e;
   }
 }

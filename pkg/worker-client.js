@@ -107,10 +107,12 @@ remoteMethods(WorkerGallery.prototype, GALLERY_METHODS, (g, name, args, transfer
 export class WorkerVerifier {
   #channel;
 
-  constructor(channel, { backend, model }) {
+  constructor(channel, { backend, model, wasmBuild }) {
     this.#channel = channel;
     /** The backend in use (in the worker), and for `auto` why. */
     this.backend = backend;
+    /** The WebAssembly build the worker runs. */
+    this.wasmBuild = wasmBuild;
     this.model = model;
   }
 

@@ -20,7 +20,7 @@ const handlers = {
   async create([options, job]) {
     const onProgress = (value) => self.postMessage({ progress: job, value });
     verifier = await Verifier.create({ ...options, worker: false, onProgress });
-    return { backend: verifier.backend, model: verifier.model };
+    return { backend: verifier.backend, model: verifier.model, wasmBuild: verifier.wasmBuild };
   },
   galleryCreate([handle]) {
     galleries.set(handle, verifier.createGallery());

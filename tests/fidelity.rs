@@ -1,14 +1,17 @@
 //! The first test of every backend: our MobileFaceNet gives the TFLite interpreter's outputs on
-//! the 16 reference inputs (cosine ≥ 0.99999, max abs diff ≤ 1e-3 × the reference's norm).
+//! the 16 reference inputs (cosine ≥ 0.99999, max abs diff ≤ 1e-3 × the reference's norm). On
+//! Flex both ways of running it are checked: the packed CPU kernels (the default) and burn's ops.
 
 mod common;
 
 use webverify::{Backend, Embedder};
 
-fn check(backend: Backend) {
+fn check(backend: Backend, packed_kernels: bool) {
     let shared = shared_or_skip!();
     let reference = common::reference(&shared);
     let embedder = Embedder::new(&common::weights(), backend).unwrap();
+    embedder.set_packed_kernels(packed_kernels);
+    assert_eq!(embedder.uses_packed_kernels(), packed_kernels);
     let ours = pollster::block_on(embedder.embed_raw(&reference.images)).unwrap();
     let (mut worst_cos, mut worst_diff) = (1.0f64, 0.0f64);
     for ((name, got), want) in reference.names.iter().zip(&ours).zip(&reference.outputs) {
@@ -23,8 +26,13 @@ fn check(backend: Backend) {
         worst_diff = worst_diff.max(diff);
     }
     println!(
-        "fidelity {}: worst cosine {worst_cos:.8}, worst max|diff|/norm {worst_diff:.2e}",
-        backend.name()
+        "fidelity {}{}: worst cosine {worst_cos:.8}, worst max|diff|/norm {worst_diff:.2e}",
+        backend.name(),
+        if packed_kernels {
+            " (packed kernels)"
+        } else {
+            ""
+        }
     );
 
     // One image alone gives what it gave inside the batch.
@@ -39,13 +47,19 @@ fn check(backend: Backend) {
 #[cfg(feature = "flex")]
 #[test]
 fn flex_matches_the_tflite_reference() {
-    check(Backend::Flex);
+    check(Backend::Flex, true);
+}
+
+#[cfg(feature = "flex")]
+#[test]
+fn flex_through_burns_ops_matches_the_tflite_reference() {
+    check(Backend::Flex, false);
 }
 
 #[cfg(feature = "ndarray")]
 #[test]
 fn ndarray_matches_the_tflite_reference() {
-    check(Backend::NdArray);
+    check(Backend::NdArray, false);
 }
 
 #[cfg(feature = "flex")]

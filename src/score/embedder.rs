@@ -6,7 +6,8 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
@@ -14,7 +15,9 @@ use crate::image::Image;
 use crate::io::tuned::TunedInfo;
 use crate::io::weights::{ModelInfo, WeightFile};
 use crate::nn::adapter::Network;
+use crate::nn::cpu::PackedNetwork;
 use crate::nn::mobilefacenet::{Architecture, MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE};
+use crate::nn::profile::LayerTimes;
 use crate::score::calibration::{Calibration, Refit, ThresholdSource, DEFAULT_FAR};
 use crate::score::verify::{self, Verification, DEFAULT_THRESHOLD};
 
@@ -57,9 +60,17 @@ fn probe_image() -> Image {
         .expect("the probe pattern has its own dimensions")
 }
 
+/// A network ready to run: packed for the CPU kernels, or the burn module.
+enum Model {
+    Packed(Arc<PackedNetwork>),
+    Burn(Network),
+}
+
 /// The network in use and what it is.
 struct Current {
     network: Network,
+    /// The same network packed for the CPU kernels (on Flex; `None` on other backends).
+    packed: Option<Arc<PackedNetwork>>,
     info: ModelInfo,
     tuned: Option<TunedInfo>,
     /// A tuned model without its own calibration keeps the one it had (see
@@ -95,6 +106,10 @@ pub struct Embedder {
     /// Length of the shipped network's raw output on [`probe_image`], measured at the first
     /// tuned import and kept: every later import compares with it.
     shipped_probe_norm: std::sync::OnceLock<f64>,
+    /// The shipped network packed for the CPU kernels (on Flex).
+    shipped_packed: Option<Arc<PackedNetwork>>,
+    /// Whether inference on Flex uses the packed kernels (the default) or burn's ops.
+    packed_kernels: AtomicBool,
 }
 
 impl Embedder {
@@ -103,18 +118,21 @@ impl Embedder {
         // Parse before touching the device: a bad file must not cost a GPU start-up.
         let file = WeightFile::parse(weights)?;
         let device = backend.device_async().await?;
-        Self::with_device(&file, backend, device)
+        Self::with_device(&file, backend, device).await
     }
 
-    fn with_device(file: &WeightFile, backend: Backend, device: Device) -> Result<Self> {
+    async fn with_device(file: &WeightFile<'_>, backend: Backend, device: Device) -> Result<Self> {
         let model = file.build(&Architecture::mobilefacenet(), &device)?;
         let calibration = Calibration::from_metadata(&file.info.metadata)?;
+        let network = Network {
+            base: model.clone(),
+            adapter: None,
+        };
+        let shipped_packed = Self::pack(backend, &network).await?;
         Ok(Self {
             current: RwLock::new(Current {
-                network: Network {
-                    base: model.clone(),
-                    adapter: None,
-                },
+                network,
+                packed: shipped_packed.clone(),
                 info: file.info.clone(),
                 tuned: None,
                 calibration_inherited: false,
@@ -126,7 +144,81 @@ impl Embedder {
             calibration: RwLock::new(calibration.clone()),
             shipped_calibration: calibration,
             shipped_probe_norm: std::sync::OnceLock::new(),
+            shipped_packed,
+            // Natively burn's Flex convs run gemm's AVX2/FMA code (detected at run time), which the
+            // kernels, compiled for the baseline target, do not reach: measured in BENCHMARKS.
+            packed_kernels: AtomicBool::new(cfg!(target_arch = "wasm32")),
         })
+    }
+
+    /// The network packed for the CPU kernels, on Flex (the only backend they serve: NdArray is
+    /// kept to measure burn's kernels, WebGPU runs burn's shaders).
+    async fn pack(backend: Backend, network: &Network) -> Result<Option<Arc<PackedNetwork>>> {
+        if backend != Backend::Flex {
+            return Ok(None);
+        }
+        PackedNetwork::from_network(network)
+            .await
+            .map(|p| Some(Arc::new(p)))
+            .map_err(|e| Error::ModelLoad(format!("packing the weights for the CPU kernels: {e}")))
+    }
+
+    /// On Flex, whether inference runs the packed CPU kernels (`true`, the default in wasm) or
+    /// burn's ops on the module (`false`, the default natively, where burn's gemm uses AVX2/FMA;
+    /// kept in wasm to compare the two and as a fallback). Training always runs burn. No effect
+    /// on other backends.
+    pub fn set_packed_kernels(&self, on: bool) {
+        self.packed_kernels.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether inference runs the packed CPU kernels now.
+    pub fn uses_packed_kernels(&self) -> bool {
+        self.shipped_packed.is_some() && self.packed_kernels.load(Ordering::Relaxed)
+    }
+
+    /// Where the time of one embedding goes on Flex: per-layer-kind medians over `rounds`
+    /// passes (after two warm-ups) on the packed kernels and on burn's ops, for the network in
+    /// use, on the probe image. `INVALID_INPUT` on other backends (WebGPU runs asynchronously,
+    /// so its ops cannot be timed one by one from here).
+    pub fn profile_layers(&self, rounds: usize) -> Result<(LayerTimes, LayerTimes)> {
+        let packed = match self.current.read() {
+            Ok(c) => c.packed.clone(),
+            Err(_) => self.shipped_packed.clone(),
+        };
+        let Some(packed) = packed.filter(|_| rounds > 0) else {
+            return Err(Error::InvalidInput(
+                "the layer profile runs on the flex backend, with rounds ≥ 1".into(),
+            ));
+        };
+        let input = probe_image().to_model_input(INPUT_SIZE);
+        let passes = |f: &mut dyn FnMut() -> LayerTimes| {
+            let _warm = (f(), f());
+            LayerTimes::median(&(0..rounds).map(|_| f()).collect::<Vec<_>>())
+        };
+        let on_kernels = passes(&mut || packed.profile_pass(&input));
+        let network = self.network();
+        let specs = Architecture::mobilefacenet();
+        let specs = specs.convs();
+        let on_burn = passes(&mut || {
+            let shape = [1, 3, INPUT_SIZE, INPUT_SIZE];
+            let x = Tensor::<4>::from_data(TensorData::new(input.clone(), shape), &self.device);
+            crate::nn::profile::burn_pass(&network.base, &specs, x)
+        });
+        Ok((on_kernels, on_burn))
+    }
+
+    /// The network in use and, where the kernels are on, its packed form.
+    /// (Cloning the burn module costs measurable time per call, so it is not cloned when the
+    /// packed form will run.)
+    fn current_model(&self) -> Model {
+        let packed = match self.current.read() {
+            Ok(c) => c.packed.clone(),
+            Err(_) => self.shipped_packed.clone(),
+        };
+        match packed.filter(|_| self.packed_kernels.load(Ordering::Relaxed)) {
+            Some(p) => Model::Packed(p),
+            None => Model::Burn(self.network()),
+        }
     }
 
     /// The network in use (a cheap handle: tensors are shared).
@@ -175,7 +267,12 @@ impl Embedder {
             crate::io::tuned::import(bytes, &self.shipped, &self.shipped_info, &self.device)?;
         // A calibration stored in the tuned file (by `webverify calibrate --tuned … --write`).
         let file_calibration = Calibration::from_metadata(&info.metadata)?;
-        self.check_tuned(&network).await?;
+        let packed = Self::pack(self.backend, &network).await?;
+        let model = match &packed {
+            Some(p) => Model::Packed(p.clone()),
+            None => Model::Burn(network.clone()),
+        };
+        self.check_tuned(&model).await?;
         let inherited = file_calibration.is_none();
         if let Some(c) = file_calibration {
             self.set_calibration(Some(c));
@@ -183,6 +280,7 @@ impl Embedder {
         if let Ok(mut current) = self.current.write() {
             *current = Current {
                 network,
+                packed,
                 info: info.clone(),
                 tuned: Some(tuned),
                 calibration_inherited: inherited,
@@ -194,14 +292,18 @@ impl Embedder {
     /// Refuses a tuned network whose raw output on [`probe_image`] is not finite or whose length
     /// is not within a factor of [`PROBE_NORM_RATIO`] of the shipped network's: collapsed to
     /// zero, or so long that normalising it overflows.
-    async fn check_tuned(&self, tuned: &Network) -> Result<()> {
+    async fn check_tuned(&self, tuned: &Model) -> Result<()> {
         let probe = [probe_image()];
         let refuse = |why: String| Error::ModelLoad(format!("tuned weights refused: {why}"));
         let norm = |v: &[f32]| v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
         let shipped = match self.shipped_probe_norm.get() {
             Some(&n) => n,
             None => {
-                let n = norm(&self.raw_with(&self.shipped_network(), &probe).await?[0]);
+                let shipped = match &self.shipped_packed {
+                    Some(p) => Model::Packed(p.clone()),
+                    None => Model::Burn(self.shipped_network()),
+                };
+                let n = norm(&self.raw_with(&shipped, &probe).await?[0]);
                 *self.shipped_probe_norm.get_or_init(|| n)
             }
         };
@@ -224,6 +326,7 @@ impl Embedder {
         if let Ok(mut current) = self.current.write() {
             *current = Current {
                 network: self.shipped_network(),
+                packed: self.shipped_packed.clone(),
                 info: self.shipped_info.clone(),
                 tuned: None,
                 calibration_inherited: false,
@@ -409,10 +512,11 @@ impl Embedder {
 
     /// The model's raw (not normalised) outputs, one `Vec` of 192 per image.
     pub async fn embed_raw(&self, images: &[Image]) -> Result<Vec<Vec<f32>>> {
-        self.raw_with(&self.network(), images).await
+        self.raw_with(&self.current_model(), images).await
     }
 
-    async fn raw_with(&self, network: &Network, images: &[Image]) -> Result<Vec<Vec<f32>>> {
+    /// Raw outputs of a network, on the packed kernels or burn's ops.
+    async fn raw_with(&self, model: &Model, images: &[Image]) -> Result<Vec<Vec<f32>>> {
         let mut out = Vec::with_capacity(images.len());
         for chunk in images.chunks(MAX_BATCH) {
             let plane = 3 * INPUT_SIZE * INPUT_SIZE;
@@ -420,6 +524,14 @@ impl Embedder {
             for image in chunk {
                 input.extend(image.to_model_input(INPUT_SIZE));
             }
+            let network = match model {
+                Model::Packed(packed) => {
+                    let values = packed.forward(&input, chunk.len());
+                    out.extend(values.chunks_exact(EMBEDDING_DIM).map(<[f32]>::to_vec));
+                    continue;
+                }
+                Model::Burn(network) => network,
+            };
             let shape = [chunk.len(), 3, INPUT_SIZE, INPUT_SIZE];
             let x = Tensor::<4>::from_data(TensorData::new(input, shape), &self.device);
             let data = network
@@ -466,7 +578,7 @@ impl Embedder {
     /// Loads weights onto a CPU backend.
     pub fn new(weights: &[u8], backend: Backend) -> Result<Self> {
         let file = WeightFile::parse(weights)?;
-        Self::with_device(&file, backend, backend.cpu_device()?)
+        pollster::block_on(Self::with_device(&file, backend, backend.cpu_device()?))
     }
 
     /// [`Embedder::load_tuned_async`], blocking.

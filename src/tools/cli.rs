@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use crate::nn::profile::{LayerKind, LayerTimes};
 use crate::{Backend, Embedder, Image};
 use clap::{Parser, Subcommand};
 
@@ -137,6 +138,10 @@ enum Command {
         singles: usize,
         #[arg(long, default_value_t = 20)]
         batches: usize,
+        /// Instead: where the time of one embedding goes on Flex, per kind of layer, on the
+        /// packed kernels and on burn's ops (medians over `--singles` passes).
+        #[arg(long)]
+        layers: bool,
     },
 }
 
@@ -416,9 +421,16 @@ fn run(command: Command) -> crate::Result<()> {
         } => bench_identify(templates, runs, &backends)?,
         Command::Bench {
             weights,
+            singles,
+            layers: true,
+            ..
+        } => bench_layers(&read(&weights)?, singles)?,
+        Command::Bench {
+            weights,
             backends,
             singles,
             batches,
+            layers: false,
         } => bench(&read(&weights)?, &backends, singles, batches)?,
     }
     Ok(())
@@ -436,10 +448,22 @@ fn bench(weights: &[u8], backends: &str, singles: usize, batches: usize) -> crat
     let batch = vec![image.clone(); 16];
     println!("| backend | load ms | first ms | single median ms | single min ms | batch16 median ms/face | batch16 min ms/face |");
     println!("|---|---|---|---|---|---|---|");
-    for name in backends.split(',') {
-        let backend = Backend::parse(name.trim())?;
+    // Flex runs twice: on the packed CPU kernels (the default) and on burn's ops.
+    let runs = backends
+        .split(',')
+        .map(|n| Backend::parse(n.trim()))
+        .collect::<crate::Result<Vec<_>>>()?;
+    let runs = runs.into_iter().flat_map(|b| {
+        if b == Backend::Flex {
+            vec![(b, true), (b, false)]
+        } else {
+            vec![(b, false)]
+        }
+    });
+    for (backend, packed) in runs {
         let t = Instant::now();
         let embedder = Embedder::new(weights, backend)?;
+        embedder.set_packed_kernels(packed);
         let load = t.elapsed().as_secs_f64() * 1e3;
         let t = Instant::now();
         embedder.embed(&image)?;
@@ -459,11 +483,59 @@ fn bench(weights: &[u8], backends: &str, singles: usize, batches: usize) -> crat
         let (sm, smin) = stats(single);
         let (bm, bmin) = stats(batched);
         println!(
-            "| native {} | {load:.1} | {first:.1} | {sm:.2} | {smin:.2} | {bm:.2} | {bmin:.2} |",
-            backend.name()
+            "| native {}{} | {load:.1} | {first:.1} | {sm:.2} | {smin:.2} | {bm:.2} | {bmin:.2} |",
+            backend.name(),
+            match (backend, packed) {
+                (Backend::Flex, true) => " (packed kernels)",
+                (Backend::Flex, false) => " (burn ops)",
+                _ => "",
+            }
         );
     }
     Ok(())
+}
+
+fn bench_layers(weights: &[u8], rounds: usize) -> crate::Result<()> {
+    let embedder = Embedder::new(weights, Backend::Flex)?;
+    let (kernels, burn) = embedder.profile_layers(rounds)?;
+    println!(
+        "{}",
+        layer_table(&[
+            ("native packed kernels", &kernels),
+            ("native burn Flex ops", &burn)
+        ])
+    );
+    Ok(())
+}
+
+/// A Markdown table: one row per kind, one column of ms (and share of the total) per profile.
+fn layer_table(columns: &[(&str, &LayerTimes)]) -> String {
+    let mut kinds: Vec<LayerKind> = columns
+        .iter()
+        .flat_map(|(_, t)| t.0.iter().map(|(k, _)| *k))
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    let mut out = format!(
+        "| layers |{}\n|---|{}\n",
+        columns
+            .iter()
+            .map(|(n, _)| format!(" {n} ms (share) |"))
+            .collect::<String>(),
+        "---|".repeat(columns.len())
+    );
+    for k in kinds.iter().copied().map(Some).chain([None]) {
+        out += &format!("| {} |", k.map_or("**total**", LayerKind::label));
+        for (_, t) in columns {
+            let ms = match k {
+                Some(k) => t.0.iter().find(|(x, _)| *x == k).map_or(0.0, |(_, ms)| *ms),
+                None => t.total(),
+            };
+            out += &format!(" {ms:.2} ({:.0} %) |", 100.0 * ms / t.total());
+        }
+        out += "\n";
+    }
+    out
 }
 
 /// Deterministic pseudo-random unit vectors for a benchmark's data.

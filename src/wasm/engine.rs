@@ -117,6 +117,32 @@ impl Engine {
         to_js(&refit)
     }
 
+    /// Where the time of one embedding goes on Flex (for benches/profile.mjs):
+    /// `{ kernels, burn }`, each `[[layer, ms], …]`: per-kind medians over `rounds` passes on
+    /// the packed CPU kernels and on burn's ops.
+    #[wasm_bindgen(js_name = profileLayers)]
+    pub fn profile_layers(&self, rounds: u32) -> Result<JsValue, JsValue> {
+        let (kernels, burn) = self
+            .inner
+            .embedder
+            .profile_layers(rounds as usize)
+            .map_err(js_error)?;
+        let rows = |t: &crate::nn::profile::LayerTimes| -> Vec<(&str, f64)> {
+            t.0.iter().map(|(k, ms)| (k.label(), *ms)).collect()
+        };
+        let obj = Object::new();
+        set(&obj, "kernels", to_js(&rows(&kernels))?);
+        set(&obj, "burn", to_js(&rows(&burn))?);
+        Ok(obj.into())
+    }
+
+    /// On Flex, run inference on the packed CPU kernels (`true`, the default) or on burn's ops
+    /// (benchmarks compare the two; also a fallback).
+    #[wasm_bindgen(js_name = setPackedKernels)]
+    pub fn set_packed_kernels(&self, on: bool) {
+        self.inner.embedder.set_packed_kernels(on);
+    }
+
     /// Goes back to the calibration shipped with the weights.
     #[wasm_bindgen(js_name = resetCalibration)]
     pub fn reset_calibration(&self) {

@@ -8,6 +8,84 @@ let env;
 before(async () => { env = await start(); });
 after(async () => { await env?.close(); });
 
+/** The reference inputs through `embed(page)` in the page; the raw outputs checked against the
+ * TFLite reference (cosine ≥ 0.99999, max |Δ| ≤ 1e-3 × norm). */
+async function checkFidelity(label, embed, extra = {}) {
+  const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
+  const { names, pngs, outputs } = referenceData();
+  const result = await page.evaluate(async ({ names, pngs, embed, extra }) => {
+    const bitmaps = await Promise.all(names.map((n) => {
+      const bytes = Uint8Array.from(atob(pngs[n]), (c) => c.charCodeAt(0));
+      return createImageBitmap(new Blob([bytes], { type: 'image/png' }), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+    }));
+    // eslint-disable-next-line no-new-func
+    return new Function('bitmaps', 'extra', `return (${embed})(bitmaps, extra)`)(bitmaps, extra);
+  }, { names, pngs, embed: embed.toString(), extra });
+  let worstCos = 1, worstDiff = 0;
+  names.forEach((n, i) => {
+    const { cosine, maxDiff } = agreement(result.raw[i], outputs[n]);
+    assert.ok(cosine >= 0.99999, `${label} ${n}: cosine ${cosine}`);
+    assert.ok(maxDiff <= 1e-3, `${label} ${n}: max diff ${maxDiff} x norm`);
+    worstCos = Math.min(worstCos, cosine);
+    worstDiff = Math.max(worstDiff, maxDiff);
+  });
+  console.log(`fidelity js ${label} (${result.backend}): worst cosine ${worstCos.toFixed(8)}, worst max|diff|/norm ${worstDiff.toExponential(2)}`);
+  assert.deepEqual(errors, []);
+  return result;
+}
+
+describe('the CPU kernels in both WebAssembly builds', () => {
+  for (const wasmBuild of ['relaxed-simd', 'simd']) {
+    test(`packed kernels, ${wasmBuild} build, match the TFLite reference`, { skip: needsShared() }, async () => {
+      const result = await checkFidelity(`cpu ${wasmBuild}`, async (bitmaps, { wasmBuild }) => {
+        const { Verifier } = await import('./webverify/index.js');
+        const v = await Verifier.create({ backend: 'cpu', wasmBuild, worker: false });
+        const raw = await v.embedRaw(bitmaps);
+        return { backend: v.backend, build: v.wasmBuild, raw: raw.map((e) => Array.from(e)) };
+      }, { wasmBuild });
+      assert.match(result.backend, /^flex/);
+      assert.equal(result.build, wasmBuild);
+    });
+  }
+
+  test("burn's Flex ops (the kernels switched off) match the TFLite reference too", { skip: needsShared() }, async () => {
+    await checkFidelity('cpu burn ops', async (bitmaps) => {
+      const { loadWasm, fetchWeights, DEFAULT_MODEL_URL } = await import('./webverify/loading.js');
+      const { wasm } = await loadWasm(undefined, {}, 'simd');
+      const engine = await wasm.Engine.create(await fetchWeights(DEFAULT_MODEL_URL), 'flex', undefined);
+      engine.setPackedKernels(false);
+      const data = [], shapes = [];
+      for (const b of bitmaps) {
+        const c = new OffscreenCanvas(b.width, b.height).getContext('2d');
+        c.drawImage(b, 0, 0);
+        data.push(...c.getImageData(0, 0, b.width, b.height).data);
+        shapes.push(b.width, b.height, 4, 0);
+      }
+      const flat = await engine.embedRaw(new Uint8Array(data), new Uint32Array(shapes));
+      return { backend: 'flex, burn ops', raw: bitmaps.map((_, i) => Array.from(flat.slice(i * 192, (i + 1) * 192))) };
+    });
+  });
+
+  test('wasmBuild: auto picks relaxed SIMD where Chromium validates it; bad and conflicting choices are coded errors', async () => {
+    const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
+    const r = await page.evaluate(async () => {
+      const { Verifier } = await import('./webverify/index.js');
+      const code = (p) => p.then(() => 'resolved', (e) => e.code);
+      const unknown = await code(Verifier.create({ backend: 'cpu', worker: false, wasmBuild: 'sse' }));
+      const v = await Verifier.create({ backend: 'cpu', worker: false, detectorUrl: null });
+      const other = await code(Verifier.create({ backend: 'cpu', worker: false, detectorUrl: null, wasmBuild: 'simd' }));
+      const inWorker = await Verifier.create({ backend: 'cpu', detectorUrl: null, wasmBuild: 'simd' });
+      const e = await v.embed(new ImageData(112, 112), { face: 'none' });
+      const build = v.wasmBuild;
+      const workerBuild = inWorker.wasmBuild;
+      inWorker.dispose();
+      return { unknown, build, other, workerBuild, length: e.length };
+    });
+    assert.deepEqual(r, { unknown: 'INVALID_INPUT', build: 'relaxed-simd', other: 'INVALID_INPUT', workerBuild: 'simd', length: 192 });
+    assert.deepEqual(errors, []);
+  });
+});
+
 for (const backend of ['cpu', 'webgpu']) {
   describe(`package on ${backend}`, () => {
     test('embeddings match the TFLite reference', { skip: needsShared() }, async () => {

@@ -1,0 +1,70 @@
+//! Inference-only CPU kernels for the embedder: MobileFaceNet's layers as SIMD kernels over NHWC
+//! maps with the epilogues (bias, PReLU, residual add) fused in, fed from the burn module's own
+//! parameters. The burn module stays the model and its single source of truth (training,
+//! WebGPU, export all use it); these kernels are a second, faster way to run its forward pass on
+//! the CPU, repacked from it once whenever the weights change. docs/BENCHMARKS.md measures both.
+//!
+//! Why not a burn backend extension or a patch of burn-flex: burn 0.22's tensors are dispatched
+//! at run time (`Tensor<D>` without a backend type), so a custom op would have to be added to
+//! burn's dispatch itself, and a per-op patch of Flex could not fuse a conv with the PReLU or the
+//! residual add that follow it (separate calls through the dispatch) nor keep NHWC between layers
+//! (Flex's convs take and return NCHW). Both belong upstream; this module is small enough to be
+//! proposed there as Flex's fused depthwise-separable path.
+
+mod depthwise;
+mod lanes;
+mod mobilefacenet;
+mod pointwise;
+
+pub use mobilefacenet::PackedMobileFaceNet;
+
+use crate::nn::adapter::Network;
+use crate::nn::mobilefacenet::Architecture;
+
+/// A [`Network`] (base model and optional adapter) packed for the CPU kernels.
+pub struct PackedNetwork {
+    base: PackedMobileFaceNet,
+    /// The adapter's `d × d` matrix `W` (row-major): the output is `e + W·e`.
+    adapter: Option<Vec<f32>>,
+}
+
+impl PackedNetwork {
+    pub async fn from_network(network: &Network) -> Result<Self, String> {
+        let base =
+            PackedMobileFaceNet::from_module(&network.base, &Architecture::mobilefacenet()).await?;
+        let adapter = match &network.adapter {
+            Some(a) => Some(
+                a.weight
+                    .val()
+                    .into_data_async()
+                    .await
+                    .map_err(|e| format!("reading the adapter: {e:?}"))?
+                    .try_to_vec::<f32>()
+                    .map_err(|e| format!("the adapter is not f32: {e:?}"))?,
+            ),
+            None => None,
+        };
+        Ok(Self { base, adapter })
+    }
+
+    /// Per-layer-kind times of one forward pass of the base network on the first image.
+    pub fn profile_pass(&self, input: &[f32]) -> crate::nn::profile::LayerTimes {
+        self.base.profile_pass(input)
+    }
+
+    /// Raw embeddings (`n × 192`) of `n` images in burn's input layout (`[n, 3, 112, 112]`).
+    pub fn forward(&self, input: &[f32], n: usize) -> Vec<f32> {
+        let mut out = self.base.forward(input, n);
+        if let Some(w) = &self.adapter {
+            let d = crate::nn::mobilefacenet::EMBEDDING_DIM;
+            for e in out.chunks_exact_mut(d) {
+                let mapped: Vec<f32> = w
+                    .chunks_exact(d)
+                    .map(|row| row.iter().zip(e.iter()).map(|(a, b)| a * b).sum())
+                    .collect();
+                e.iter_mut().zip(mapped).for_each(|(v, m)| *v += m);
+            }
+        }
+        out
+    }
+}
