@@ -65,6 +65,7 @@ pub use gallery::identify::{SearchOptions, Searcher};
 pub use gallery::{Aggregation, Candidate, Gallery, Identification, IdentitySummary};
 pub use image::{Image, PixelFormat};
 pub use nn::adapter::Scope;
+pub use nn::profile::{LayerKind, LayerTimes};
 pub use random::Rng;
 pub use score::calibration::{Calibration, FarThreshold, Refit, ThresholdSource, DEFAULT_FAR};
 pub use score::embedder::Embedder;

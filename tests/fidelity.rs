@@ -83,3 +83,30 @@ fn embeddings_are_unit_length_and_faces_differ_from_noise() {
         .unwrap();
     assert!(webverify::similarity(face, &all[black]).unwrap() < 0.5);
 }
+
+#[cfg(feature = "flex")]
+#[test]
+fn the_layer_profile_times_every_kind_on_both_paths() {
+    use webverify::LayerKind::*;
+    let embedder = Embedder::new(&common::weights(), Backend::Flex).unwrap();
+    let (kernels, burn) = embedder.profile_layers(1).unwrap();
+    let kinds = |t: &webverify::LayerTimes| t.0.iter().map(|(k, _)| *k).collect::<Vec<_>>();
+    let convs = [
+        FirstConv,
+        PointwiseExpand,
+        PointwiseProject,
+        DepthwiseStride1,
+        DepthwiseStride2,
+        HeadGdcAndLinear,
+    ];
+    // The kernels fuse PReLU and the residual add; burn runs them as ops of their own.
+    let mut sorted = kinds(&kernels);
+    sorted.sort();
+    assert_eq!(sorted, convs);
+    let mut sorted = kinds(&burn);
+    sorted.sort();
+    assert_eq!(sorted, [&convs[..], &[Prelu, ResidualAdd]].concat());
+    assert!(kernels.total() > 0.0 && burn.total() > 0.0);
+    let refused = embedder.profile_layers(0).unwrap_err();
+    assert_eq!(refused.code(), "INVALID_INPUT");
+}
