@@ -1,5 +1,7 @@
 // Loading what the engine needs: the wasm module (once per thread), the weights (with download
 // progress, from a URL, the bytes, or in Node.js a file: URL), and the WebGPU probe.
+import * as simdGlue from './wasm/webverify.js';
+import * as relaxedGlue from './wasm/webverify_relaxed.js';
 import { WebverifyError } from './errors.js';
 
 export const DEFAULT_MODEL_URL = new URL('./models/mobilefacenet.safetensors', import.meta.url);
@@ -16,10 +18,12 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** The two builds of the engine: the same Rust code, one with relaxed SIMD (the CPU kernels'
  * fused multiply-add; Chrome 114+), one with plain SIMD128 for every other current browser.
- * Each has its own wasm-bindgen glue. */
+ * Each has its own wasm-bindgen glue; both glues are imported statically (about 80 kB each,
+ * only one .wasm is fetched): a dynamic import would split the worker's bundle, which
+ * bundlers' default worker format (Vite's iife) refuses. */
 const BUILDS = {
-  'relaxed-simd': { glue: () => import('./wasm/webverify_relaxed.js'), url: new URL('./wasm/webverify_relaxed_bg.wasm', import.meta.url) },
-  simd: { glue: () => import('./wasm/webverify.js'), url: new URL('./wasm/webverify_bg.wasm', import.meta.url) },
+  'relaxed-simd': { glue: relaxedGlue, url: new URL('./wasm/webverify_relaxed_bg.wasm', import.meta.url) },
+  simd: { glue: simdGlue, url: new URL('./wasm/webverify_bg.wasm', import.meta.url) },
 };
 export const WASM_BUILDS = ['auto', ...Object.keys(BUILDS)];
 
@@ -132,8 +136,8 @@ export async function loadWasm(wasmUrl, watch = {}, wasmBuild = 'auto') {
   }
   loadedBuild = build;
   wasmReady ??= (async () => {
-    const [glue, source] = await Promise.all([BUILDS[build].glue(), wasmSource(wasmUrl ?? BUILDS[build].url, !!wasmUrl, watch)]);
-    await glue.default(source);
+    const { glue } = BUILDS[build];
+    await glue.default(await wasmSource(wasmUrl ?? BUILDS[build].url, !!wasmUrl, watch));
     return { wasm: glue, build };
   })().catch((e) => {
     wasmReady = null;

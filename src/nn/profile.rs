@@ -18,7 +18,9 @@ pub enum LayerKind {
     /// 1x1 linear convs that project back (stem and bottlenecks; the residual add is fused
     /// into them in the packed kernels).
     PointwiseProject,
+    /// Depthwise 3x3 convs with stride 1 (each followed by PReLU).
     DepthwiseStride1,
+    /// Depthwise 3x3 convs with stride 2, which halve the map (each followed by PReLU).
     DepthwiseStride2,
     /// The 7x7 global depthwise conv and the two 1x1 linear layers on one pixel.
     HeadGdcAndLinear,
@@ -29,6 +31,7 @@ pub enum LayerKind {
 }
 
 impl LayerKind {
+    /// The kind's name in the profile's tables.
     pub fn label(self) -> &'static str {
         match self {
             LayerKind::FirstConv => "first conv 3x3/2, 3→64",
@@ -63,6 +66,7 @@ impl LayerKind {
 pub struct LayerTimes(pub Vec<(LayerKind, f64)>);
 
 impl LayerTimes {
+    /// Charges `ms` to `kind`.
     pub fn add(&mut self, kind: LayerKind, ms: f64) {
         match self.0.iter_mut().find(|(k, _)| *k == kind) {
             Some((_, t)) => *t += ms,
@@ -70,6 +74,7 @@ impl LayerTimes {
         }
     }
 
+    /// The pass's time, all kinds together.
     pub fn total(&self) -> f64 {
         self.0.iter().map(|(_, t)| t).sum()
     }
@@ -114,6 +119,7 @@ impl Default for Laps {
 }
 
 impl Laps {
+    /// Charges the time since the last lap (or the start) to `kind`.
     pub fn lap(&mut self, kind: LayerKind) {
         let now = Instant::now();
         self.times.add(kind, (now - self.last).as_secs_f64() * 1e3);
