@@ -18,6 +18,10 @@ export { IndexedDBStore } from './store.js';
 let wasm = null;
 let wasmBuild = null;
 
+/** Timed embeddings per backend (after a warm-up) when `auto` chooses between WebGPU and the
+ * CPU: the median of these decides. */
+const PROBE_RUNS = 3;
+
 const FACE_MODES = ['detect', 'none'];
 
 function faceMode(face = 'detect') {
@@ -57,7 +61,7 @@ export class Verifier {
 
   constructor(engine, backendReason) {
     this.#engine = engine;
-    /** The backend in use, and for `auto` why, e.g. `cpu (navigator.gpu is missing)`. */
+    /** The backend in use, and for `auto` why or the measured times, e.g. `flex (navigator.gpu is missing)`. */
     this.backend = backendReason ? `${engine.backend} (${backendReason})` : engine.backend;
     /** The WebAssembly build running the engine: `relaxed-simd` or `simd`. */
     this.wasmBuild = wasmBuild;
@@ -116,15 +120,23 @@ export class Verifier {
     }
     if (backend === 'auto') {
       const reason = await webgpuUnavailableReason();
-      if (!reason) {
-        try {
-          return new Verifier(await start('webgpu'), 'auto: WebGPU adapter found');
-        } catch (e) {
-          if (e.code !== 'BACKEND_UNAVAILABLE') throw e;
-          return new Verifier(await start('cpu'), `WebGPU failed: ${e.message}`);
-        }
+      if (reason) return new Verifier(await start('cpu'), reason);
+      let gpu;
+      try {
+        gpu = await start('webgpu');
+      } catch (e) {
+        if (e.code !== 'BACKEND_UNAVAILABLE') throw e;
+        return new Verifier(await start('cpu'), `WebGPU failed: ${e.message}`);
       }
-      return new Verifier(await start('cpu'), reason);
+      // Both can run: keep the faster one on this device, by measurement (a GPU may lose to the
+      // CPU kernels for one face; a software adapter always does). A GPU that fails its timing
+      // counts as infinitely slow.
+      const cpu = await start('cpu').catch((e) => { gpu.free(); throw e; });
+      const gpuMs = await gpu.timeEmbedding(PROBE_RUNS).catch(() => Infinity);
+      const cpuMs = await cpu.timeEmbedding(PROBE_RUNS).catch((e) => { gpu.free(); cpu.free(); throw e; });
+      const [keep, drop] = gpuMs <= cpuMs ? [gpu, cpu] : [cpu, gpu];
+      drop.free();
+      return new Verifier(keep, `auto: measured webgpu ${gpuMs.toFixed(1)} ms, cpu ${cpuMs.toFixed(1)} ms per face`);
     }
     return new Verifier(await start(backend));
   }

@@ -510,6 +510,22 @@ impl Embedder {
         Ok(v)
     }
 
+    /// Milliseconds per embedding on this backend, as `auto` compares backends: one warm-up
+    /// embedding of the probe image (compiles the shaders on WebGPU), then the median of `runs`
+    /// timed ones, read-back included.
+    pub async fn time_embedding(&self, runs: usize) -> Result<f64> {
+        let probe = [probe_image()];
+        self.embed_raw(&probe).await?;
+        let mut ms = Vec::with_capacity(runs.max(1));
+        for _ in 0..runs.max(1) {
+            let start = web_time::Instant::now();
+            self.embed_raw(&probe).await?;
+            ms.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+        ms.sort_by(f64::total_cmp);
+        Ok(ms[ms.len() / 2])
+    }
+
     /// The model's raw (not normalised) outputs, one `Vec` of 192 per image.
     pub async fn embed_raw(&self, images: &[Image]) -> Result<Vec<Vec<f32>>> {
         self.raw_with(&self.current_model(), images).await

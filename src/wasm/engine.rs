@@ -136,6 +136,21 @@ impl Engine {
         Ok(obj.into())
     }
 
+    /// Milliseconds per embedding on this engine's backend (median of `runs` after a warm-up):
+    /// what `backend: 'auto'` compares.
+    #[wasm_bindgen(js_name = timeEmbedding)]
+    pub fn time_embedding(&self, runs: u32) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let ms = inner
+                .embedder
+                .time_embedding(runs as usize)
+                .await
+                .map_err(js_error)?;
+            Ok(ms.into())
+        })
+    }
+
     /// On Flex, run inference on the packed CPU kernels (`true`, the default) or on burn's ops
     /// (benchmarks compare the two; also a fallback).
     #[wasm_bindgen(js_name = setPackedKernels)]

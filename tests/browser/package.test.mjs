@@ -86,6 +86,25 @@ describe('the CPU kernels in both WebAssembly builds', () => {
   });
 });
 
+test('auto times both backends where WebGPU has an adapter and keeps the faster', async () => {
+  const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
+  const r = await page.evaluate(async () => {
+    const { Verifier } = await import('./webverify/index.js');
+    const v = await Verifier.create({ backend: 'auto', worker: false, detectorUrl: null });
+    const e = await v.embed(new ImageData(112, 112), { face: 'none' });
+    const backend = v.backend;
+    v.dispose();
+    return { backend, length: e.length };
+  });
+  const m = r.backend.match(/^(\w+) \(auto: measured webgpu ([\d.]+|Infinity) ms, cpu ([\d.]+) ms per face\)$/);
+  assert.ok(m, r.backend);
+  const [, kept, gpuMs, cpuMs] = m;
+  assert.equal(kept, Number(gpuMs) <= Number(cpuMs) ? 'webgpu' : 'flex', r.backend);
+  assert.equal(r.length, 192);
+  console.log(`auto: ${r.backend}`);
+  assert.deepEqual(errors, []);
+});
+
 for (const backend of ['cpu', 'webgpu']) {
   describe(`package on ${backend}`, () => {
     test('embeddings match the TFLite reference', { skip: needsShared() }, async () => {
