@@ -45,7 +45,7 @@ export type BackendChoice = 'auto' | 'webgpu' | 'cpu' | 'flex' | 'ndarray';
 export interface CreateOptions {
   /** `auto` (default): where a WebGPU adapter is available, both backends start and each times
    * a warm embedding (median of 3); the faster is kept and `backend` says so with the times,
-   * e.g. `flex (auto: measured webgpu 1630.2 ms, cpu 24.1 ms per face)`. Without an adapter,
+   * e.g. `flex (auto: measured webgpu 3290.5 ms, cpu 21.1 ms per face)`. Without an adapter,
    * the CPU. `webgpu` or `cpu` force one. */
   backend?: BackendChoice;
   /** Weights to load: a URL, or the bytes. Defaults to the weights shipped in the package. */
