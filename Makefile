@@ -6,12 +6,14 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/webverify/target
 WASM_BINDGEN_VERSION := 0.2.130
 WASM_FEATURES := webgpu,flex,ndarray,train
+# The glue can re-instantiate the module after a trap (pkg/recovery.js).
+WASM_BINDGEN_FLAGS := --experimental-reset-state-function
 WASM_OUT := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/webverify.wasm
 SITE := build/site
 PORT ?= 8080
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: bench-peers soak fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-features test-wasm test-browser bench clean
+.PHONY: fault-wasm bench-peers soak fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-features test-wasm test-browser bench clean
 
 setup: setup-rust setup-browser setup-node
 
@@ -37,10 +39,16 @@ setup-node:
 # target feature to webverify alone, so both builds share every dependency's artifacts.
 wasm:
 	cargo build --release --lib --target wasm32-unknown-unknown --no-default-features --features $(WASM_FEATURES)
-	wasm-bindgen --target web --out-dir pkg/wasm --out-name webverify $(WASM_OUT)
+	wasm-bindgen --target web $(WASM_BINDGEN_FLAGS) --out-dir pkg/wasm --out-name webverify $(WASM_OUT)
 	cargo rustc --release --lib --crate-type cdylib --target wasm32-unknown-unknown --no-default-features --features $(WASM_FEATURES) -- -C target-feature=+relaxed-simd
-	wasm-bindgen --target web --out-dir pkg/wasm --out-name webverify_relaxed $(WASM_OUT)
+	wasm-bindgen --target web $(WASM_BINDGEN_FLAGS) --out-dir pkg/wasm --out-name webverify_relaxed $(WASM_OUT)
 	@! cmp -s pkg/wasm/webverify_bg.wasm pkg/wasm/webverify_relaxed_bg.wasm || { echo "the relaxed-simd build is the plain one"; exit 1; }
+
+# The plain build with the `fault-injection` feature, for the recovery tests only (a 7x13 image
+# panics): build/fault-wasm/, never part of the package.
+fault-wasm:
+	cargo rustc --release --lib --crate-type cdylib --target wasm32-unknown-unknown --no-default-features --features $(WASM_FEATURES),fault-injection
+	wasm-bindgen --target web $(WASM_BINDGEN_FLAGS) --out-dir build/fault-wasm --out-name webverify $(WASM_OUT)
 
 package: wasm
 	mkdir -p pkg/models
@@ -55,7 +63,7 @@ site: package
 demo: setup site
 	node tools/serve.mjs $(SITE) $(PORT)
 
-test: setup test-native test-features test-types test-wasm site test-node test-browser
+test: setup test-native test-features test-types test-wasm site fault-wasm test-node test-browser
 
 # Every test of the library, the tools and the docs, natively.
 NATIVE_FEATURES := flex,ndarray,train,cli
@@ -104,13 +112,22 @@ test-node:
 test-browser:
 	node --test --test-concurrency=1 tests/browser/
 
-# Fuzz the template, gallery and sealed-bytes parsers (nightly + cargo-fuzz); new corpus entries land in
-# fuzz/corpus/template_bytes, which `cargo test --test template_corpus` replays.
+# Fuzz every reader of bytes from outside (nightly + cargo-fuzz), FUZZ_SECONDS per target: the
+# template/gallery/sealed parsers and the pixel unpacking (compiled in by path, seconds to build),
+# then the weights, tuned-weights, TFLite and TF.js readers (`--features engine`: the crate, burn
+# included, under the sanitizer; a long first build). New corpus entries land in
+# fuzz/corpus/<target>, which `cargo test --test template_corpus --test fuzz_corpus` replays.
 FUZZ_SECONDS ?= 240
+FUZZ_PLAIN := template_bytes pixels
+FUZZ_ENGINE := weights_bytes tuned_bytes tflite_graph tfjs_graph
 fuzz:
 	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
 	rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
-	cd fuzz && cargo +nightly fuzz run template_bytes --fuzz-dir . -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && for t in $(FUZZ_PLAIN); do \
+	  cargo +nightly fuzz run $$t --fuzz-dir . -- -max_total_time=$(FUZZ_SECONDS) || exit 1; done
+	cd fuzz && for t in $(FUZZ_ENGINE); do \
+	  cargo +nightly fuzz run $$t --fuzz-dir . --features engine -- -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=262144 -rss_limit_mb=4096 -timeout=60 || exit 1; done
 
 # A long session in one verifier (10 000 embeddings, 1 000 searches; about 25 min on 2 cores):
 # JS heap and wasm memory every 500 calls (docs/RELIABILITY.md).

@@ -16,14 +16,15 @@ export function wrapError(e) {
 }
 
 /** Makes each named method of `proto` async and rejecting only with WebverifyError: the one
- * error wrapper of the public API (a synchronous throw becomes a rejected promise too). */
-export function guardMethods(proto, names) {
+ * error wrapper of the public API (a synchronous throw becomes a rejected promise too).
+ * `around(self, call)` runs each call (recovery.js's trap guard for the engine's methods). */
+export function guardMethods(proto, names, around = (self, call) => call()) {
   for (const name of names) {
     const method = proto[name];
     Object.defineProperty(proto, name, {
       value: async function (...args) {
         try {
-          return await method.apply(this, args);
+          return await around(this, () => method.apply(this, args));
         } catch (e) {
           throw wrapError(e);
         }

@@ -4,15 +4,36 @@
 import { WebverifyError, guardMethods } from './errors.js';
 import { GALLERY_METHODS } from './protocol.js';
 import { checkPostable, options } from './input.js';
+import { currentGeneration, guarded } from './recovery.js';
 
 export class Gallery {
   #verifier;
   #inner;
+  /** The module instance `#inner` lives in (recovery.js). */
+  #generation = currentGeneration();
+  /** Made on the first call (created while the engine awaited its restart after a trap). */
+  #pending;
 
   /** @internal Use `verifier.createGallery()`, `Gallery.fromBytes` or `Gallery.load`. */
   constructor(verifier, inner) {
     this.#verifier = verifier;
     this.#inner = inner;
+    this.#pending = inner === null;
+  }
+
+  /** @internal A call's error, seen by the verifier (a lost GPU moves it to the CPU). */
+  _failed(e) {
+    return this.#verifier._failed(e);
+  }
+
+  /** @internal Run before every call, inside recovery.js's guard. */
+  async _current() {
+    await this.#verifier._current();
+    if (this.#pending) {
+      this.#inner = this.#verifier._newGallery();
+      this.#generation = currentGeneration();
+      this.#pending = false;
+    }
   }
 
   /** An empty gallery for `verifier`'s model (the same as `verifier.createGallery()`). */
@@ -41,6 +62,10 @@ export class Gallery {
 
   #live() {
     if (!this.#inner) throw new WebverifyError('DISPOSED', 'this Gallery was disposed');
+    if (this.#generation !== currentGeneration()) {
+      // Its templates were in the crashed instance's memory, which cannot be trusted.
+      throw new WebverifyError('INTERNAL', 'this Gallery was lost when the engine restarted after a crash; load it again from its saved bytes (Gallery.fromBytes, Gallery.load)');
+    }
     return this.#inner;
   }
 
@@ -131,12 +156,21 @@ export class Gallery {
   }
 
   dispose() {
-    this.#inner?.free();
+    if (this.#generation === currentGeneration()) this.#inner?.free();
     this.#inner = null;
+    this.#pending = false;
   }
 }
 
-guardMethods(Gallery.prototype, [...Object.keys(GALLERY_METHODS), 'save']);
+guardMethods(Gallery.prototype, [...Object.keys(GALLERY_METHODS), 'save'],
+  (g, call) => guarded(async () => {
+    await g._current();
+    try {
+      return await call();
+    } catch (e) {
+      throw g._failed(e);
+    }
+  }));
 guardMethods(Gallery, ['fromBytes', 'load']);
 
 /** A sealing key as bytes (the length is checked by the engine: at least 16). */

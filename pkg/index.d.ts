@@ -13,6 +13,9 @@ export type ErrorCode =
   | 'ABORTED'
   | 'CONFLICT'
   | 'DISPOSED'
+  /** A bug, or the engine crashed (a trap of the wasm instance): the calls in flight fail with
+   * it and the verifier restarts the engine with the same model, tuned weights and calibration;
+   * galleries held in the crashed engine are lost (load them again from their bytes). */
   | 'INTERNAL';
 
 export class WebverifyError extends Error {

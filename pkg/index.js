@@ -7,6 +7,7 @@ import { Gallery } from './gallery.js';
 import { checkPostable, options, pack } from './input.js';
 import { DEFAULT_DETECTOR_URL, DEFAULT_MODEL_URL, fetchWeights, loadWasm, webgpuUnavailableReason } from './loading.js';
 import { VERIFIER_METHODS } from './protocol.js';
+import { currentGeneration, guarded, instanceDead, watchTraps } from './recovery.js';
 import { WorkerVerifier } from './worker-client.js';
 
 export { WebverifyError } from './errors.js';
@@ -58,9 +59,17 @@ function cosine(a, b) {
 
 export class Verifier {
   #engine;
+  /** The module instance the engine lives in (recovery.js): after a trap it is rebuilt. */
+  #generation = currentGeneration();
+  /** What rebuilds the engine after a trap: the weights, the detector and the backend chosen. */
+  #origin;
+  /** The state to restore on top: `{ tuned, calibration }` once either changed (else null). */
+  #state = null;
+  #rebuilding = null;
 
-  constructor(engine, backendReason) {
+  constructor(engine, backendReason, origin) {
     this.#engine = engine;
+    this.#origin = origin;
     /** The backend in use, and for `auto` why or the measured times, e.g. `flex (navigator.gpu is missing)`. */
     this.backend = backendReason ? `${engine.backend} (${backendReason})` : engine.backend;
     /** The WebAssembly build running the engine: `relaxed-simd` or `simd`. */
@@ -101,6 +110,7 @@ export class Verifier {
     const [, weights, detector] = await Promise.all([
       loadWasm(wasmUrl, watch, build).then((loaded) => {
         ({ wasm, build: wasmBuild } = loaded);
+        watchTraps(wasm);
         report('wasm')(1, 1);
       }),
       fetchWeights(modelUrl, report('model'), watch, 'the model'),
@@ -109,24 +119,25 @@ export class Verifier {
     if (signal?.aborted) throw new WebverifyError('ABORTED', 'Verifier.create was aborted');
     const start = async (name) => {
       report('backend')(0, 1);
-      const engine = await wasm.Engine.create(weights, name, detector);
+      const engine = await guarded(() => wasm.Engine.create(weights, name, detector));
       report('backend')(1, 1);
       return engine;
     };
+    const made = (engine, reason) => new Verifier(engine, reason, { weights, detector, backend: engine.backend });
     if (backend === 'webgpu') {
       const reason = await webgpuUnavailableReason();
       if (reason) throw new WebverifyError('BACKEND_UNAVAILABLE', `WebGPU is not available: ${reason}; use backend 'cpu' or 'auto'`);
-      return new Verifier(await start('webgpu'));
+      return made(await start('webgpu'));
     }
     if (backend === 'auto') {
       const reason = await webgpuUnavailableReason();
-      if (reason) return new Verifier(await start('cpu'), reason);
+      if (reason) return made(await start('cpu'), reason);
       let gpu;
       try {
         gpu = await start('webgpu');
       } catch (e) {
         if (e.code !== 'BACKEND_UNAVAILABLE') throw e;
-        return new Verifier(await start('cpu'), `WebGPU failed: ${e.message}`);
+        return made(await start('cpu'), `WebGPU failed: ${e.message}`);
       }
       // Both can run: keep the faster one on this device, by measurement (a GPU may lose to the
       // CPU kernels for one face; a software adapter always does). A GPU that fails its timing
@@ -136,14 +147,77 @@ export class Verifier {
       const cpuMs = await cpu.timeEmbedding(PROBE_RUNS).catch((e) => { gpu.free(); cpu.free(); throw e; });
       const [keep, drop] = gpuMs <= cpuMs ? [gpu, cpu] : [cpu, gpu];
       drop.free();
-      return new Verifier(keep, `auto: measured webgpu ${gpuMs.toFixed(1)} ms, cpu ${cpuMs.toFixed(1)} ms per face`);
+      return made(keep, `auto: measured webgpu ${gpuMs.toFixed(1)} ms, cpu ${cpuMs.toFixed(1)} ms per face`);
     }
-    return new Verifier(await start(backend));
+    return made(await start(backend));
   }
 
   #live() {
     if (!this.#engine) throw new WebverifyError('DISPOSED', 'this Verifier was disposed');
     return this.#engine;
+  }
+
+  /** @internal Run before every call (inside recovery.js's guard): after a trap re-instantiated
+   * the module, or the GPU device was lost, a new engine with this verifier's model, tuned
+   * weights and calibration. */
+  async _current() {
+    if (!this.#engine || this.#generation === currentGeneration()) return;
+    this.#rebuilding ??= (async () => {
+      const { weights, detector, backend } = this.#origin;
+      const engine = await wasm.Engine.create(weights, backend, detector);
+      const generation = currentGeneration();
+      await Verifier.#apply(engine, this.#state);
+      // The dead engine is not freed: its pointer means nothing in the new instance.
+      this.#engine = engine;
+      this.#generation = generation;
+      this.model = engine.modelInfo;
+    })().finally(() => { this.#rebuilding = null; });
+    await this.#rebuilding;
+  }
+
+  static async #apply(engine, state) {
+    if (!state) return;
+    if (state.tuned) await engine.importTuned(state.tuned);
+    engine.restoreCalibration(state.calibration);
+  }
+
+  /** @internal The tuned weights and calibration in use, for a restart (worker.js keeps the
+   * page's client up to date with it). */
+  _state() {
+    return this.#state;
+  }
+
+  /** @internal Puts a `_state()` back (a restarted worker). */
+  async _restore(state) {
+    await Verifier.#apply(this.#live(), state);
+    this.#state = state;
+    this.model = this.#live().modelInfo;
+    return this.model;
+  }
+
+  /**
+   * @internal Every call's error passes here. A lost WebGPU device (BACKEND_UNAVAILABLE from a
+   * GPU read: nothing on that device works again) moves this verifier to the CPU: the call
+   * fails, and the next one runs on a new CPU engine with the same model and calibration.
+   */
+  _failed(e) {
+    if (e?.code !== 'BACKEND_UNAVAILABLE' || this.#origin?.backend !== 'webgpu' || !this.#engine) return e;
+    this.#origin = { ...this.#origin, backend: 'flex' };
+    this.#generation = -1;
+    this.backend = `flex (moved from WebGPU: ${e.message})`;
+    return new WebverifyError('BACKEND_UNAVAILABLE', `${e.message}; this verifier moved to the CPU backend: call again`, { cause: e });
+  }
+
+  /** @internal The backend the engine runs on ('flex', 'webgpu' or 'ndarray'), for a restart. */
+  _engineBackend() {
+    return this.#origin.backend;
+  }
+
+  /** Records the model and calibration after a call that changed them; `tuned`: the bytes of
+   * a new tuned model (the very file imported, so that its id and checksum, which galleries
+   * record, stay the same after a restart). */
+  async #remember(tuned = this.#state?.tuned ?? null) {
+    this.#state = { tuned, calibration: this.#live().calibrationJson() ?? null };
   }
 
   /**
@@ -232,12 +306,15 @@ export class Verifier {
       b.set(vector(p.b), i * dim);
     });
     const same = Uint8Array.from(pairs, (p) => (p.same ? 1 : 0));
-    return this.#live().calibrate(a, b, same);
+    const refit = this.#live().calibrate(a, b, same);
+    await this.#remember();
+    return refit;
   }
 
   /** Goes back to the calibration shipped with the model. */
   async resetCalibration() {
     this.#live().resetCalibration();
+    await this.#remember();
   }
 
   /**
@@ -304,6 +381,8 @@ export class Verifier {
     };
     const out = await this.#live().fineTune(...pack(images), dense, faceMode(face), JSON.stringify(recipe), onStep);
     this.model = out.modelInfo;
+    // The file fine-tuning made and loaded (exportTuned gives the same bytes).
+    await this.#remember((await this.#live().exportTuned()) ?? null);
     return { losses: out.losses, ms: out.ms, skipped: out.skipped, modelId: out.modelInfo.id, model: out.modelInfo };
   }
 
@@ -316,7 +395,9 @@ export class Verifier {
   /** Uses tuned weights from `exportTuned` or `webverify train`; MODEL_MISMATCH when they were
    * tuned from another base model. Returns the new model info. */
   async importTuned(bytes) {
-    this.model = await this.#live().importTuned(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
+    const file = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    this.model = await this.#live().importTuned(file);
+    await this.#remember(file.slice());
     return this.model;
   }
 
@@ -325,12 +406,22 @@ export class Verifier {
     const engine = this.#live();
     engine.resetModel();
     this.model = engine.modelInfo;
+    this.#state = null;
     return this.model;
   }
 
   /** An empty gallery for enrollment and 1:N identification with this model. */
   createGallery() {
-    return new Gallery(this, new wasm.Gallery(this.#live()));
+    const engine = this.#live();
+    // Synchronous: while the engine awaits its restart after a trap, the gallery is made on
+    // its first call instead (Gallery's guard).
+    const alive = this.#generation === currentGeneration() && !instanceDead();
+    return new Gallery(this, alive ? new wasm.Gallery(engine) : null);
+  }
+
+  /** @internal For Gallery: a new empty wasm gallery on the live engine. */
+  _newGallery() {
+    return new wasm.Gallery(this.#live());
   }
 
   /** @internal For Gallery.fromBytes. */
@@ -357,13 +448,23 @@ export class Verifier {
 
   /** Releases the model's memory; the verifier cannot be used afterwards. */
   dispose() {
-    this.#engine?.free();
+    // An engine of a dead instance is dropped, not freed (see `_current`).
+    if (this.#generation === currentGeneration()) this.#engine?.free();
     this.#engine = null;
   }
 }
 
-// Every public method rejects only with WebverifyError.
-guardMethods(Verifier.prototype, [...Object.keys(VERIFIER_METHODS), 'fineTune', '_galleryFromBytes']);
+// Every public method rejects only with WebverifyError, and runs on a live engine: a trap
+// fails the calls in flight and the next call restarts the engine (recovery.js).
+guardMethods(Verifier.prototype, [...Object.keys(VERIFIER_METHODS), 'fineTune', '_galleryFromBytes'],
+  (v, call) => guarded(async () => {
+    await v._current();
+    try {
+      return await call();
+    } catch (e) {
+      throw v._failed(e);
+    }
+  }));
 guardMethods(Verifier, ['create', 'similarity']);
 
 export default Verifier;

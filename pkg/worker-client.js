@@ -1,40 +1,72 @@
 // The page's side of worker mode: the same API as the inline Verifier and Gallery, with every
 // call posted to a module worker (worker.js) that owns the engine. The methods are made from
 // the table in protocol.js; image sources cross as transferred ImageBitmaps (input.js); errors
-// keep their `code` across the boundary.
+// keep their `code` across the boundary. When the engine in the worker traps (or the worker
+// dies), the calls in flight fail with INTERNAL and a new worker starts with the same options,
+// model, tuned weights and calibration; the calls made meanwhile wait for it.
 import { WebverifyError } from './errors.js';
 import { checkPostable, options as optionsOf, postArgument } from './input.js';
 import { GALLERY_METHODS, VERIFIER_METHODS } from './protocol.js';
+
+const newWorker = () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'webverify' });
 
 class Channel {
   #worker;
   #next = 1;
   #pending = new Map();
   #closed = false;
+  /** What calls get once the channel is closed: DISPOSED, or the crash. */
+  #closedError = new WebverifyError('DISPOSED', 'this Verifier was disposed');
   /** Progress listeners of long jobs (start-up, fine-tuning), by job number. */
   progress = new Map();
+  /** Called once when the worker's engine trapped or the worker died: `(error)`. */
+  onCrash = null;
+  /** Called with the `state` (model and calibration) a reply carries. */
+  onState = null;
+  /** Called with the backend an error reply carries (it changes when a lost GPU moved the
+   * engine to the CPU). */
+  onBackend = null;
 
   constructor(worker) {
     this.#worker = worker;
-    worker.onmessage = ({ data: { id, result, error, progress, value } }) => {
+    worker.onmessage = ({ data }) => {
+      const { id, result, error, progress, value } = data;
       if (progress !== undefined) {
         this.progress.get(progress)?.(value);
         return;
       }
       const p = this.#pending.get(id);
       this.#pending.delete(id);
-      if (error) p?.reject(new WebverifyError(error.code, error.message));
-      else p?.resolve(result);
+      if (error?.trapped) {
+        p?.reject(new WebverifyError(error.code, error.message));
+        this.#crash(new WebverifyError('INTERNAL', error.message));
+      } else if (error) {
+        if (error.backend) this.onBackend?.(error.backend);
+        p?.reject(new WebverifyError(error.code, error.message));
+      } else {
+        if ('state' in data) this.onState?.(data.state);
+        p?.resolve(result);
+      }
     };
     worker.onerror = (e) => {
-      const err = new WebverifyError('BACKEND_UNAVAILABLE', `the webverify worker failed: ${e.message ?? 'load error'}`);
-      for (const p of this.#pending.values()) p.reject(err);
-      this.#pending.clear();
+      e.preventDefault?.();
+      this.#crash(new WebverifyError('BACKEND_UNAVAILABLE', `the webverify worker failed: ${e.message ?? 'load error'}`));
     };
   }
 
+  /** Fails every call in flight with `err` and ends the worker; the owner restarts one. */
+  #crash(err) {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closedError = err;
+    this.#worker.terminate();
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+    this.onCrash?.(err);
+  }
+
   call(target, args, transfer = []) {
-    if (this.#closed) return Promise.reject(new WebverifyError('DISPOSED', 'this Verifier was disposed'));
+    if (this.#closed) return Promise.reject(this.#closedError);
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       try {
@@ -50,6 +82,7 @@ class Channel {
 
   terminate() {
     this.#closed = true;
+    this.#closedError = new WebverifyError('DISPOSED', 'this Verifier was disposed');
     this.#worker.terminate();
     const err = new WebverifyError('DISPOSED', 'this Verifier was disposed');
     for (const p of this.#pending.values()) p.reject(err);
@@ -85,35 +118,64 @@ let nextGallery = 1;
 let nextJob = 1;
 
 export class WorkerGallery {
-  #channel;
+  #verifier;
   #handle;
+  /** The worker it lives in (its creation), or its failure; a restart loses it. */
+  #made;
 
-  constructor(channel, handle) {
-    this.#channel = channel;
+  constructor(verifier, handle, made) {
+    this.#verifier = verifier;
     this.#handle = handle;
+    this.#made = made;
   }
 
   /** @internal For the methods made from the table. */
-  _send(name, args, transfer) {
-    return this.#channel.call('gallery', [this.#handle, name, args], transfer);
+  async _send(name, args, transfer) {
+    const channel = await this.#made;
+    if (channel !== this.#verifier._channelNow()) {
+      throw new WebverifyError('INTERNAL', 'this Gallery was lost when the engine restarted after a crash; load it again from its saved bytes (Gallery.fromBytes, Gallery.load)');
+    }
+    return channel.call('gallery', [this.#handle, name, args], transfer);
   }
 
   async save(store) { await store.write(await this.toBytes()); }
-  dispose() { this.#channel.call('galleryDispose', [this.#handle]).catch(() => {}); }
+  dispose() { this.#made.then((channel) => channel.call('galleryDispose', [this.#handle])).catch(() => {}); }
 }
 
 remoteMethods(WorkerGallery.prototype, GALLERY_METHODS, (g, name, args, transfer) => g._send(name, args, transfer));
 
 export class WorkerVerifier {
   #channel;
+  /** A restart in progress after a crash (calls wait for it), or null. */
+  #restarting = null;
+  /** Why the last restart failed: later calls get it. */
+  #broken = null;
+  #disposed = false;
+  /** What a restart needs: the options of `create` with the backend that was chosen, and the
+   * model and calibration state the worker last reported. */
+  #options;
+  #state = null;
 
-  constructor(channel, { backend, model, wasmBuild }) {
-    this.#channel = channel;
+  constructor(channel, { backend, model, wasmBuild, engine }, options) {
     /** The backend in use (in the worker), and for `auto` why. */
     this.backend = backend;
     /** The WebAssembly build the worker runs. */
     this.wasmBuild = wasmBuild;
     this.model = model;
+    // `auto` is not measured again: the restarted worker runs what this one chose.
+    this.#options = { ...options, backend: engine, wasmBuild };
+    this.#adopt(channel);
+  }
+
+  #adopt(channel) {
+    this.#channel = channel;
+    channel.onState = (state) => { this.#state = state; };
+    channel.onBackend = (backend) => {
+      this.backend = backend;
+      // A lost GPU moved the engine to the CPU: a restart stays there.
+      if (backend.startsWith('flex')) this.#options.backend = 'flex';
+    };
+    channel.onCrash = () => this.#restart();
   }
 
   static async create({ onProgress, signal, ...options }) {
@@ -121,8 +183,7 @@ export class WorkerVerifier {
     // URL objects cannot be posted; bytes can.
     const plain = Object.fromEntries(Object.entries(options).map(([k, v]) => [k, v instanceof URL ? v.href : v]));
     checkPostable(plain, 'the options of Verifier.create');
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'webverify' });
-    const channel = new Channel(worker);
+    const channel = new Channel(newWorker());
     const job = nextJob++;
     channel.progress.set(job, (p) => onProgress?.(p));
     // A signal cannot cross to the worker: aborting ends the worker, and with it the downloads.
@@ -132,7 +193,7 @@ export class WorkerVerifier {
       signal?.addEventListener('abort', abort, { once: true });
     });
     try {
-      return new WorkerVerifier(channel, await Promise.race([channel.call('create', [plain, job]), aborted]));
+      return new WorkerVerifier(channel, await Promise.race([channel.call('create', [plain, job]), aborted]), plain);
     } catch (e) {
       channel.terminate();
       throw e;
@@ -142,9 +203,49 @@ export class WorkerVerifier {
     }
   }
 
+  /** A new worker with the same options, model, tuned weights and calibration. */
+  #restart() {
+    if (this.#disposed) return;
+    this.#restarting = (async () => {
+      const channel = new Channel(newWorker());
+      try {
+        const started = await channel.call('create', [this.#options, nextJob++]);
+        this.model = started.model;
+        if (this.#state) this.model = await channel.call('restore', [this.#state]);
+      } catch (e) {
+        channel.terminate();
+        throw e;
+      }
+      if (this.#disposed) {
+        channel.terminate();
+        return;
+      }
+      this.#adopt(channel);
+    })().then(() => { this.#broken = null; }, (e) => {
+      this.#broken = new WebverifyError('BACKEND_UNAVAILABLE', `the engine crashed and could not be restarted: ${e.message}`, { cause: e });
+    }).finally(() => { this.#restarting = null; });
+  }
+
+  /** The worker's channel once any restart is over (its failure rejects). */
+  async #ready() {
+    if (this.#restarting) await this.#restarting;
+    if (this.#broken && !this.#disposed) {
+      // One more try per call: the failure may have been passing (a download).
+      this.#restart();
+      await this.#restarting;
+      if (this.#broken) throw this.#broken;
+    }
+    return this.#channel;
+  }
+
+  /** @internal The current worker's channel (for WorkerGallery: a gallery of an older one was lost). */
+  _channelNow() {
+    return this.#channel;
+  }
+
   /** @internal For the methods made from the table. */
-  _send(name, args, transfer) {
-    return this.#channel.call('verifier', [name, args], transfer);
+  async _send(name, args, transfer) {
+    return (await this.#ready()).call('verifier', [name, args], transfer);
   }
 
   async fineTune(opts) {
@@ -152,16 +253,17 @@ export class WorkerVerifier {
     if (signal?.aborted) throw new WebverifyError('ABORTED', 'fine-tuning was cancelled before it started');
     checkPostable(options, 'the options of fineTune');
     const { posted: [posted], transfer } = await postArguments(['images'], [images], 'fineTune');
+    const channel = await this.#ready();
     const job = nextJob++;
-    const cancel = () => this.#channel.call('cancel', [job]).catch(() => {});
-    this.#channel.progress.set(job, (p) => onProgress?.(p));
+    const cancel = () => channel.call('cancel', [job]).catch(() => {});
+    channel.progress.set(job, (p) => onProgress?.(p));
     signal?.addEventListener('abort', cancel, { once: true });
     try {
-      const result = await this.#channel.call('fineTune', [posted, options, job], transfer);
+      const result = await channel.call('fineTune', [posted, options, job], transfer);
       this.model = result.model;
       return result;
     } finally {
-      this.#channel.progress.delete(job);
+      channel.progress.delete(job);
       signal?.removeEventListener('abort', cancel);
     }
   }
@@ -169,19 +271,26 @@ export class WorkerVerifier {
   createGallery() {
     const handle = nextGallery++;
     // Messages are handled in order, so calls on the gallery wait for its creation.
-    this.#channel.call('galleryCreate', [handle]).catch(() => {});
-    return new WorkerGallery(this.#channel, handle);
+    const made = this.#ready().then((channel) => {
+      channel.call('galleryCreate', [handle]).catch(() => {});
+      return channel;
+    });
+    made.catch(() => {});
+    return new WorkerGallery(this, handle, made);
   }
 
   /** @internal For Gallery.fromBytes. */
   async _galleryFromBytes(bytes, key) {
     const handle = nextGallery++;
-    await this.#channel.call('galleryFromBytes', [handle, bytes, key]);
-    return new WorkerGallery(this.#channel, handle);
+    const channel = await this.#ready();
+    await channel.call('galleryFromBytes', [handle, bytes, key]);
+    return new WorkerGallery(this, handle, Promise.resolve(channel));
   }
 
   dispose() {
     // The worker frees the engine when it ends; later calls are rejected.
+    this.#disposed = true;
+    this.#broken = null;
     this.#channel.terminate();
   }
 }

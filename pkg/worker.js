@@ -4,6 +4,15 @@
 import { Verifier, Gallery } from './index.js';
 import { wrapError } from './errors.js';
 import { GALLERY_METHODS, VERIFIER_METHODS } from './protocol.js';
+import { watchTraps } from './recovery.js';
+
+// A trap of the wasm instance is answered here (the calls in flight fail with `trapped`, and
+// the page's client restarts this worker), not passed on to the page as a worker error.
+watchTraps(undefined, { handled: true });
+
+/** Calls after which the page's client keeps the model and calibration (`state`) for a
+ * restart. */
+const STATEFUL = new Set(['calibrate', 'resetCalibration', 'importTuned', 'resetModel']);
 
 let verifier = null;
 const galleries = new Map();
@@ -20,7 +29,11 @@ const handlers = {
   async create([options, job]) {
     const onProgress = (value) => self.postMessage({ progress: job, value });
     verifier = await Verifier.create({ ...options, worker: false, onProgress });
-    return { backend: verifier.backend, model: verifier.model, wasmBuild: verifier.wasmBuild };
+    return { backend: verifier.backend, model: verifier.model, wasmBuild: verifier.wasmBuild, engine: verifier._engineBackend() };
+  },
+  /** Puts back the model and calibration of a worker that crashed (worker-client.js). */
+  restore([state]) {
+    return verifier._restore(state);
   },
   galleryCreate([handle]) {
     galleries.set(handle, verifier.createGallery());
@@ -67,14 +80,17 @@ self.onmessage = async ({ data: { id, target, args } }) => {
     const handler = handlers[target];
     if (!handler) throw wrapError({ code: 'INVALID_INPUT', message: `unknown request ${target}` });
     const result = await handler(args);
+    const stateful = (target === 'verifier' && STATEFUL.has(args[0])) || target === 'fineTune';
     // Embeddings and crops go back without a copy.
     const transfer = [];
     const collect = (x) => { if (ArrayBuffer.isView(x)) transfer.push(x.buffer); else if (x?.data?.buffer) transfer.push(x.data.buffer); };
     if (Array.isArray(result)) result.forEach(collect); else collect(result);
     if (result?.losses) collect(result.losses);
-    self.postMessage({ id, result }, transfer.filter((b, i, all) => all.indexOf(b) === i));
+    const reply = stateful ? { id, result, state: verifier._state() } : { id, result };
+    self.postMessage(reply, transfer.filter((b, i, all) => all.indexOf(b) === i));
   } catch (e) {
     const err = wrapError(e);
-    self.postMessage({ id, error: { code: err.code, message: err.message } });
+    // The backend too: a lost GPU moves the verifier to the CPU.
+    self.postMessage({ id, error: { code: err.code, message: err.message, trapped: err.trapped === true, backend: verifier?.backend } });
   }
 };

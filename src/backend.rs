@@ -113,3 +113,15 @@ async fn webgpu_device() -> Result<Device> {
 async fn webgpu_device() -> Result<Device> {
     Err(Backend::WebGpu.missing())
 }
+
+/// A failed read of a tensor from its device, as our error: on a lost (poisoned) device nothing
+/// works again, so it is `BACKEND_UNAVAILABLE` (the package then moves the verifier to the CPU);
+/// any other failure is `INFERENCE`. `what` says what was being read.
+pub(crate) fn read_back_error(what: &str, e: burn_std::ExecutionError) -> Error {
+    match e {
+        burn_std::ExecutionError::DevicePoisoned { reason } => Error::BackendUnavailable(format!(
+            "the GPU device was lost while {what} ({reason}); the CPU backend still works"
+        )),
+        other => Error::Inference(format!("{what}: {other:?}")),
+    }
+}

@@ -70,6 +70,10 @@ impl Image {
                 "the image is {width}x{height}; sides above {MAX_SIDE} pixels are not accepted"
             )));
         }
+        #[cfg(feature = "fault-injection")]
+        if (width, height) == (7, 13) {
+            panic!("fault injected for testing: a 7x13 image traps this build");
+        }
         let channels = format.channels();
         let row = width * channels;
         let stride = stride.unwrap_or(row);
@@ -106,6 +110,43 @@ impl Image {
             }
         }
         Ok(Self { width, height, rgb })
+    }
+
+    /// Images packed one after another in `data`, as the JS package sends them (src/wasm):
+    /// `shapes` holds `width, height, channels, stride` per image (stride 0: rows are packed).
+    /// Every count comes from outside, so each is checked: a short buffer, a zero or huge
+    /// side, an unknown channel count or a stride shorter than a row is an error, never a
+    /// panic or an oversized allocation.
+    pub fn unpack(data: &[u8], shapes: &[u32]) -> Result<Vec<Image>> {
+        if shapes.is_empty() || shapes.len() % 4 != 0 {
+            return Err(Error::InvalidInput(format!(
+                "expected 4 numbers (width, height, channels, stride) per image, got {}",
+                shapes.len()
+            )));
+        }
+        let mut images = Vec::new();
+        let mut offset = 0usize;
+        for s in shapes.chunks_exact(4) {
+            let [w, h, c, stride] = [s[0], s[1], s[2], s[3]].map(|x| x as usize);
+            let format = PixelFormat::from_channels(c)?;
+            let row = if stride > 0 {
+                stride
+            } else {
+                w.saturating_mul(c)
+            };
+            let len = row.saturating_mul(h);
+            let end = offset.saturating_add(len).min(data.len());
+            let stride = (stride > 0).then_some(stride);
+            images.push(Image::from_pixels(
+                &data[offset..end],
+                w,
+                h,
+                format,
+                stride,
+            )?);
+            offset = end;
+        }
+        Ok(images)
     }
 
     /// Decodes an image file (PNG, JPEG, PGM/PPM); feature `files`.
@@ -211,5 +252,45 @@ impl Image {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shapes(list: &[[u32; 4]]) -> Vec<u32> {
+        list.iter().flatten().copied().collect()
+    }
+
+    #[test]
+    fn unpack_splits_a_batch_by_its_shapes() {
+        // A 2x1 RGBA image, then a 1x2 grey one whose rows are 3 bytes apart.
+        let data = [1, 2, 3, 255, 4, 5, 6, 255, 7, 0, 0, 8];
+        let images = Image::unpack(&data, &shapes(&[[2, 1, 4, 0], [1, 2, 1, 3]])).unwrap();
+        assert_eq!(images[0].as_rgb(), &[1, 2, 3, 4, 5, 6]);
+        assert_eq!(images[1].as_rgb(), &[7, 7, 7, 8, 8, 8]);
+    }
+
+    #[test]
+    fn unpack_refuses_what_does_not_add_up() {
+        let refused = |data: &[u8], s: &[[u32; 4]]| {
+            assert!(
+                matches!(Image::unpack(data, &shapes(s)), Err(Error::InvalidInput(_))),
+                "{s:?}"
+            );
+        };
+        refused(&[0; 12], &[]);
+        assert!(
+            Image::unpack(&[0; 12], &[1, 1, 3]).is_err(),
+            "not 4 numbers per image"
+        );
+        refused(&[0; 11], &[[2, 2, 3, 0]]); // a byte short
+        refused(&[0; 12], &[[2, 2, 2, 0]]); // two channels
+        refused(&[0; 12], &[[2, 2, 3, 5]]); // stride shorter than a row
+        refused(&[0; 12], &[[0, 2, 3, 0]]);
+        refused(&[0; 12], &[[u32::MAX, u32::MAX, 4, 0]]);
+        refused(&[0; 12], &[[2, 2, 3, u32::MAX]]);
+        refused(&[0; 24], &[[2, 2, 3, 0], [2, 2, 3, 0], [1, 1, 1, 0]]); // the third has no bytes
     }
 }

@@ -11,11 +11,11 @@
 #[path = "../../src/error.rs"]
 mod error;
 #[allow(dead_code)]
-#[path = "../../src/io/template.rs"]
-mod template;
-#[allow(dead_code)]
 #[path = "../../src/io/sealed.rs"]
 mod sealed;
+#[allow(dead_code)]
+#[path = "../../src/io/template.rs"]
+mod template;
 
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};

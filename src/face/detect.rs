@@ -3,6 +3,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::backend::read_back_error;
 use crate::error::{Error, Result};
 use crate::face::align::Point;
 use crate::image::Image;
@@ -283,7 +284,7 @@ impl Detector {
             .forward(x)
             .into_data_async()
             .await
-            .map_err(|e| Error::Inference(format!("reading detections back: {e:?}")))?;
+            .map_err(|e| read_back_error("reading detections back", e))?;
         let raw = data
             .as_slice::<f32>()
             .map_err(|e| Error::Inference(format!("{e:?}")))?;

@@ -4,6 +4,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::backend::read_back_error;
 use crate::error::{Error, Result};
 
 /// A template matrix resident on a device.
@@ -51,7 +52,7 @@ impl TemplateIndex {
             .sum_dim(1)
             .into_data_async()
             .await
-            .map_err(|e| Error::Inference(format!("reading the scores back: {e:?}")))?;
+            .map_err(|e| read_back_error("reading the scores back", e))?;
         data.as_slice::<f32>()
             .map(<[f32]>::to_vec)
             .map_err(|e| Error::Inference(format!("scores are not f32: {e:?}")))

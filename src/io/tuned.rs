@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use burn::tensor::{Device, Tensor};
 
+use crate::backend::read_back_error;
 use crate::error::{Error, Result};
 use crate::io::weights::{f32_bytes, write_file, ModelInfo, Provenance, WeightFile};
 use crate::nn::adapter::{Adapter, Network, Scope};
@@ -35,7 +36,7 @@ async fn host(t: Tensor<1>) -> Result<Vec<f32>> {
     let data = t
         .into_data_async()
         .await
-        .map_err(|e| Error::Inference(format!("reading weights back: {e:?}")))?;
+        .map_err(|e| read_back_error("reading weights back", e))?;
     data.try_to_vec::<f32>()
         .map_err(|e| Error::Inference(format!("weights are not f32: {e:?}")))
 }

@@ -9,7 +9,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
-use crate::backend::Backend;
+use crate::backend::{read_back_error, Backend};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::io::tuned::TunedInfo;
@@ -556,7 +556,7 @@ impl Embedder {
                 .forward(x)
                 .into_data_async()
                 .await
-                .map_err(|e| Error::Inference(format!("reading the embeddings back: {e:?}")))?;
+                .map_err(|e| read_back_error("reading the embeddings back", e))?;
             let values = data
                 .as_slice::<f32>()
                 .map_err(|e| Error::Inference(format!("embeddings are not f32: {e:?}")))?;

@@ -12,6 +12,7 @@ use burn::module::{Module, Param};
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::{Tensor, TensorData};
 
+use crate::backend::read_back_error;
 use crate::error::{Error, Result};
 use crate::nn::adapter::{Adapter, Network, Scope};
 use crate::nn::mobilefacenet::{MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE};
@@ -185,7 +186,7 @@ async fn class_centroids(
             let data = e
                 .into_data_async()
                 .await
-                .map_err(|e| Error::Inference(format!("reading embeddings back: {e:?}")))?;
+                .map_err(|e| read_back_error("reading embeddings back", e))?;
             let values = data
                 .try_to_vec::<f32>()
                 .map_err(|e| Error::Inference(format!("embeddings are not f32: {e:?}")))?;

@@ -6,13 +6,14 @@ use js_sys::{Float32Array, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::{image, js_error, set, to_js};
+use super::{js_error, set, to_js};
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::face::detect::Detector;
 use crate::face::pipeline::Pipeline;
 use crate::face::prepared::FaceMode;
 use crate::image::Image;
+use crate::score::calibration::Calibration;
 use crate::score::embedder::Embedder;
 
 /// A loaded model on one backend.
@@ -162,6 +163,26 @@ impl Engine {
     #[wasm_bindgen(js_name = resetCalibration)]
     pub fn reset_calibration(&self) {
         self.inner.embedder.reset_calibration();
+    }
+
+    /// The calibration in use as JSON (null when the model has none): with
+    /// [`Engine::restore_calibration`] it carries the state to a new engine when the package
+    /// restarts one after a trap.
+    #[wasm_bindgen(js_name = calibrationJson)]
+    pub fn calibration_json(&self) -> Option<String> {
+        self.inner.embedder.calibration().map(|c| c.to_json())
+    }
+
+    /// Uses a calibration from [`Engine::calibration_json`] (checked like one in a weights
+    /// file: MODEL_LOAD when it makes no sense); null for none.
+    #[wasm_bindgen(js_name = restoreCalibration)]
+    pub fn restore_calibration(&self, json: Option<String>) -> Result<(), JsValue> {
+        let calibration = json
+            .map(|j| Calibration::from_json(&j))
+            .transpose()
+            .map_err(js_error)?;
+        self.inner.embedder.set_calibration(calibration);
+        Ok(())
     }
 
     /// Like [`Engine::embed_batch`] but the model's raw, unnormalised outputs (for fidelity
@@ -356,25 +377,5 @@ fn model_info(embedder: &Embedder) -> JsValue {
 
 /// Splits the packed batch of [`Engine::embed_batch`] into images.
 pub(crate) fn unpack(data: &[u8], shapes: &[u32]) -> Result<Vec<Image>, Error> {
-    if shapes.is_empty() || shapes.len() % 4 != 0 {
-        return Err(Error::InvalidInput(format!(
-            "expected 4 numbers (width, height, channels, stride) per image, got {}",
-            shapes.len()
-        )));
-    }
-    let mut images = Vec::new();
-    let mut offset = 0usize;
-    for s in shapes.chunks_exact(4) {
-        let [w, h, c, stride] = [s[0], s[1], s[2], s[3]];
-        let row = if stride > 0 {
-            stride as usize
-        } else {
-            (w as usize) * (c as usize)
-        };
-        let len = row.saturating_mul(h as usize);
-        let end = offset.saturating_add(len).min(data.len());
-        images.push(image(&data[offset..end], w, h, c, stride)?);
-        offset = end;
-    }
-    Ok(images)
+    Image::unpack(data, shapes)
 }

@@ -10,7 +10,6 @@ use wasm_bindgen::prelude::*;
 
 use crate::backend::Backend;
 use crate::error::Error;
-use crate::image::{Image, PixelFormat};
 use crate::score::verify;
 
 // The classes the package uses are exported by their `#[wasm_bindgen]` attributes.
@@ -27,18 +26,6 @@ pub(crate) fn js_error(e: Error) -> JsValue {
     let err = js_sys::Error::new(&e.to_string());
     let _ = Reflect::set(&err, &"code".into(), &e.code().into());
     err.into()
-}
-
-pub(crate) fn image(
-    data: &[u8],
-    width: u32,
-    height: u32,
-    channels: u32,
-    stride: u32,
-) -> Result<Image, Error> {
-    let format = PixelFormat::from_channels(channels as usize)?;
-    let stride = (stride > 0).then_some(stride as usize);
-    Image::from_pixels(data, width as usize, height as usize, format, stride)
 }
 
 /// A result as the plain JS value `JSON.parse` would give (objects, arrays, `null` for `None`).

@@ -32,11 +32,12 @@ export const CHROMIUM_ARGS = [
 ];
 
 /** Serves the site and starts Chromium; `args` adds flags (e.g. a fake camera), `profile`
- * reuses a user-data directory and `port` the origin (to find IndexedDB again in a new browser). */
-export async function start({ args = [], profile, port = 0 } = {}) {
-  if (!existsSync(join(SITE, 'index.html'))) throw new Error(`${SITE} is not built: run 'make site'`);
+ * reuses a user-data directory, `port` the origin (to find IndexedDB again in a new browser) and
+ * `site` serves another build of the site (the fault-injection one). */
+export async function start({ args = [], profile, port = 0, site = SITE } = {}) {
+  if (!existsSync(join(site, 'index.html'))) throw new Error(`${site} is not built: run 'make site'`);
   mkdirSync(ARTIFACTS, { recursive: true });
-  const server = await serve(SITE, port);
+  const server = await serve(site, port);
   const url = `http://127.0.0.1:${server.address().port}/`;
   const browser = await chromium.launchPersistentContext(profile ?? mkdtempSync(join(tmpdir(), 'webverify-chromium-')), {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',

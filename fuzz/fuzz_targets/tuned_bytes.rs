@@ -1,0 +1,7 @@
+//! Fuzz target: see `tuned_bytes` in fuzz/harness/engine.rs (needs the engine: `--features engine`).
+#![no_main]
+
+#[path = "../harness/engine.rs"]
+mod engine;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| engine::tuned_bytes(data));

@@ -1,0 +1,182 @@
+// Recovery after a trap (issue 14, item 4), with a real Rust panic: the site is served with the
+// `fault-injection` build of the engine (`make fault-wasm`: `Image::from_pixels` panics on a
+// 7x13 image), so a trap is provoked through the public API, in the worker and inline, on the
+// CPU and on WebGPU. After it: the call that trapped fails with INTERNAL (never hangs), the
+// same verifier answers the next call with the tuned model and the refitted calibration it had,
+// galleries from before say they were lost, new ones work, and it survives a second trap.
+// And a lost WebGPU device (`GPUDevice.destroy()` on the page's device, caught by wrapping
+// `requestDevice` before the page loads): the call fails with BACKEND_UNAVAILABLE, the
+// verifier moves to the CPU with the same model, calibration and galleries.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, SHARED, SITE, needsShared, openPage, start } from './harness.mjs';
+
+const FAULT_WASM = join(ROOT, 'build/fault-wasm');
+const FAULT_SITE = join(ROOT, 'build/fault-site');
+
+let env;
+before(async () => {
+  if (!existsSync(join(FAULT_WASM, 'webverify_bg.wasm'))) throw new Error(`${FAULT_WASM} is not built: run 'make fault-wasm'`);
+  // The built site with the plain build's module and glue swapped for the fault build's.
+  rmSync(FAULT_SITE, { recursive: true, force: true });
+  cpSync(SITE, FAULT_SITE, { recursive: true });
+  for (const file of ['webverify.js', 'webverify_bg.wasm']) copyFileSync(join(FAULT_WASM, file), join(FAULT_SITE, 'webverify/wasm', file));
+  env = await start({ site: FAULT_SITE });
+});
+after(async () => {
+  await env?.close();
+  rmSync(FAULT_SITE, { recursive: true, force: true });
+});
+
+const png = (n) => readFileSync(join(SHARED, 'reference/mobilefacenet/inputs', n)).toString('base64');
+const faces = () => ({ a: png('face_00_faceid.png'), b: png('face_01_facematch_selected.png') });
+
+/** Runs in the page. */
+async function crashAndRecover({ backend, worker, faces, lose }) {
+  const { Verifier } = await import('./webverify/index.js');
+  const settle = (p, ms = 300_000) => Promise.race([
+    p.then(() => ({ code: 'resolved' }), (e) => (e?.name === 'WebverifyError' ? { code: e.code, message: e.message } : { code: `raw ${e?.name}`, message: e?.message })),
+    new Promise((resolve) => setTimeout(() => resolve({ code: 'HANG' }), ms)),
+  ]);
+  const bitmap = async (b64) => createImageBitmap(new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'image/png' }), { colorSpaceConversion: 'none' });
+  const [a, b] = [await bitmap(faces.a), await bitmap(faces.b)];
+  const trap = () => ({ data: new Uint8Array(7 * 13 * 4).fill(128), width: 7, height: 13 });
+  const out = {};
+
+  const v = await Verifier.create({ backend, worker, wasmBuild: 'simd' });
+  out.backend = v.backend;
+  const shipped = await v.verify(a, b, { far: 1e-2 });
+
+  // State to restore: tuned weights (an adapter e + 0.5·e: another model id, same direction)…
+  const D = v.model.embeddingDim;
+  const w = new Float32Array(D * D);
+  for (let i = 0; i < D; i++) w[i * D + i] = 0.5;
+  const meta = {
+    format: 'webverify-weights', format_version: '1', model: 'mobilefacenet-tuned', source: 'recovery test', source_sha256: v.model.sha256,
+    embedding_dim: String(D), input_size: '112', base_model: v.model.name, base_sha256: v.model.sha256, scope: 'adapter',
+  };
+  const header = { __metadata__: meta, 'adapter.weight': { dtype: 'F32', shape: [D, D], data_offsets: [0, w.byteLength] } };
+  let json = JSON.stringify(header);
+  while (json.length % 8) json += ' ';
+  const tuned = new Uint8Array(8 + json.length + w.byteLength);
+  new DataView(tuned.buffer).setBigUint64(0, BigInt(json.length), true);
+  tuned.set(new TextEncoder().encode(json), 8);
+  tuned.set(new Uint8Array(w.buffer), 8 + json.length);
+  out.shippedId = v.model.id;
+  out.tunedId = (await v.importTuned(tuned)).id;
+
+  // …and a calibration refitted on 300 impostor pairs of random directions and a few genuine.
+  const ea = await v.embed(a);
+  const eb = await v.embed(b);
+  let seed = 7;
+  const random = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 - 0.5; };
+  const unit = () => { const x = Float32Array.from({ length: D }, random); const n = Math.hypot(...x); return x.map((y) => y / n); };
+  const pairs = [...Array.from({ length: 300 }, () => ({ a: unit(), b: unit(), same: false })), ...Array.from({ length: 20 }, () => ({ a: ea, b: eb, same: true }))];
+  await v.calibrate(pairs);
+  const calibrated = await v.verify(a, b, { far: 1e-2 });
+  out.calibrationChanged = calibrated.threshold !== shipped.threshold;
+
+  const gallery = v.createGallery();
+  await gallery.enroll('me', [ea]);
+
+  if (lose === 'device') {
+    for (const device of window.gpuDevices) device.destroy();
+    out.crash = await settle(v.verify(a, b, { far: 1e-2 }));
+    out.oldGallery = await settle(gallery.size().then((n) => { if (n !== 1) throw new Error(`size ${n}`); }));
+    out.backendAfter = v.backend;
+    const again = await v.verify(a, b, { far: 1e-2 });
+    out.afterMatch = again.match;
+    out.sameSimilarity = Math.abs(again.similarity - calibrated.similarity) < 1e-5;
+    out.sameThreshold = again.threshold === calibrated.threshold;
+    out.modelAfter = v.model.id;
+    out.identifyOld = (await gallery.identify(eb)).match;
+    v.dispose();
+    return out;
+  }
+
+  // The trap, with a genuine verification in flight beside it.
+  const inFlight = v.verify(a, b, { far: 1e-2 });
+  out.crash = await settle(v.embed(trap(), { face: 'none' }));
+  out.inFlight = await settle(inFlight);
+
+  // The same verifier afterwards.
+  const again = await v.verify(a, b, { far: 1e-2 });
+  out.afterMatch = again.match;
+  out.sameSimilarity = Math.abs(again.similarity - calibrated.similarity) < 1e-6;
+  out.sameThreshold = again.threshold === calibrated.threshold;
+  out.modelAfter = v.model.id;
+  out.oldGallery = await settle(gallery.size());
+  const fresh = v.createGallery();
+  await fresh.enroll('me', [ea]);
+  out.newGallery = (await fresh.identify(eb)).match;
+
+  // A second trap, from another method, then a plain verification again.
+  out.crash2 = await settle(v.detect(trap()));
+  out.afterSecond = (await v.verify(a, b)).match;
+  out.modelAfterSecond = v.model.id;
+
+  v.dispose();
+  out.disposed = await settle(v.embed(a));
+  return out;
+}
+
+for (const [backend, worker] of [['cpu', true], ['cpu', false], ['webgpu', false]]) {
+  describe(`recovery after a trap on ${backend}, ${worker ? 'in a worker' : 'inline'}`, { skip: needsShared() }, () => {
+    test('the trapping call fails with INTERNAL; the verifier goes on with its model and calibration', async () => {
+      const { page } = await openPage(env.browser, `${env.url}blank.html`);
+      let workers = 0;
+      page.on('worker', () => { workers += 1; });
+      const out = await page.evaluate(crashAndRecover, { backend, worker, faces: faces(), lose: 'trap' });
+      console.log(JSON.stringify(out));
+      assert.equal(out.crash.code, 'INTERNAL', `the trapping call: ${JSON.stringify(out.crash)}`);
+      assert.match(out.crash.message, /crashed/);
+      assert.ok(out.inFlight.code === 'resolved' || out.inFlight.code === 'INTERNAL', `the call in flight: ${JSON.stringify(out.inFlight)}`);
+      assert.ok(out.calibrationChanged, 'the refit moved the threshold (else restoring it proves nothing)');
+      assert.notEqual(out.tunedId, out.shippedId);
+      assert.equal(out.afterMatch, true);
+      assert.ok(out.sameSimilarity, 'same similarity as before the trap');
+      assert.ok(out.sameThreshold, 'the refitted calibration was restored');
+      assert.equal(out.modelAfter, out.tunedId, 'the tuned model was restored');
+      assert.equal(out.oldGallery.code, 'INTERNAL');
+      assert.match(out.oldGallery.message, /lost/);
+      assert.equal(out.newGallery, 'me');
+      assert.equal(out.crash2.code, 'INTERNAL');
+      assert.equal(out.afterSecond, true);
+      assert.equal(out.modelAfterSecond, out.tunedId);
+      assert.equal(out.disposed.code, 'DISPOSED');
+      // In worker mode each trap ended the worker and started a new one.
+      assert.equal(workers, worker ? 3 : 0, 'workers started');
+      await page.close();
+    });
+  });
+}
+
+describe('a lost WebGPU device, inline', { skip: needsShared() }, () => {
+  test('the call fails with BACKEND_UNAVAILABLE; the verifier goes on on the CPU with its model, calibration and galleries', async () => {
+    const page = await env.browser.newPage();
+    page.setDefaultTimeout(600_000);
+    await page.addInitScript(() => {
+      const { requestDevice } = GPUAdapter.prototype;
+      GPUAdapter.prototype.requestDevice = async function (...args) {
+        const device = await requestDevice.apply(this, args);
+        (window.gpuDevices ??= []).push(device);
+        return device;
+      };
+    });
+    await page.goto(`${env.url}blank.html`);
+    const out = await page.evaluate(crashAndRecover, { backend: 'webgpu', worker: false, faces: faces(), lose: 'device' });
+    console.log(JSON.stringify(out));
+    assert.equal(out.crash.code, 'BACKEND_UNAVAILABLE', JSON.stringify(out.crash));
+    assert.match(out.crash.message, /device was lost.*moved to the CPU/s);
+    assert.match(out.backendAfter, /^flex \(moved from WebGPU/);
+    assert.equal(out.oldGallery.code, 'resolved', 'a gallery survives the move');
+    assert.equal(out.afterMatch, true);
+    assert.ok(out.sameSimilarity, 'the CPU gives the same similarity');
+    assert.ok(out.sameThreshold, 'the refitted calibration came along');
+    assert.equal(out.modelAfter, out.tunedId, 'the tuned model came along');
+    assert.equal(out.identifyOld, 'me');
+    await page.close();
+  });
+});
