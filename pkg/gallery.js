@@ -4,7 +4,7 @@
 import { WebverifyError, guardMethods } from './errors.js';
 import { GALLERY_METHODS } from './protocol.js';
 import { checkPostable, options } from './input.js';
-import { currentGeneration, guarded } from './recovery.js';
+import { aroundEngine, currentGeneration } from './recovery.js';
 
 export class Gallery {
   #verifier;
@@ -162,15 +162,7 @@ export class Gallery {
   }
 }
 
-guardMethods(Gallery.prototype, [...Object.keys(GALLERY_METHODS), 'save'],
-  (g, call) => guarded(async () => {
-    await g._current();
-    try {
-      return await call();
-    } catch (e) {
-      throw g._failed(e);
-    }
-  }));
+guardMethods(Gallery.prototype, [...Object.keys(GALLERY_METHODS), 'save'], aroundEngine);
 guardMethods(Gallery, ['fromBytes', 'load']);
 
 /** A sealing key as bytes (the length is checked by the engine: at least 16). */

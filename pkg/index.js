@@ -7,7 +7,7 @@ import { Gallery } from './gallery.js';
 import { checkPostable, options, pack } from './input.js';
 import { DEFAULT_DETECTOR_URL, DEFAULT_MODEL_URL, fetchWeights, loadWasm, webgpuUnavailableReason } from './loading.js';
 import { VERIFIER_METHODS } from './protocol.js';
-import { currentGeneration, guarded, instanceDead, watchTraps } from './recovery.js';
+import { aroundEngine, currentGeneration, guarded, instanceDead, watchTraps } from './recovery.js';
 import { WorkerVerifier } from './worker-client.js';
 
 export { WebverifyError } from './errors.js';
@@ -143,8 +143,12 @@ export class Verifier {
       // CPU kernels for one face; a software adapter always does). A GPU that fails its timing
       // counts as infinitely slow.
       const cpu = await start('cpu').catch((e) => { gpu.free(); throw e; });
-      const gpuMs = await gpu.timeEmbedding(PROBE_RUNS).catch(() => Infinity);
-      const cpuMs = await cpu.timeEmbedding(PROBE_RUNS).catch((e) => { gpu.free(); cpu.free(); throw e; });
+      // (After a trap both engines are dead: nothing to free, the error is INTERNAL.)
+      const gpuMs = await guarded(() => gpu.timeEmbedding(PROBE_RUNS)).catch((e) => { if (e?.trapped) throw e; return Infinity; });
+      const cpuMs = await guarded(() => cpu.timeEmbedding(PROBE_RUNS)).catch((e) => {
+        if (!e?.trapped) { gpu.free(); cpu.free(); }
+        throw e;
+      });
       const [keep, drop] = gpuMs <= cpuMs ? [gpu, cpu] : [cpu, gpu];
       drop.free();
       return made(keep, `auto: measured webgpu ${gpuMs.toFixed(1)} ms, cpu ${cpuMs.toFixed(1)} ms per face`);
@@ -456,15 +460,7 @@ export class Verifier {
 
 // Every public method rejects only with WebverifyError, and runs on a live engine: a trap
 // fails the calls in flight and the next call restarts the engine (recovery.js).
-guardMethods(Verifier.prototype, [...Object.keys(VERIFIER_METHODS), 'fineTune', '_galleryFromBytes'],
-  (v, call) => guarded(async () => {
-    await v._current();
-    try {
-      return await call();
-    } catch (e) {
-      throw v._failed(e);
-    }
-  }));
+guardMethods(Verifier.prototype, [...Object.keys(VERIFIER_METHODS), 'fineTune', '_galleryFromBytes'], aroundEngine);
 guardMethods(Verifier, ['create', 'similarity']);
 
 export default Verifier;

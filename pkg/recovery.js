@@ -96,6 +96,22 @@ export async function guarded(call) {
 }
 
 /**
+ * The guard of every engine method of Verifier and Gallery (`guardMethods`' `around`): the
+ * call runs under `guarded`, after `target._current()` (a new engine after a trap or a lost
+ * GPU), and its errors pass through `target._failed` (a lost GPU moves the verifier to the CPU).
+ */
+export function aroundEngine(target, call) {
+  return guarded(async () => {
+    await target._current();
+    try {
+      return await call();
+    } catch (e) {
+      throw target._failed(e);
+    }
+  });
+}
+
+/**
  * A fresh instance of the module behind wasm-bindgen's glue `glue` (made with
  * `--experimental-reset-state-function`). The glue's own reset instantiates synchronously,
  * which Chromium refuses on a page's main thread for modules over 8 MB; so the module and

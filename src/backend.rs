@@ -120,7 +120,14 @@ async fn webgpu_device() -> Result<Device> {
 pub(crate) fn read_back_error(what: &str, e: burn_std::ExecutionError) -> Error {
     match e {
         burn_std::ExecutionError::DevicePoisoned { reason } => Error::BackendUnavailable(format!(
-            "the GPU device was lost while {what} ({reason}); the CPU backend still works"
+            "the GPU device was lost while {what} ({}); the CPU backend still works",
+            // What says why, without burn's "Caused by:" / backtrace lines.
+            reason
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("Caused by") && !l.contains("acktrace"))
+                .collect::<Vec<_>>()
+                .join("; ")
         )),
         other => Error::Inference(format!("{what}: {other:?}")),
     }

@@ -36,7 +36,7 @@ const faces = () => ({ a: png('face_00_faceid.png'), b: png('face_01_facematch_s
 /** Runs in the page. */
 async function crashAndRecover({ backend, worker, faces, lose }) {
   const { Verifier } = await import('./webverify/index.js');
-  const settle = (p, ms = 300_000) => Promise.race([
+  const settle = (p, ms = 120_000) => Promise.race([
     p.then(() => ({ code: 'resolved' }), (e) => (e?.name === 'WebverifyError' ? { code: e.code, message: e.message } : { code: `raw ${e?.name}`, message: e?.message })),
     new Promise((resolve) => setTimeout(() => resolve({ code: 'HANG' }), ms)),
   ]);
@@ -88,7 +88,8 @@ async function crashAndRecover({ backend, worker, faces, lose }) {
     out.backendAfter = v.backend;
     const again = await v.verify(a, b, { far: 1e-2 });
     out.afterMatch = again.match;
-    out.sameSimilarity = Math.abs(again.similarity - calibrated.similarity) < 1e-5;
+    // Another backend: the same model within the two backends' fidelity (detection included).
+    out.similarityDelta = Math.abs(again.similarity - calibrated.similarity);
     out.sameThreshold = again.threshold === calibrated.threshold;
     out.modelAfter = v.model.id;
     out.identifyOld = (await gallery.identify(eb)).match;
@@ -173,7 +174,7 @@ describe('a lost WebGPU device, inline', { skip: needsShared() }, () => {
     assert.match(out.backendAfter, /^flex \(moved from WebGPU/);
     assert.equal(out.oldGallery.code, 'resolved', 'a gallery survives the move');
     assert.equal(out.afterMatch, true);
-    assert.ok(out.sameSimilarity, 'the CPU gives the same similarity');
+    assert.ok(out.similarityDelta < 1e-3, `the CPU gives the same similarity within 1e-3: ${out.similarityDelta}`);
     assert.ok(out.sameThreshold, 'the refitted calibration came along');
     assert.equal(out.modelAfter, out.tunedId, 'the tuned model came along');
     assert.equal(out.identifyOld, 'me');
