@@ -26,14 +26,19 @@ export class Gallery {
     return this.#verifier._failed(e);
   }
 
-  /** @internal Run before every call, inside recovery.js's guard. */
-  async _current() {
-    await this.#verifier._current();
-    if (this.#pending) {
-      this.#inner = this.#verifier._newGallery();
-      this.#generation = currentGeneration();
-      this.#pending = false;
-    }
+  /** @internal Run before every call, inside recovery.js's guard (null when there is nothing
+   * to wait for). */
+  _current() {
+    const rebuilding = this.#verifier._current();
+    if (!rebuilding && !this.#pending) return null;
+    return (async () => {
+      await rebuilding;
+      if (this.#pending) {
+        this.#inner = this.#verifier._newGallery();
+        this.#generation = currentGeneration();
+        this.#pending = false;
+      }
+    })();
   }
 
   /** An empty gallery for `verifier`'s model (the same as `verifier.createGallery()`). */

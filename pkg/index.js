@@ -164,8 +164,9 @@ export class Verifier {
   /** @internal Run before every call (inside recovery.js's guard): after a trap re-instantiated
    * the module, or the GPU device was lost, a new engine with this verifier's model, tuned
    * weights and calibration. */
-  async _current() {
-    if (!this.#engine || this.#generation === currentGeneration()) return;
+  _current() {
+    // Null on the usual path, so that a call starts synchronously (as `dispose()` expects).
+    if (!this.#engine || this.#generation === currentGeneration()) return null;
     this.#rebuilding ??= (async () => {
       const { weights, detector, backend } = this.#origin;
       const engine = await wasm.Engine.create(weights, backend, detector);
@@ -176,7 +177,7 @@ export class Verifier {
       this.#generation = generation;
       this.model = engine.modelInfo;
     })().finally(() => { this.#rebuilding = null; });
-    await this.#rebuilding;
+    return this.#rebuilding;
   }
 
   static async #apply(engine, state) {

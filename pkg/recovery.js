@@ -102,7 +102,8 @@ export async function guarded(call) {
  */
 export function aroundEngine(target, call) {
   return guarded(async () => {
-    await target._current();
+    const rebuilding = target._current();
+    if (rebuilding) await rebuilding;
     try {
       return await call();
     } catch (e) {
