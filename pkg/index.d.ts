@@ -1,4 +1,7 @@
-/** Error codes carried by every error the package throws. */
+/** Error codes carried by every error the package throws. `INTERNAL`: a bug, or the engine
+ * crashed (a trap of the wasm instance): the calls in flight fail with it and the verifier
+ * restarts the engine with the same model, tuned weights and calibration; galleries held in the
+ * crashed engine are lost (load them again from their bytes). */
 export type ErrorCode =
   | 'INVALID_INPUT'
   | 'MODEL_LOAD'
@@ -13,9 +16,6 @@ export type ErrorCode =
   | 'ABORTED'
   | 'CONFLICT'
   | 'DISPOSED'
-  /** A bug, or the engine crashed (a trap of the wasm instance): the calls in flight fail with
-   * it and the verifier restarts the engine with the same model, tuned weights and calibration;
-   * galleries held in the crashed engine are lost (load them again from their bytes). */
   | 'INTERNAL';
 
 export class WebverifyError extends Error {
