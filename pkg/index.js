@@ -61,7 +61,8 @@ export class Verifier {
   #engine;
   /** The module instance the engine lives in (recovery.js): after a trap it is rebuilt. */
   #generation = currentGeneration();
-  /** What rebuilds the engine after a trap: the weights, the detector and the backend chosen. */
+  /** What rebuilds the engine after a trap: the weights, the detector and the backend chosen.
+   * The bytes are kept (5.6 MB with the shipped files) so that a recovery needs no network. */
   #origin;
   /** The state to restore on top: `{ tuned, calibration }` once either changed (else null). */
   #state = null;
@@ -221,7 +222,7 @@ export class Verifier {
   /** Records the model and calibration after a call that changed them; `tuned`: the bytes of
    * a new tuned model (the very file imported, so that its id and checksum, which galleries
    * record, stay the same after a restart). */
-  async #remember(tuned = this.#state?.tuned ?? null) {
+  #remember(tuned = this.#state?.tuned ?? null) {
     this.#state = { tuned, calibration: this.#live().calibrationJson() ?? null };
   }
 
@@ -312,14 +313,14 @@ export class Verifier {
     });
     const same = Uint8Array.from(pairs, (p) => (p.same ? 1 : 0));
     const refit = this.#live().calibrate(a, b, same);
-    await this.#remember();
+    this.#remember();
     return refit;
   }
 
   /** Goes back to the calibration shipped with the model. */
   async resetCalibration() {
     this.#live().resetCalibration();
-    await this.#remember();
+    this.#remember();
   }
 
   /**
@@ -387,7 +388,7 @@ export class Verifier {
     const out = await this.#live().fineTune(...pack(images), dense, faceMode(face), JSON.stringify(recipe), onStep);
     this.model = out.modelInfo;
     // The file fine-tuning made and loaded (exportTuned gives the same bytes).
-    await this.#remember((await this.#live().exportTuned()) ?? null);
+    this.#remember((await this.#live().exportTuned()) ?? null);
     return { losses: out.losses, ms: out.ms, skipped: out.skipped, modelId: out.modelInfo.id, model: out.modelInfo };
   }
 
@@ -402,7 +403,7 @@ export class Verifier {
   async importTuned(bytes) {
     const file = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
     this.model = await this.#live().importTuned(file);
-    await this.#remember(file.slice());
+    this.#remember(file.slice());
     return this.model;
   }
 
