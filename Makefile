@@ -53,6 +53,8 @@ fault-wasm:
 package: wasm
 	mkdir -p pkg/models
 	cp models/mobilefacenet.safetensors models/blazeface-short.safetensors models/README.md pkg/models/
+	cp LICENSE pkg/LICENSE
+	node tools/check-package.mjs pkg
 
 # A self-contained static site: the page plus the package as a user would install it.
 site: package

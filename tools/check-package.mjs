@@ -1,0 +1,45 @@
+// `prepack` of the npm package (pkg/): refuses to pack a tarball that would not work. Every file
+// in package.json's `files` must exist and not be empty (npm silently packs without a missing
+// one: a 19 kB tarball with no engine), the weights must be the repository's `models/` files byte
+// for byte, and each wasm module must be newer than every Rust source and Cargo.lock (a module
+// built before the last change is stale). Reports on stderr (npm pack --json owns stdout).
+// Usage: node tools/check-package.mjs [package dir]
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const dir = resolve(process.argv[2] ?? join(root, 'pkg'));
+const { files } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+const problems = [];
+
+for (const file of files) {
+  const path = join(dir, file);
+  if (!existsSync(path)) problems.push(`${file} is missing`);
+  else if (statSync(path).size === 0) problems.push(`${file} is empty`);
+}
+
+for (const file of files.filter((f) => f.startsWith('models/') && f.endsWith('.safetensors'))) {
+  const [packed, source] = [join(dir, file), join(root, file)];
+  if (existsSync(packed) && existsSync(source) && !readFileSync(packed).equals(readFileSync(source))) {
+    problems.push(`${file} differs from the repository's ${file}`);
+  }
+}
+
+/** The newest modification time under `path` (a file or a folder). */
+const newest = (path) => {
+  const s = statSync(path);
+  if (!s.isDirectory()) return s.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))));
+};
+const sources = Math.max(newest(join(root, 'src')), newest(join(root, 'Cargo.lock')), newest(join(root, 'Cargo.toml')));
+for (const file of files.filter((f) => f.endsWith('.wasm'))) {
+  const path = join(dir, file);
+  if (existsSync(path) && statSync(path).mtimeMs < sources) problems.push(`${file} is older than the Rust sources: rebuild it`);
+}
+
+if (problems.length) {
+  console.error(`webverify package in ${dir} is not ready to pack:\n- ${problems.join('\n- ')}\nRun 'make package' first.`);
+  process.exit(1);
+}
+console.error(`webverify package in ${dir}: all ${files.length} files present, weights as in models/, wasm newer than the sources`);
