@@ -11,12 +11,12 @@
 // call in flight, so nothing hangs.
 import { WebverifyError } from './errors.js';
 
-export function isTrap(e) {
+function isTrap(e) {
   return typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError;
 }
 
 /** The error the calls in flight get. `trapped` tells worker.js to say so to the client. */
-export function trapError(e) {
+function trapError(e) {
   const err = new WebverifyError('INTERNAL', `the engine crashed (${e?.message ?? e}); the calls in flight failed and the engine restarts with the same model, tuned weights and calibration`, { cause: e });
   err.trapped = true;
   return err;
@@ -48,7 +48,7 @@ export function instanceDead() {
 }
 
 /** Marks the instance dead and fails every call in flight (once per trap). */
-export function reportTrap(e) {
+function reportTrap(e) {
   if (trapped) return trapped;
   trapped = trapError(e);
   current.reject(trapped);
