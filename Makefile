@@ -3,9 +3,14 @@
 # every build and CI run: burn takes tens of minutes to build cold on 2 cores.
 
 SHELL := /bin/bash
+, := ,
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/webverify/target
 WASM_BINDGEN_VERSION := 0.2.130
-WASM_FEATURES := webgpu,flex,ndarray,train
+# Two engine modules (pkg/loading.js): `full` (WebGPU, Flex and training; WebGPU verifiers and
+# fine-tuning load it) and `cpu` (Flex alone: what a CPU verifier downloads). NdArray is not in
+# the browser: 2.2x slower than Flex there (docs/BENCHMARKS.md); it stays a native feature.
+WASM_FEATURES := webgpu,flex,train
+WASM_CPU_FEATURES := flex
 # The glue can re-instantiate the module after a trap (pkg/recovery.js).
 WASM_BINDGEN_FLAGS := --experimental-reset-state-function
 WASM_OUT := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/webverify.wasm
@@ -13,7 +18,7 @@ SITE := build/site
 PORT ?= 8080
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: fault-wasm bench-peers soak fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-features test-wasm test-browser bench clean
+.PHONY: fault-wasm peers bench-load bench-peers soak fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-features test-wasm test-browser bench clean
 
 setup: setup-rust setup-browser setup-node
 
@@ -33,26 +38,35 @@ setup-browser:
 setup-node:
 	npm ci --no-audit --no-fund
 
-# The wasm module with every backend, and the npm package around it: two builds of the same
+# The engine modules and the npm package around them. Each module has two builds of the same
 # code, plain SIMD128 and relaxed SIMD (the CPU kernels' fused multiply-add, src/nn/cpu/lanes.rs);
 # the package loads the second where the browser validates it. `cargo rustc` gives the extra
 # target feature to webverify alone, so both builds share every dependency's artifacts.
+# wasm-opt is not run: measured on the cpu module it saves 17 % raw but adds 0.5-0.9 % gzip, the
+# bytes on the wire, and takes minutes per module (docs/BENCHMARKS.md, "wasm-opt").
+# $(1): features, $(2): out name, $(3): extra rustc flags (after --), $(4): out dir.
+define wasm_module
+	cargo rustc --release --lib --crate-type cdylib --target wasm32-unknown-unknown --no-default-features --features $(1) $(if $(3),-- $(3))
+	wasm-bindgen --target web $(WASM_BINDGEN_FLAGS) --out-dir $(4) --out-name $(2) $(WASM_OUT)
+endef
+RELAXED := -C target-feature=+relaxed-simd
 wasm:
-	cargo build --release --lib --target wasm32-unknown-unknown --no-default-features --features $(WASM_FEATURES)
-	wasm-bindgen --target web $(WASM_BINDGEN_FLAGS) --out-dir pkg/wasm --out-name webverify $(WASM_OUT)
-	cargo rustc --release --lib --crate-type cdylib --target wasm32-unknown-unknown --no-default-features --features $(WASM_FEATURES) -- -C target-feature=+relaxed-simd
-	wasm-bindgen --target web $(WASM_BINDGEN_FLAGS) --out-dir pkg/wasm --out-name webverify_relaxed $(WASM_OUT)
+	$(call wasm_module,$(WASM_FEATURES),webverify,,pkg/wasm)
+	$(call wasm_module,$(WASM_FEATURES),webverify_relaxed,$(RELAXED),pkg/wasm)
+	$(call wasm_module,$(WASM_CPU_FEATURES),webverify_cpu,,pkg/wasm)
+	$(call wasm_module,$(WASM_CPU_FEATURES),webverify_cpu_relaxed,$(RELAXED),pkg/wasm)
 	@! cmp -s pkg/wasm/webverify_bg.wasm pkg/wasm/webverify_relaxed_bg.wasm || { echo "the relaxed-simd build is the plain one"; exit 1; }
+	@! cmp -s pkg/wasm/webverify_cpu_bg.wasm pkg/wasm/webverify_cpu_relaxed_bg.wasm || { echo "the relaxed-simd cpu build is the plain one"; exit 1; }
 
-# The plain build with the `fault-injection` feature, for the recovery tests only (a 7x13 image
-# panics): build/fault-wasm/, never part of the package.
+# The plain builds of both modules with the `fault-injection` feature, for the recovery tests
+# only (a 7x13 image panics): build/fault-wasm/, never part of the package.
 fault-wasm:
-	cargo rustc --release --lib --crate-type cdylib --target wasm32-unknown-unknown --no-default-features --features $(WASM_FEATURES),fault-injection
-	wasm-bindgen --target web $(WASM_BINDGEN_FLAGS) --out-dir build/fault-wasm --out-name webverify $(WASM_OUT)
+	$(call wasm_module,$(WASM_FEATURES)$(,)fault-injection,webverify,,build/fault-wasm)
+	$(call wasm_module,$(WASM_CPU_FEATURES)$(,)fault-injection,webverify_cpu,,build/fault-wasm)
 
 package: wasm
 	mkdir -p pkg/models
-	cp models/mobilefacenet.safetensors models/blazeface-short.safetensors models/README.md pkg/models/
+	cp models/mobilefacenet-int8.safetensors models/mobilefacenet.safetensors models/blazeface-short.safetensors models/README.md pkg/models/
 	cp LICENSE pkg/LICENSE
 	node tools/check-package.mjs pkg
 
@@ -77,7 +91,7 @@ test-native:
 # generated), and the runtime alone pulls none of the command line's dependencies.
 NATIVE_FEATURE_SETS := flex ndarray flex,train flex,files
 WASM_FEATURE_SETS := flex webgpu flex,train
-# The command line's own dependencies; `half` is listed only for the direct ones (burn uses it).
+# The command line's own dependencies.
 CLI_ONLY_CRATES := clap|plotters|indicatif|flatbuffers|base64|image
 test-features:
 	@set -e; for f in $(NATIVE_FEATURE_SETS); do \
@@ -91,10 +105,7 @@ test-features:
 	@if cargo tree -e normal --no-default-features --features flex --prefix none --format '{p}' \
 	    | grep -E '^($(CLI_ONLY_CRATES)) v'; then \
 	  echo "the runtime (--no-default-features --features flex) pulls the crates above"; exit 1; \
-	elif cargo tree -e normal --depth 1 --no-default-features --features flex --prefix none --format '{p}' \
-	    | grep -E '^($(CLI_ONLY_CRATES)|half) v'; then \
-	  echo "the runtime (--no-default-features --features flex) depends directly on the crates above"; exit 1; \
-	else echo "the runtime pulls none of: $(CLI_ONLY_CRATES), and does not depend on half itself"; fi
+	else echo "the runtime pulls none of: $(CLI_ONLY_CRATES)"; fi
 
 # wasm-bindgen-test in headless Chromium (CPU and WebGPU on SwiftShader).
 test-wasm:
@@ -144,15 +155,21 @@ bench: site
 # ratios), then where the time goes per layer (ours on both kernel paths, TF.js's profiler).
 # The peers are copied from ../shared/peers and get their npm packages (registry only) once.
 PEERS := build/peers
-bench-peers: site
+peers:
 	@for p in tfjs ort; do \
 	  if [ ! -d $(PEERS)/$$p/node_modules ]; then \
 	    rm -rf $(PEERS)/$$p && mkdir -p $(PEERS) && cp -r ../shared/peers/$$p $(PEERS)/$$p && rm -rf $(PEERS)/$$p/node_modules \
 	    && (cd $(PEERS)/$$p && npm ci --no-audit --no-fund); \
 	  fi; \
 	done
+bench-peers: site peers
 	node benches/peers.mjs --rounds 5
 	node benches/profile.mjs
+
+# Bytes and time before the first verification, cold and warm, unthrottled and at 20 Mbit/s,
+# ours beside the peers (docs/BENCHMARKS.md, "Loading").
+bench-load: site peers
+	node benches/load.mjs --rounds 3
 
 clean:
 	rm -rf build pkg/wasm pkg/models/mobilefacenet.safetensors

@@ -1,7 +1,7 @@
 // Browser benchmark of the npm package in headless Chromium, per backend: module + weights load,
 // first embedding, then median and minimum of single embeddings and of batches of 16. The input
 // is a ready 112x112 crop (`face: 'none'`): this times the embedder, as the peers' figures do.
-// Usage: node benches/browser.mjs [--backends webgpu,flex,ndarray] [--singles 50] [--batches 20] [--cap-s 120]
+// Usage: node benches/browser.mjs [--backends webgpu,flex] [--singles 50] [--batches 20] [--cap-s 120]
 // Needs `make site`. Prints a Markdown table. On SwiftShader (no GPU) WebGPU is a CPU emulation:
 // its phases stop at --cap-s seconds and `n` says how many runs were timed.
 import { parseArgs } from 'node:util';
@@ -9,7 +9,7 @@ import { openPage, start } from '../tests/browser/harness.mjs';
 
 const { values } = parseArgs({
   options: {
-    backends: { type: 'string', default: 'webgpu,flex,ndarray' },
+    backends: { type: 'string', default: 'webgpu,flex' },
     singles: { type: 'string', default: '50' },
     batches: { type: 'string', default: '20' },
     'cap-s': { type: 'string', default: '120' },

@@ -27,7 +27,7 @@ try {
     const { page } = await openPage(env.browser, `${env.url}blank.html`);
       ours[build] = await page.evaluate(async ({ rounds, build }) => {
       const { loadWasm, fetchWeights, DEFAULT_MODEL_URL } = await import('./webverify/loading.js');
-      const { wasm } = await loadWasm(undefined, {}, build);
+      const { wasm } = await loadWasm('cpu', undefined, {}, build);
       const engine = await wasm.Engine.create(await fetchWeights(DEFAULT_MODEL_URL), 'flex', undefined);
       return engine.profileLayers(rounds);
     }, { rounds, build });

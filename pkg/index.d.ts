@@ -43,7 +43,7 @@ export type ImageInput =
   | VideoFrame
   | Pixels;
 
-export type BackendChoice = 'auto' | 'webgpu' | 'cpu' | 'flex' | 'ndarray';
+export type BackendChoice = 'auto' | 'webgpu' | 'cpu' | 'flex';
 
 export interface CreateOptions {
   /** `auto` (default): where a WebGPU adapter is available, both backends start and each times
@@ -51,12 +51,16 @@ export interface CreateOptions {
    * e.g. `flex (auto: measured webgpu 3290.5 ms, cpu 21.1 ms per face)`. Without an adapter,
    * the CPU. `webgpu` or `cpu` force one. */
   backend?: BackendChoice;
-  /** Weights to load: a URL, or the bytes. Defaults to the weights shipped in the package. */
+  /** Weights to load: a URL, or the bytes. Defaults to the package's
+   * `models/mobilefacenet-int8.safetensors` (int8 storage, 1.4 MB); the f32 file
+   * `models/mobilefacenet.safetensors` gives the reference model's exact outputs. */
   modelUrl?: string | URL | ArrayBuffer | Uint8Array;
   /** Face detector weights (URL or bytes); defaults to the shipped BlazeFace. `null`: no
    * detector, only `face: 'none'` works. */
   detectorUrl?: string | URL | ArrayBuffer | Uint8Array | null;
-  /** Where the .wasm file is served from, if a bundler moved it (a `simd` build). */
+  /** Where the .wasm file is served from, if a bundler moved it: a `simd` build of the full
+   * module (`wasm/webverify_bg.wasm`), then used for every backend. By default a CPU verifier
+   * loads the small `cpu` module and WebGPU the `full` one. */
   wasmUrl?: string | URL;
   /** Which WebAssembly build runs the engine: `relaxed-simd` (the CPU kernels use fused
    * multiply-add; Chrome 114+, Edge), `simd` (every current browser), or `auto` (default):
@@ -73,13 +77,19 @@ export interface CreateOptions {
    * — no response, or no bytes — for this long. Default 30 000 ms; a slow download that keeps
    * moving is never cut. */
   timeoutMs?: number;
+  /** Keep the wasm module and the weights in the Cache API (one cache per package version,
+   * weights checked by SHA-256 when read back), so that a second visit downloads nothing.
+   * Default true; false downloads every time (the HTTP cache still applies). */
+  cache?: boolean;
   /** Aborting it stops the downloads and start-up: `create` rejects with ABORTED (in worker
    * mode the worker is ended). */
   signal?: AbortSignal;
 }
 
 export interface LoadProgress {
-  stage: 'wasm' | 'model' | 'detector' | 'backend';
+  /** `training module`: a CPU verifier's first `fineTune` downloads the full module
+   * (`FineTuneOptions.onLoad`). */
+  stage: 'wasm' | 'model' | 'detector' | 'backend' | 'training module';
   loaded: number;
   total: number;
   /** Milliseconds since `create` was called. */
@@ -141,6 +151,10 @@ export interface FineTuneOptions {
    * augmentations only); helps where lighting is what varies (docs/FINETUNE.md). */
   shading?: number;
   onProgress?: (progress: FineTuneProgress) => void;
+  /** A CPU verifier runs the small `cpu` module, which has no training code: its first
+   * `fineTune` downloads the full module first, reported here in bytes (stage `training
+   * module`). Not called when the module is already loaded. */
+  onLoad?: (progress: LoadProgress) => void;
   /** Aborting cancels the run: the promise rejects with ABORTED and the model is unchanged. */
   signal?: AbortSignal;
 }
@@ -217,6 +231,9 @@ export class Verifier {
   readonly backend: string;
   /** The WebAssembly build in use. */
   readonly wasmBuild: 'relaxed-simd' | 'simd';
+  /** The engine module running it: `cpu` (Flex alone, what a CPU verifier downloads; the full
+   * module is fetched on the first `fineTune`) or `full` (WebGPU, Flex and training). */
+  readonly wasmModule: 'cpu' | 'full';
   readonly model: ModelInfo;
   embed(input: ImageInput, options?: { face?: FaceMode }): Promise<Float32Array>;
   embedBatch(inputs: ImageInput[], options?: { face?: FaceMode }): Promise<Float32Array[]>;

@@ -5,7 +5,7 @@
 import { WebverifyError, guardMethods } from './errors.js';
 import { Gallery } from './gallery.js';
 import { checkPostable, options, pack } from './input.js';
-import { DEFAULT_DETECTOR_URL, DEFAULT_MODEL_URL, fetchWeights, loadWasm, webgpuUnavailableReason } from './loading.js';
+import { DEFAULT_DETECTOR_URL, DEFAULT_MODEL_URL, fetchWeights, loadWasm, moduleFor, webgpuUnavailableReason } from './loading.js';
 import { VERIFIER_METHODS } from './protocol.js';
 import { aroundEngine, currentGeneration, guarded, instanceDead, watchTraps } from './recovery.js';
 import { WorkerVerifier } from './worker-client.js';
@@ -14,10 +14,8 @@ export { WebverifyError } from './errors.js';
 export { Gallery } from './gallery.js';
 export { IndexedDBStore } from './store.js';
 
-/** The engine's bindings, set by the first `loadWasm` of this thread (every Verifier exists
- * after it). */
-let wasm = null;
-let wasmBuild = null;
+/** The bindings of a module this thread loaded, for what needs no engine (`verifyEmbeddings`). */
+let anyWasm = null;
 
 /** Timed embeddings per backend (after a warm-up) when `auto` chooses between WebGPU and the
  * CPU: the median of these decides. */
@@ -59,6 +57,10 @@ function cosine(a, b) {
 
 export class Verifier {
   #engine;
+  /** The glue of the module the engine lives in (loading.js: `cpu` or `full`). */
+  #wasm;
+  /** How the full module is loaded when a CPU verifier first fine-tunes: `{ wasmUrl, build }`. */
+  #loadFull;
   /** The module instance the engine lives in (recovery.js): after a trap it is rebuilt. */
   #generation = currentGeneration();
   /** What rebuilds the engine after a trap: the weights, the detector and the backend chosen.
@@ -68,13 +70,17 @@ export class Verifier {
   #state = null;
   #rebuilding = null;
 
-  constructor(engine, backendReason, origin) {
+  constructor(engine, backendReason, origin, loaded, loadFull) {
     this.#engine = engine;
     this.#origin = origin;
+    this.#wasm = loaded.wasm;
+    this.#loadFull = loadFull;
     /** The backend in use, and for `auto` why or the measured times, e.g. `flex (navigator.gpu is missing)`. */
     this.backend = backendReason ? `${engine.backend} (${backendReason})` : engine.backend;
     /** The WebAssembly build running the engine: `relaxed-simd` or `simd`. */
-    this.wasmBuild = wasmBuild;
+    this.wasmBuild = loaded.build;
+    /** The engine module in use: `cpu` (no WebGPU, no training code) or `full`. */
+    this.wasmModule = loaded.kind;
     /** `{ id, name, sha256, embeddingDim, inputSize, formatVersion, tuned, calibrationInherited }`. */
     this.model = engine.modelInfo;
   }
@@ -100,23 +106,37 @@ export class Verifier {
     return Verifier.#createInline(opts);
   }
 
-  static async #createInline({ backend = 'auto', modelUrl = DEFAULT_MODEL_URL, detectorUrl = DEFAULT_DETECTOR_URL, wasmUrl, wasmBuild: build, onProgress, signal, timeoutMs }) {
-    const known = ['auto', 'webgpu', 'cpu', 'flex', 'ndarray'];
+  static async #createInline({ backend = 'auto', modelUrl = DEFAULT_MODEL_URL, detectorUrl = DEFAULT_DETECTOR_URL, wasmUrl, wasmBuild: build, onProgress, signal, timeoutMs, cache = true }) {
+    const known = ['auto', 'webgpu', 'cpu', 'flex'];
     if (!known.includes(backend)) {
       throw new WebverifyError('INVALID_INPUT', `unknown backend '${backend}'; use ${known.join(', ')}`);
     }
     const t0 = performance.now();
     const report = (stage) => (loaded, total) => onProgress?.({ stage, loaded, total, ms: performance.now() - t0 });
-    const watch = { signal, timeoutMs };
+    // The module's bytes as they arrive, then its end (loaded = total; 1 of 1 when no bytes
+    // were counted: a file read in Node.js).
+    let wasmBytes = 0;
+    const wasmReport = (loaded, total) => { wasmBytes = loaded; report('wasm')(loaded, total); };
+    if (typeof cache !== 'boolean') throw new WebverifyError('INVALID_INPUT', `cache must be true or false, not ${cache}`);
+    const watch = { signal, timeoutMs, cache };
+    // Which module: known before any download, except for `auto`, which needs WebGPU's answer.
+    const gpuReason = backend === 'auto' || backend === 'webgpu' ? await webgpuUnavailableReason() : 'not asked for';
+    if (backend === 'webgpu' && gpuReason) {
+      throw new WebverifyError('BACKEND_UNAVAILABLE', `WebGPU is not available: ${gpuReason}; use backend 'cpu' or 'auto'`);
+    }
+    const kind = moduleFor(gpuReason ? 'cpu' : 'webgpu', wasmUrl);
+    let loaded;
     const [, weights, detector] = await Promise.all([
-      loadWasm(wasmUrl, watch, build).then((loaded) => {
-        ({ wasm, build: wasmBuild } = loaded);
-        watchTraps(wasm);
-        report('wasm')(1, 1);
+      loadWasm(kind, wasmUrl, { ...watch, onBytes: wasmReport }, build).then((done) => {
+        loaded = done;
+        anyWasm = done.wasm;
+        watchTraps(done.wasm);
+        report('wasm')(wasmBytes || 1, wasmBytes || 1);
       }),
       fetchWeights(modelUrl, report('model'), watch, 'the model'),
       detectorUrl === null ? undefined : fetchWeights(detectorUrl, report('detector'), watch, 'the face detector'),
     ]);
+    const { wasm } = loaded;
     if (signal?.aborted) throw new WebverifyError('ABORTED', 'Verifier.create was aborted');
     const start = async (name) => {
       report('backend')(0, 1);
@@ -124,15 +144,10 @@ export class Verifier {
       report('backend')(1, 1);
       return engine;
     };
-    const made = (engine, reason) => new Verifier(engine, reason, { weights, detector, backend: engine.backend });
-    if (backend === 'webgpu') {
-      const reason = await webgpuUnavailableReason();
-      if (reason) throw new WebverifyError('BACKEND_UNAVAILABLE', `WebGPU is not available: ${reason}; use backend 'cpu' or 'auto'`);
-      return made(await start('webgpu'));
-    }
+    const made = (engine, reason) => new Verifier(engine, reason, { weights, detector, backend: engine.backend }, loaded, { wasmUrl, build, cache });
+    if (backend === 'webgpu') return made(await start('webgpu'));
     if (backend === 'auto') {
-      const reason = await webgpuUnavailableReason();
-      if (reason) return made(await start('cpu'), reason);
+      if (gpuReason) return made(await start('cpu'), gpuReason);
       let gpu;
       try {
         gpu = await start('webgpu');
@@ -170,7 +185,7 @@ export class Verifier {
     if (!this.#engine || this.#generation === currentGeneration()) return null;
     this.#rebuilding ??= (async () => {
       const { weights, detector, backend } = this.#origin;
-      const engine = await wasm.Engine.create(weights, backend, detector);
+      const engine = await this.#wasm.Engine.create(weights, backend, detector);
       const generation = currentGeneration();
       await Verifier.#apply(engine, this.#state);
       // The dead engine is not freed: its pointer means nothing in the new instance.
@@ -279,7 +294,7 @@ export class Verifier {
     const result = this.#live().compare(ea, eb, far);
     const counted = { ...result, faces: faces[0] === null ? null : faces };
     if (threshold === undefined) return counted;
-    const fixed = wasm.verifyEmbeddings(ea, eb, threshold);
+    const fixed = anyWasm.verifyEmbeddings(ea, eb, threshold);
     return { ...counted, ...fixed };
   }
 
@@ -359,7 +374,7 @@ export class Verifier {
    * embeds with the tuned model; galleries made before need `gallery.migrate()`.
    */
   async fineTune(opts) {
-    const { images, labels, face, onProgress, signal, ...recipe } = options(opts, 'fineTune');
+    const { images, labels, face, onProgress, onLoad, signal, ...recipe } = options(opts, 'fineTune');
     // NaN and Infinity would become null in JSON, and null means "the default": a typo'd
     // `steps: NaN` would silently train 100 steps. Refused here, before serialising.
     for (const [key, value] of Object.entries(recipe)) {
@@ -385,11 +400,45 @@ export class Verifier {
       await new Promise((resolve) => setTimeout(resolve, 0));
       return !signal?.aborted;
     };
-    const out = await this.#live().fineTune(...pack(images), dense, faceMode(face), JSON.stringify(recipe), onStep);
-    this.model = out.modelInfo;
+    const trainer = await this.#trainer(onLoad, signal);
+    let out;
+    try {
+      out = await trainer.fineTune(...pack(images), dense, faceMode(face), JSON.stringify(recipe), onStep);
+      if (trainer !== this.#live()) {
+        // Trained in the full module: the verifier's own engine takes the very file (same model
+        // id and checksum) and the calibration that training left.
+        const tuned = await trainer.exportTuned();
+        const calibration = trainer.calibrationJson() ?? null;
+        this.model = await this.#live().importTuned(tuned);
+        this.#live().restoreCalibration(calibration);
+      }
+    } finally {
+      if (trainer !== this.#live() && !instanceDead()) trainer.free();
+    }
+    this.model = this.#live().modelInfo;
     // The file fine-tuning made and loaded (exportTuned gives the same bytes).
     this.#remember((await this.#live().exportTuned()) ?? null);
     return { losses: out.losses, ms: out.ms, skipped: out.skipped, modelId: out.modelInfo.id, model: out.modelInfo };
+  }
+
+  /**
+   * The engine that trains: this verifier's own when it runs in the full module; for a CPU
+   * verifier (the `cpu` module has no training code) a Flex engine in the full module, loaded
+   * now (`onLoad({ stage: 'training module', loaded, total, ms })` in bytes), with this
+   * verifier's model, tuned weights and calibration. It is freed after the run.
+   */
+  async #trainer(onLoad, signal) {
+    if (typeof this.#live().fineTune === 'function') return this.#live();
+    const { wasmUrl, build, cache } = this.#loadFull;
+    const t0 = performance.now();
+    const report = (loaded, total) => onLoad?.({ stage: 'training module', loaded, total, ms: performance.now() - t0 });
+    const { wasm } = await loadWasm('full', wasmUrl, { signal, cache, onBytes: report }, build);
+    watchTraps(wasm);
+    if (signal?.aborted) throw new WebverifyError('ABORTED', 'fine-tuning was cancelled before it started');
+    const { weights, detector } = this.#origin;
+    const trainer = await wasm.Engine.create(weights, 'flex', detector);
+    await Verifier.#apply(trainer, this.#state);
+    return trainer;
   }
 
   /** The tuned weights in use as bytes (null for the shipped model): save them and
@@ -422,18 +471,18 @@ export class Verifier {
     // Synchronous: while the engine awaits its restart after a trap, the gallery is made on
     // its first call instead (Gallery's guard).
     const alive = this.#generation === currentGeneration() && !instanceDead();
-    return new Gallery(this, alive ? new wasm.Gallery(engine) : null);
+    return new Gallery(this, alive ? new this.#wasm.Gallery(engine) : null);
   }
 
   /** @internal For Gallery: a new empty wasm gallery on the live engine. */
   _newGallery() {
-    return new wasm.Gallery(this.#live());
+    return new this.#wasm.Gallery(this.#live());
   }
 
   /** @internal For Gallery.fromBytes. */
   async _galleryFromBytes(bytes, key) {
     const engine = this.#live();
-    return new Gallery(this, key === undefined ? wasm.Gallery.fromBytes(engine, bytes) : wasm.Gallery.fromSealedBytes(engine, bytes, key));
+    return new Gallery(this, key === undefined ? this.#wasm.Gallery.fromBytes(engine, bytes) : this.#wasm.Gallery.fromSealedBytes(engine, bytes, key));
   }
 
   /** @internal For Gallery: the embedding of one photo's main face, and that face. */

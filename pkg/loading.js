@@ -1,10 +1,16 @@
 // Loading what the engine needs: the wasm module (once per thread), the weights (with download
 // progress, from a URL, the bytes, or in Node.js a file: URL), and the WebGPU probe.
-import * as simdGlue from './wasm/webverify.js';
-import * as relaxedGlue from './wasm/webverify_relaxed.js';
+import * as cpuGlue from './wasm/webverify_cpu.js';
+import * as cpuRelaxedGlue from './wasm/webverify_cpu_relaxed.js';
+import * as fullGlue from './wasm/webverify.js';
+import * as fullRelaxedGlue from './wasm/webverify_relaxed.js';
+import { cachedBytes, cachedResponse, forget, keepBytes, keepResponse } from './cache.js';
 import { WebverifyError } from './errors.js';
 
-export const DEFAULT_MODEL_URL = new URL('./models/mobilefacenet.safetensors', import.meta.url);
+/** The shipped embedder: MobileFaceNet with int8 weights (1.4 MB; the f32 file, 5.2 MB, is in
+ * the package too as `models/mobilefacenet.safetensors`). LFW View 1 DevTest accuracy and EER
+ * are within the fold noise of f32 (docs/ACCURACY.md, "Weights formats"). */
+export const DEFAULT_MODEL_URL = new URL('./models/mobilefacenet-int8.safetensors', import.meta.url);
 export const DEFAULT_DETECTOR_URL = new URL('./models/blazeface-short.safetensors', import.meta.url);
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
@@ -16,16 +22,26 @@ const NODE_FS = 'node:fs/promises';
  * `create()` forever. Per stall, not per file, so a slow but moving download is not cut. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** The two builds of the engine: the same Rust code, one with relaxed SIMD (the CPU kernels'
- * fused multiply-add; Chrome 114+), one with plain SIMD128 for every other current browser.
- * Each has its own wasm-bindgen glue; both glues are imported statically (about 80 kB each,
- * only one .wasm is fetched): a dynamic import would split the worker's bundle, which
- * bundlers' default worker format (Vite's iife) refuses. */
-const BUILDS = {
-  'relaxed-simd': { glue: relaxedGlue, url: new URL('./wasm/webverify_relaxed_bg.wasm', import.meta.url) },
-  simd: { glue: simdGlue, url: new URL('./wasm/webverify_bg.wasm', import.meta.url) },
+/** The engine comes as two modules, so that a page verifying on the CPU downloads only what it
+ * runs: `cpu` (burn's Flex backend: embedding, detection, galleries; no WebGPU, no training)
+ * and `full` (WebGPU and Flex, and the training code), which WebGPU verifiers load, and CPU
+ * verifiers only on their first `fineTune`. Each module has two builds of the same Rust code,
+ * one with relaxed SIMD (the CPU kernels' fused multiply-add; Chrome 114+), one with plain
+ * SIMD128 for every other current browser; a thread uses one of the two for all its modules.
+ * Each build has its own wasm-bindgen glue, imported statically (only the .wasm files a thread
+ * needs are fetched): a dynamic import would split the worker's bundle, which bundlers'
+ * default worker format (Vite's iife) refuses. */
+const MODULES = {
+  cpu: {
+    'relaxed-simd': { glue: cpuRelaxedGlue, url: new URL('./wasm/webverify_cpu_relaxed_bg.wasm', import.meta.url) },
+    simd: { glue: cpuGlue, url: new URL('./wasm/webverify_cpu_bg.wasm', import.meta.url) },
+  },
+  full: {
+    'relaxed-simd': { glue: fullRelaxedGlue, url: new URL('./wasm/webverify_relaxed_bg.wasm', import.meta.url) },
+    simd: { glue: fullGlue, url: new URL('./wasm/webverify_bg.wasm', import.meta.url) },
+  },
 };
-export const WASM_BUILDS = ['auto', ...Object.keys(BUILDS)];
+export const WASM_BUILDS = ['auto', 'relaxed-simd', 'simd'];
 
 /** Whether this engine validates relaxed SIMD: a one-function module using
  * `f32x4.relaxed_madd`, the bytes wasm-feature-detect 1.8.0 (Apache-2.0) uses for its
@@ -35,7 +51,8 @@ export function hasRelaxedSimd() {
     65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11]));
 }
 
-/** `auto`: relaxed-simd where validated, else simd. A custom `wasmUrl` is a simd build. */
+/** `auto`: relaxed-simd where validated, else simd. A custom `wasmUrl` is a simd build of the
+ * full module. */
 function chooseBuild(wasmBuild = 'auto', wasmUrl) {
   if (!WASM_BUILDS.includes(wasmBuild)) {
     throw new WebverifyError('INVALID_INPUT', `wasmBuild must be one of ${WASM_BUILDS.join(', ')}, not '${wasmBuild}'`);
@@ -48,12 +65,21 @@ function chooseBuild(wasmBuild = 'auto', wasmUrl) {
   return wasmBuild;
 }
 
+/** The length of the body `fetch` will give, or 0 when unknown: a compressed answer's
+ * content-length counts the compressed bytes, and the body is read decompressed. */
+function bodyLength(response) {
+  const encoding = response.headers.get('content-encoding');
+  if (encoding && encoding !== 'identity') return 0;
+  return Number(response.headers.get('content-length')) || 0;
+}
+
 /**
  * `fetch(url)` whose response body is watched: it fails with MODEL_LOAD when nothing arrives
  * for `timeoutMs`, when the server answers with an error status or the connection drops half
- * way, and with ABORTED when `signal` aborts. `what` names the file in messages.
+ * way, and with ABORTED when `signal` aborts. `what` names the file in messages; `onBytes(loaded,
+ * total)` follows the body (total 0 when the server sends no length).
  */
-export async function fetchWatched(url, { signal, timeoutMs = DEFAULT_TIMEOUT_MS, what }) {
+export async function fetchWatched(url, { signal, timeoutMs = DEFAULT_TIMEOUT_MS, what, onBytes }) {
   const controller = new AbortController();
   let timedOut = false;
   let timer;
@@ -87,6 +113,8 @@ export async function fetchWatched(url, { signal, timeoutMs = DEFAULT_TIMEOUT_MS
     return response;
   }
   const reader = response.body.getReader();
+  const total = bodyLength(response);
+  let loaded = 0;
   arm();
   const body = new ReadableStream({
     async pull(out) {
@@ -97,6 +125,8 @@ export async function fetchWatched(url, { signal, timeoutMs = DEFAULT_TIMEOUT_MS
           out.close();
         } else {
           arm();
+          loaded += value.length;
+          onBytes?.(loaded, total);
           out.enqueue(value);
         }
       } catch (e) {
@@ -112,49 +142,80 @@ export async function fetchWatched(url, { signal, timeoutMs = DEFAULT_TIMEOUT_MS
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
-/** Where the wasm module comes from: a watched fetch of the given or default URL (compiled
- * while it streams), or in Node.js the file's bytes (Node's fetch cannot read file: URLs). */
-async function wasmSource(url, custom, watch) {
+/** Where the wasm module comes from: the Cache API (`cache`, default on), else a watched fetch
+ * of the given or default URL, kept in the cache as it streams (compiled while it streams either
+ * way: wasm-bindgen hands a Response to `instantiateStreaming`), or in Node.js the file's
+ * bytes (Node's fetch cannot read file: URLs). */
+async function wasmSource(url, custom, watch, what) {
   if (isNode && !custom) {
     const { readFile } = await import(/* @vite-ignore */ NODE_FS);
-    return { module_or_path: await readFile(url) };
+    return { source: { module_or_path: await readFile(url) } };
   }
-  return { module_or_path: await fetchWatched(url, { ...watch, what: 'the WebAssembly module' }) };
+  const hit = watch.cache === false ? undefined : await cachedResponse(url);
+  if (hit) {
+    const size = Number(hit.headers.get('content-length')) || 0;
+    watch.onBytes?.(size, size);
+    return { source: { module_or_path: hit }, cached: true };
+  }
+  const response = await fetchWatched(url, { ...watch, what });
+  if (watch.cache !== false) void keepResponse(url, response);
+  return { source: { module_or_path: response } };
 }
 
-let wasmReady = null;
+/** Per module (`cpu`, `full`): the promise of its initialised glue. */
+const ready = new Map();
 let loadedBuild = null;
-/** Loads the engine's wasm module once per thread and resolves to its bindings (the glue
- * module, initialised) and the build's name; `watch` is `{ signal, timeoutMs }`, `wasmBuild`
- * is `auto`, `relaxed-simd` or `simd`. Concurrent callers share the first one's download: when
- * that caller aborts, the others start their own. A thread holds one build: asking for the
- * other one afterwards is INVALID_INPUT. */
-export async function loadWasm(wasmUrl, watch = {}, wasmBuild = 'auto') {
+
+/** The module a verifier runs in: `full` for WebGPU (and for any backend when a custom
+ * `wasmUrl` is given: that is one module with everything), `cpu` otherwise. */
+export function moduleFor(backend, wasmUrl) {
+  return wasmUrl || backend === 'webgpu' ? 'full' : 'cpu';
+}
+
+/** Loads the engine's wasm module `kind` (`cpu` or `full`) once per thread and resolves to its
+ * bindings (the glue module, initialised), the build's name and the module's kind; `watch` is
+ * `{ signal, timeoutMs }`, `wasmBuild` is `auto`, `relaxed-simd` or `simd`. Concurrent callers
+ * share the first one's download: when that caller aborts, the others start their own. A thread
+ * holds one build: asking for the other one afterwards is INVALID_INPUT. */
+export async function loadWasm(kind, wasmUrl, watch = {}, wasmBuild = 'auto') {
   const build = chooseBuild(wasmBuild, wasmUrl);
   if (loadedBuild && loadedBuild !== build) {
     throw new WebverifyError('INVALID_INPUT', `this thread already runs the ${loadedBuild} build of the engine; one thread holds one build`);
   }
   loadedBuild = build;
-  wasmReady ??= (async () => {
-    const { glue } = BUILDS[build];
-    await glue.default(await wasmSource(wasmUrl ?? BUILDS[build].url, !!wasmUrl, watch));
-    return { wasm: glue, build };
-  })().catch((e) => {
-    wasmReady = null;
-    loadedBuild = null;
-    if (e instanceof WebverifyError) throw e;
-    throw new WebverifyError('BACKEND_UNAVAILABLE', `the WebAssembly module failed to load: ${e.message ?? e}`, { cause: e });
-  });
+  if (!ready.has(kind)) {
+    const { glue, url } = MODULES[kind][build];
+    const what = kind === 'cpu' ? 'the WebAssembly module' : 'the WebAssembly module (WebGPU and training)';
+    const from = wasmUrl ?? url;
+    ready.set(kind, (async () => {
+      const { source, cached } = await wasmSource(from, !!wasmUrl, watch, what);
+      try {
+        await glue.default(source);
+      } catch (e) {
+        if (!cached) throw e;
+        // A cached module that does not compile: dropped, and downloaded again.
+        await forget(from);
+        await glue.default((await wasmSource(from, !!wasmUrl, { ...watch, cache: false }, what)).source);
+      }
+      return { wasm: glue, build, kind };
+    })().catch((e) => {
+      ready.delete(kind);
+      if (ready.size === 0) loadedBuild = null;
+      if (e instanceof WebverifyError) throw e;
+      throw new WebverifyError('BACKEND_UNAVAILABLE', `the WebAssembly module failed to load: ${e.message ?? e}`, { cause: e });
+    }));
+  }
   try {
-    return await wasmReady;
+    return await ready.get(kind);
   } catch (e) {
-    if (e.code === 'ABORTED' && !watch.signal?.aborted) return loadWasm(wasmUrl, watch, wasmBuild);
+    if (e.code === 'ABORTED' && !watch.signal?.aborted) return loadWasm(kind, wasmUrl, watch, wasmBuild);
     throw e;
   }
 }
 
-/** The bytes of a weights file: given as bytes, a URL (watched, with progress), or in Node.js a
- * file: URL. `watch` is `{ signal, timeoutMs }`. */
+/** The bytes of a weights file: given as bytes, a URL (watched, with progress; from the Cache API
+ * when kept there intact, and kept there after a download, unless `watch.cache` is false), or in
+ * Node.js a file: URL. `watch` is `{ signal, timeoutMs, cache }`. */
 export async function fetchWeights(modelUrl, report = () => {}, watch = {}, what = 'the model') {
   if (modelUrl instanceof ArrayBuffer || ArrayBuffer.isView(modelUrl)) {
     return new Uint8Array(modelUrl.buffer ?? modelUrl, modelUrl.byteOffset ?? 0, modelUrl.byteLength);
@@ -167,9 +228,20 @@ export async function fetchWeights(modelUrl, report = () => {}, watch = {}, what
       throw new WebverifyError('MODEL_LOAD', `cannot read ${what} from ${modelUrl}: ${e.message}`, { cause: e });
     }
   }
+  const hit = watch.cache === false ? null : await cachedBytes(modelUrl);
+  if (hit) {
+    report(hit.length, hit.length);
+    return hit;
+  }
+  const bytes = await download(modelUrl, report, watch, what);
+  if (watch.cache !== false) void keepBytes(modelUrl, bytes);
+  return bytes;
+}
+
+async function download(modelUrl, report, watch, what) {
   const response = await fetchWatched(modelUrl, { ...watch, what });
   // Read as a stream to report progress (total: 0 when the server sends no length).
-  const total = Number(response.headers.get('content-length')) || 0;
+  const total = bodyLength(response);
   if (!response.body) return new Uint8Array(await response.arrayBuffer());
   const reader = response.body.getReader();
   const chunks = [];

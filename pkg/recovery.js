@@ -35,8 +35,9 @@ let recovering = null;
 /** Bumped by each re-instantiation: engines and galleries of an older generation are dead. */
 let generation = 0;
 let watching = false;
-/** This thread's wasm-bindgen glue (one build per thread: loading.js). */
-let glue = null;
+/** The wasm-bindgen glue of every module this thread loaded (loading.js: `cpu`, `full`). A trap
+ * does not say which instance trapped, so all are re-instantiated. */
+const glues = new Set();
 
 export function currentGeneration() {
   return generation;
@@ -61,7 +62,7 @@ function reportTrap(e) {
  * worker answers for the trap, so the event is not passed on to the page as a worker error).
  */
 export function watchTraps(loaded, { handled = false } = {}) {
-  if (loaded) glue = loaded;
+  if (loaded) glues.add(loaded);
   if (watching || typeof globalThis.addEventListener !== 'function') return;
   watching = true;
   const seen = (event, e) => {
@@ -80,7 +81,7 @@ export function watchTraps(loaded, { handled = false } = {}) {
  */
 export async function guarded(call) {
   if (trapped) {
-    recovering ??= reinstantiate(glue).then(() => {
+    recovering ??= Promise.all([...glues].map(reinstantiate)).then(() => {
       generation += 1;
       trapped = null;
       current = barrier();

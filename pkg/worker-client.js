@@ -156,11 +156,13 @@ export class WorkerVerifier {
   #options;
   #state = null;
 
-  constructor(channel, { backend, model, wasmBuild, engine }, options) {
+  constructor(channel, { backend, model, wasmBuild, wasmModule, engine }, options) {
     /** The backend in use (in the worker), and for `auto` why. */
     this.backend = backend;
     /** The WebAssembly build the worker runs. */
     this.wasmBuild = wasmBuild;
+    /** The engine module the worker runs: `cpu` or `full`. */
+    this.wasmModule = wasmModule;
     this.model = model;
     // `auto` is not measured again: the restarted worker runs what this one chose.
     this.#options = { ...options, backend: engine, wasmBuild };
@@ -211,6 +213,7 @@ export class WorkerVerifier {
       try {
         const started = await channel.call('create', [this.#options, nextJob++]);
         this.model = started.model;
+        this.wasmModule = started.wasmModule;
         if (this.#state) this.model = await channel.call('restore', [this.#state]);
       } catch (e) {
         channel.terminate();
@@ -249,14 +252,14 @@ export class WorkerVerifier {
   }
 
   async fineTune(opts) {
-    const { images, onProgress, signal, ...options } = optionsOf(opts, 'fineTune');
+    const { images, onProgress, onLoad, signal, ...options } = optionsOf(opts, 'fineTune');
     if (signal?.aborted) throw new WebverifyError('ABORTED', 'fine-tuning was cancelled before it started');
     checkPostable(options, 'the options of fineTune');
     const { posted: [posted], transfer } = await postArguments(['images'], [images], 'fineTune');
     const channel = await this.#ready();
     const job = nextJob++;
     const cancel = () => channel.call('cancel', [job]).catch(() => {});
-    channel.progress.set(job, (p) => onProgress?.(p));
+    channel.progress.set(job, (p) => (p.load ? onLoad?.(p.load) : onProgress?.(p)));
     signal?.addEventListener('abort', cancel, { once: true });
     try {
       const result = await channel.call('fineTune', [posted, options, job], transfer);

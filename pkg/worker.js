@@ -29,7 +29,7 @@ const handlers = {
   async create([options, job]) {
     const onProgress = (value) => self.postMessage({ progress: job, value });
     verifier = await Verifier.create({ ...options, worker: false, onProgress });
-    return { backend: verifier.backend, model: verifier.model, wasmBuild: verifier.wasmBuild, engine: verifier._engineBackend() };
+    return { backend: verifier.backend, model: verifier.model, wasmBuild: verifier.wasmBuild, wasmModule: verifier.wasmModule, engine: verifier._engineBackend() };
   },
   /** Puts back the model and calibration of a worker that crashed (worker-client.js). */
   restore([state]) {
@@ -57,6 +57,7 @@ const handlers = {
         images,
         signal: controller.signal,
         onProgress: (value) => self.postMessage({ progress: job, value }),
+        onLoad: (load) => self.postMessage({ progress: job, value: { load } }),
       });
     } finally {
       jobs.delete(job);

@@ -110,3 +110,49 @@ fn the_layer_profile_times_every_kind_on_both_paths() {
     let refused = embedder.profile_layers(0).unwrap_err();
     assert_eq!(refused.code(), "INVALID_INPUT");
 }
+
+/// The smaller storages (src/io/storage.rs) on the same inputs: the rounding of the weights is
+/// the only difference, so the bounds are the measured worst cases with a margin, for the four
+/// faces and for all 16 inputs (the synthetic gradients and noise are far from any face, and
+/// int8 moves them most: worst 0.9815 on a horizontal gradient, faces ≥ 0.9988). docs/ACCURACY.md
+/// ("Weights formats") has what the formats do to LFW.
+#[cfg(feature = "flex")]
+#[test]
+fn stored_formats_stay_close_to_the_tflite_reference() {
+    use webverify::io::storage::Storage;
+    let shared = shared_or_skip!();
+    let reference = common::reference(&shared);
+    let f32_bytes = common::weights();
+    for (storage, min_faces, min_all) in [
+        (Storage::F16, 0.9999, 0.9999),
+        (Storage::Int8, 0.998, 0.975),
+    ] {
+        let bytes = webverify::io::weights::restore(&f32_bytes, storage).unwrap();
+        let embedder = Embedder::new(&bytes, Backend::Flex).unwrap();
+        assert_eq!(embedder.model_info().format_version, 2);
+        let ours = pollster::block_on(embedder.embed_raw(&reference.images)).unwrap();
+        let (mut faces, mut all) = (1.0f64, 1.0f64);
+        for ((name, got), want) in reference.names.iter().zip(&ours).zip(&reference.outputs) {
+            let cos = common::agreement(got, want).0;
+            all = all.min(cos);
+            if name.starts_with("face_") {
+                faces = faces.min(cos);
+            }
+        }
+        println!(
+            "fidelity {} weights ({} bytes): worst cosine {faces:.6} on the faces, {all:.6} on all 16 inputs",
+            storage.name(),
+            bytes.len()
+        );
+        assert!(
+            faces >= min_faces,
+            "{}: faces, worst cosine {faces}",
+            storage.name()
+        );
+        assert!(
+            all >= min_all,
+            "{}: all inputs, worst cosine {all}",
+            storage.name()
+        );
+    }
+}

@@ -26,6 +26,12 @@ for (const file of files.filter((f) => f.startsWith('models/') && f.endsWith('.s
   }
 }
 
+// The cache is named after this constant (cache.js): a release that forgets it would serve the
+// previous version's engine from visitors' caches.
+const { version } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+const constant = readFileSync(join(dir, 'version.js'), 'utf8').match(/PACKAGE_VERSION = '([^']+)'/)?.[1];
+if (constant !== version) problems.push(`version.js says ${constant}, package.json ${version}`);
+
 /** The newest modification time under `path` (a file or a folder). */
 const newest = (path) => {
   const s = statSync(path);

@@ -2,6 +2,7 @@
 // stream-compile the module), no caching surprises, loopback only.
 // Usage: node tools/serve.mjs <dir> [port]
 import { createServer } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 
@@ -19,8 +20,11 @@ const TYPES = {
   '.safetensors': 'application/octet-stream',
 };
 
-export function serve(dir, port = 8080, host = '127.0.0.1') {
+/** `compress`: gzip every answer to a client that accepts it (as static hosts do; the load
+ * benchmark measures bytes on the wire this way); `cacheControl`: the header sent with files. */
+export function serve(dir, port = 8080, host = '127.0.0.1', { compress = false, cacheControl = 'no-cache' } = {}) {
   const root = resolve(dir);
+  const gzipped = new Map();
   const server = createServer(async (req, res) => {
     let path;
     try {
@@ -37,8 +41,14 @@ export function serve(dir, port = 8080, host = '127.0.0.1') {
     }
     try {
       if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
-      const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
+      let body = await readFile(file);
+      const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': cacheControl };
+      if (compress && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+        if (!gzipped.has(file)) gzipped.set(file, gzipSync(body, { level: 9 }));
+        body = gzipped.get(file);
+        Object.assign(headers, { 'content-encoding': 'gzip', vary: 'accept-encoding' });
+      }
+      res.writeHead(200, { ...headers, 'content-length': body.length });
       res.end(body);
     } catch {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');

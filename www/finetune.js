@@ -145,6 +145,7 @@ async function train() {
       batchSize: 8,
       lr: $('tune-trainable').value === 'adapter' ? 3e-3 : 1e-3,
       signal: controller.signal,
+      onLoad: ({ loaded, total }) => say(`Loading the training module: ${(loaded / 1e6).toFixed(1)}${total ? ` of ${(total / 1e6).toFixed(1)}` : ''} MB…`),
       onProgress: (p) => {
         losses.push(p.loss);
         drawLoss(losses, steps);

@@ -41,18 +41,19 @@ async function start(backend) {
   verifier = null;
   setStatus('Loading the model…');
   const progress = $('load-progress');
-  const bytes = { model: [0, 0], detector: [0, 0] };
+  const bytes = { wasm: [0, 0], model: [0, 0], detector: [0, 0] };
   const t = performance.now();
   try {
     verifier = await Verifier.create({
       backend,
       onProgress: ({ stage, loaded, total }) => {
         if (stage in bytes) bytes[stage] = [loaded, total];
-        const [got, all] = [bytes.model[0] + bytes.detector[0], bytes.model[1] + bytes.detector[1]];
+        const files = Object.values(bytes);
+        const [got, all] = [files.reduce((n, [l]) => n + l, 0), files.reduce((n, [, t]) => n + t, 0)];
         if (all) progress.value = got / all;
         setStatus(stage === 'backend'
           ? `Starting the ${backend === 'cpu' ? 'CPU' : backend} backend…`
-          : `Loading the model: ${MB(got)}${all ? ` of ${MB(all)}` : ''} MB…`);
+          : `Loading the engine and the model: ${MB(got)}${all ? ` of ${MB(all)}` : ''} MB…`);
       },
     });
     const loaded = performance.now() - t;
@@ -61,7 +62,7 @@ async function start(backend) {
     const w = performance.now();
     await verifier.embed({ data: new Uint8Array(112 * 112 * 3).fill(128), width: 112, height: 112 }, { face: 'none' });
     progress.value = 1;
-    setStatus(`Ready: backend ${verifier.backend}, model ${verifier.model.id}, loaded in ${Math.round(loaded)} ms, warm-up ${Math.round(performance.now() - w)} ms`);
+    setStatus(`Ready: backend ${verifier.backend}, ${verifier.wasmModule} module, model ${verifier.model.id}, loaded in ${Math.round(loaded)} ms, warm-up ${Math.round(performance.now() - w)} ms`);
     document.dispatchEvent(new CustomEvent('verifier', { detail: verifier }));
   } catch (e) {
     setStatus(`Could not start (${e.code}): ${e.message}`, true);

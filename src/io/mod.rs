@@ -3,6 +3,7 @@
 //! typed error.
 
 pub mod sealed;
+pub mod storage;
 pub mod template;
 pub mod tuned;
 pub mod weights;

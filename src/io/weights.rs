@@ -1,13 +1,16 @@
 //! The weights file: safetensors (readable by Python tools too) with webverify's metadata.
 //!
-//! Tensors are little-endian f32, named by module path (`blocks.3.expand.weight`, `.bias`,
-//! `.alpha` for the PReLU slopes) in burn's layout (conv weights `[out, in / groups, k, k]`).
+//! Tensors are little-endian, named by module path (`blocks.3.expand.weight`, `.bias`,
+//! `.alpha` for the PReLU slopes) in burn's layout (conv weights `[out, in / groups, k, k]`),
+//! stored as f32, f16 or int8 ([`storage`](crate::io::storage); converters write f32,
+//! `webverify store` makes the smaller ones).
 //! The `__metadata__` header says what the file is:
 //!
 //! | key | value |
 //! |---|---|
 //! | `format` | `webverify-weights` |
-//! | `format_version` | [`FORMAT_VERSION`] (a loader refuses newer versions) |
+//! | `format_version` | 1 for f32 tensors, 2 for f16/int8 ([`FORMAT_VERSION`] is the newest read) |
+//! | `storage` | `f32` (when absent), `f16` or `int8` |
 //! | `model` | [`MODEL_NAME`] |
 //! | `embedding_dim`, `input_size` | `192`, `112` |
 //! | `source`, `source_sha256` | where the weights were converted from |
@@ -19,14 +22,17 @@ use safetensors::{Dtype, SafeTensors};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::io::storage::{self, Storage, Stored, SCALE_SUFFIX};
 use crate::nn::mobilefacenet::{
     Architecture, ConvSpec, ConvWeights, MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE,
 };
 
 /// The `format` metadata of every webverify weights file.
 pub const FORMAT: &str = "webverify-weights";
-/// The newest format version this build reads and the one it writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format version this build reads (2: f16 and int8 storage). Files are written with
+/// their storage's version ([`Storage::format_version`]), so f32 files keep version 1 and their
+/// checksums.
+pub const FORMAT_VERSION: u32 = 2;
 /// The `model` metadata of the embedder's weights.
 pub const MODEL_NAME: &str = "mobilefacenet";
 
@@ -133,13 +139,75 @@ pub fn write_file(
 ) -> Vec<u8> {
     let mut metadata = vec![
         ("format", FORMAT.to_string()),
-        ("format_version", FORMAT_VERSION.to_string()),
+        ("format_version", Storage::F32.format_version().to_string()),
         ("model", model.to_string()),
         ("source", provenance.source.clone()),
         ("source_sha256", provenance.source_sha256.clone()),
     ];
     metadata.extend(extra.iter().cloned());
-    serialize_safetensors(tensors, &metadata)
+    let stored: Vec<Stored> = tensors
+        .iter()
+        .map(|(name, shape, bytes)| Stored {
+            name: name.clone(),
+            dtype: Dtype::F32,
+            shape: shape.clone(),
+            bytes: bytes.clone(),
+        })
+        .collect();
+    serialize_safetensors(&stored, &metadata)
+}
+
+/// The same weights file with its tensors stored as `target` (metadata kept; `storage` and
+/// `format_version` set). The values come from the file as read, so f32 → int8 → f16 rounds twice:
+/// convert from the f32 file.
+pub fn restore(bytes: &[u8], target: Storage) -> Result<Vec<u8>> {
+    let tensors = WeightFile::parse_header(bytes)?;
+    let (_, header) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| Error::ModelLoad(format!("safetensors header: {e}")))?;
+    let mut metadata: Vec<(String, String)> = header
+        .metadata()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k != "storage" && k != "format_version")
+        .collect();
+    if !metadata.iter().any(|(k, v)| k == "format" && v == FORMAT) {
+        return Err(Error::ModelLoad("not a webverify weights file".into()));
+    }
+    metadata.push(("format_version".into(), target.format_version().to_string()));
+    if target != Storage::F32 {
+        metadata.push(("storage".into(), target.name().into()));
+    }
+    let mut stored = Vec::new();
+    for (name, view) in tensors.iter() {
+        // An int8 tensor's scales are read with it and rewritten by `encode`.
+        let is_scales = name
+            .strip_suffix(SCALE_SUFFIX)
+            .is_some_and(|base| tensors.tensor(base).is_ok_and(|t| t.dtype() == Dtype::I8));
+        if is_scales {
+            continue;
+        }
+        let values = storage::decode(&tensors, name, view.shape())?;
+        stored.extend(storage::encode(name, view.shape(), &values, target));
+    }
+    let metadata: Vec<(&str, String)> = metadata
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    Ok(serialize_safetensors(&stored, &metadata))
+}
+
+/// How the file's tensors are stored (its `storage` metadata).
+pub fn storage_of(info: &ModelInfo) -> Result<Storage> {
+    info.metadata
+        .get("storage")
+        .map_or(Ok(Storage::F32), |name| {
+            Storage::parse(name).map_err(|_| {
+                Error::ModelVersion(format!(
+                    "weights stored as {name:?}, which this SDK does not read; upgrade webverify"
+                ))
+            })
+        })
 }
 
 /// The same weights file with metadata `key` set to `value` (or removed with `None`); the
@@ -182,12 +250,9 @@ pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
 /// same bytes and checksum (the `safetensors` crate keeps metadata in a `HashMap`, whose
 /// order changes from run to run). Layout: u64 LE header length, JSON header padded with
 /// spaces to a multiple of 8, then the tensors' bytes in header order.
-fn serialize_safetensors(
-    tensors: &[(String, Vec<usize>, Vec<u8>)],
-    metadata: &[(&str, String)],
-) -> Vec<u8> {
-    let mut sorted: Vec<&(String, Vec<usize>, Vec<u8>)> = tensors.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+fn serialize_safetensors(tensors: &[Stored], metadata: &[(&str, String)]) -> Vec<u8> {
+    let mut sorted: Vec<&Stored> = tensors.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
     // serde_json's Map is a BTreeMap: keys come out sorted.
     let mut header = serde_json::Map::new();
     header.insert(
@@ -199,12 +264,12 @@ fn serialize_safetensors(
             .into(),
     );
     let mut offset = 0;
-    for (name, shape, data) in &sorted {
+    for t in &sorted {
         header.insert(
-            name.clone(),
-            serde_json::json!({ "dtype": "F32", "shape": shape, "data_offsets": [offset, offset + data.len()] }),
+            t.name.clone(),
+            serde_json::json!({ "dtype": t.dtype.to_string(), "shape": t.shape, "data_offsets": [offset, offset + t.bytes.len()] }),
         );
-        offset += data.len();
+        offset += t.bytes.len();
     }
     let mut json = serde_json::Value::Object(header).to_string().into_bytes();
     while json.len() % 8 != 0 {
@@ -213,8 +278,8 @@ fn serialize_safetensors(
     let mut out = Vec::with_capacity(8 + json.len() + offset);
     out.extend((json.len() as u64).to_le_bytes());
     out.extend(json);
-    for (_, _, data) in sorted {
-        out.extend(data);
+    for t in sorted {
+        out.extend(&t.bytes);
     }
     out
 }
@@ -295,33 +360,14 @@ impl<'a> WeightFile<'a> {
             input_size: get("input_size").and_then(|v| v.parse().ok()).unwrap_or(0),
             metadata,
         };
+        storage_of(&info)?;
         Ok(Self { tensors, info })
     }
 
-    /// The values of tensor `name`, which must be F32 of `shape` and finite.
+    /// The values of tensor `name`, which must have `shape` and be finite, in f32 whatever the
+    /// file's storage.
     pub fn read(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
-        let view = self
-            .tensors
-            .tensor(name)
-            .map_err(|_| Error::ModelLoad(format!("tensor {name} is missing")))?;
-        if view.dtype() != Dtype::F32 || view.shape() != shape {
-            return Err(Error::ModelLoad(format!(
-                "tensor {name} is {:?} {:?}, expected F32 {shape:?}",
-                view.dtype(),
-                view.shape()
-            )));
-        }
-        let values: Vec<f32> = view
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        if values.iter().any(|v| !v.is_finite()) {
-            return Err(Error::ModelLoad(format!(
-                "tensor {name} holds NaN or infinity"
-            )));
-        }
-        Ok(values)
+        storage::decode(&self.tensors, name, shape)
     }
 
     /// Reads one conv's tensors as host data.

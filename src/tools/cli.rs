@@ -25,6 +25,16 @@ enum Command {
     /// Convert a source model into webverify's safetensors weights: a TFLite MobileFaceNet
     /// (`.tflite`) or a TF.js BlazeFace short-range graph (`model.json` with its shards).
     Convert { model: PathBuf, out: PathBuf },
+    /// Rewrite a weights file (embedder or detector) with its tensors stored as f32, f16 or int8
+    /// (per-channel symmetric); the network still runs in f32. Metadata, calibration included,
+    /// is kept: refit it for the new file with `calibrate --write`.
+    Store {
+        weights: PathBuf,
+        out: PathBuf,
+        /// f32, f16 or int8.
+        #[arg(long)]
+        storage: String,
+    },
     /// Print the unit-length embeddings of images as JSON lines.
     Embed {
         images: Vec<PathBuf>,
@@ -259,6 +269,24 @@ fn run(command: Command) -> crate::Result<()> {
                 "wrote {} ({} bytes, sha256 {})",
                 out.display(),
                 bytes.len(),
+                crate::io::weights::sha256_hex(&bytes)
+            );
+        }
+        Command::Store {
+            weights,
+            out,
+            storage,
+        } => {
+            let storage = crate::io::storage::Storage::parse(&storage)?;
+            let bytes = crate::io::weights::restore(&read(&weights)?, storage)?;
+            std::fs::write(&out, &bytes).map_err(|e| {
+                crate::Error::ModelLoad(format!("cannot write {}: {e}", out.display()))
+            })?;
+            println!(
+                "wrote {} ({} bytes, {}, sha256 {})",
+                out.display(),
+                bytes.len(),
+                storage.name(),
                 crate::io::weights::sha256_hex(&bytes)
             );
         }

@@ -18,7 +18,7 @@ after(async () => { await env?.close(); });
 
 for (const backend of ['cpu', 'webgpu']) {
   test(`demo page compares two faces on ${backend}`, { skip: needsShared() }, async () => {
-    const native = JSON.parse(execFileSync(BIN, ['verify', ...FACES, '--weights', join(ROOT, 'models/mobilefacenet.safetensors')], { encoding: 'utf8' }));
+    const native = JSON.parse(execFileSync(BIN, ['verify', ...FACES, '--weights', join(ROOT, 'models/mobilefacenet-int8.safetensors')], { encoding: 'utf8' }));
     const { page, errors } = await openPage(env.browser, `${env.url}?backend=${backend}`);
     await page.waitForFunction(() => /^(Ready|Could not)/.test(document.getElementById('status').textContent));
     const status = await page.textContent('#status');
@@ -59,7 +59,7 @@ for (const backend of ['cpu', 'webgpu']) {
 for (const backend of ['cpu', 'webgpu']) {
   test(`browser pipeline equals native on ${backend}`, { skip: needsShared() }, async () => {
     const file = FACES[1];
-    const models = ['--weights', join(ROOT, 'models/mobilefacenet.safetensors'), '--detector', join(ROOT, 'models/blazeface-short.safetensors')];
+    const models = ['--weights', join(ROOT, 'models/mobilefacenet-int8.safetensors'), '--detector', join(ROOT, 'models/blazeface-short.safetensors')];
     const nativeFaces = JSON.parse(execFileSync(BIN, ['detect', file, '--detector', models[3]], { encoding: 'utf8' })).faces;
     const nativeEmbedding = JSON.parse(execFileSync(BIN, ['embed', file, ...models], { encoding: 'utf8' })).embedding;
     const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
