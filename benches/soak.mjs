@@ -62,7 +62,8 @@ try {
 
   /** The wasm memory of the thread that owns the engine: wasm-bindgen's init returns the
    * already-instantiated exports when called again (the glue of the build in use). */
-  const glue = (await page.evaluate(() => v.wasmBuild)) === 'relaxed-simd' ? 'webverify_relaxed.js' : 'webverify.js';
+  // The glue of the module in use (both builds of a module share it: loading.js).
+  const glue = (await page.evaluate(() => v.wasmModule)) === 'cpu' ? 'webverify_cpu.js' : 'webverify.js';
   const wasmBytes = async () => {
     const read = async (file) => (await (await import(`${location.origin}/webverify/wasm/${file}`)).default()).memory.buffer.byteLength;
     return worker ? page.workers()[0].evaluate(read, glue) : page.evaluate(read, glue);

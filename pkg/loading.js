@@ -1,9 +1,7 @@
 // Loading what the engine needs: the wasm module (once per thread), the weights (with download
 // progress, from a URL, the bytes, or in Node.js a file: URL), and the WebGPU probe.
 import * as cpuGlue from './wasm/webverify_cpu.js';
-import * as cpuRelaxedGlue from './wasm/webverify_cpu_relaxed.js';
 import * as fullGlue from './wasm/webverify.js';
-import * as fullRelaxedGlue from './wasm/webverify_relaxed.js';
 import { cachedBytes, cachedResponse, forget, keepBytes, keepResponse } from './cache.js';
 import { WebverifyError } from './errors.js';
 
@@ -28,16 +26,17 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
  * verifiers only on their first `fineTune`. Each module has two builds of the same Rust code,
  * one with relaxed SIMD (the CPU kernels' fused multiply-add; Chrome 114+), one with plain
  * SIMD128 for every other current browser; a thread uses one of the two for all its modules.
- * Each build has its own wasm-bindgen glue, imported statically (only the .wasm files a thread
- * needs are fetched): a dynamic import would split the worker's bundle, which bundlers'
- * default worker format (Vite's iife) refuses. */
+ * The two builds of a module share one wasm-bindgen glue (the Makefile checks that they would
+ * get the same one). The glues are imported statically (only the .wasm files a thread needs
+ * are fetched): a dynamic import would split the worker's bundle, which bundlers' default
+ * worker format (Vite's iife) refuses. */
 const MODULES = {
   cpu: {
-    'relaxed-simd': { glue: cpuRelaxedGlue, url: new URL('./wasm/webverify_cpu_relaxed_bg.wasm', import.meta.url) },
+    'relaxed-simd': { glue: cpuGlue, url: new URL('./wasm/relaxed/webverify_cpu_bg.wasm', import.meta.url) },
     simd: { glue: cpuGlue, url: new URL('./wasm/webverify_cpu_bg.wasm', import.meta.url) },
   },
   full: {
-    'relaxed-simd': { glue: fullRelaxedGlue, url: new URL('./wasm/webverify_relaxed_bg.wasm', import.meta.url) },
+    'relaxed-simd': { glue: fullGlue, url: new URL('./wasm/relaxed/webverify_bg.wasm', import.meta.url) },
     simd: { glue: fullGlue, url: new URL('./wasm/webverify_bg.wasm', import.meta.url) },
   },
 };

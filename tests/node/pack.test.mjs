@@ -18,7 +18,7 @@ test('npm pack gives the declared files and nothing else, within the size bound'
   const packed = report.files.map((f) => f.path).sort();
   const { files } = JSON.parse(readFileSync(join(PKG, 'package.json'), 'utf8'));
   assert.deepEqual(packed, [...files, 'package.json'].sort());
-  for (const must of ['wasm/webverify_bg.wasm', 'wasm/webverify_relaxed_bg.wasm', 'wasm/webverify_cpu_bg.wasm', 'wasm/webverify_cpu_relaxed_bg.wasm', 'models/mobilefacenet-int8.safetensors', 'models/mobilefacenet.safetensors', 'models/blazeface-short.safetensors', 'README.md', 'LICENSE']) {
+  for (const must of ['wasm/webverify_bg.wasm', 'wasm/relaxed/webverify_bg.wasm', 'wasm/webverify_cpu_bg.wasm', 'wasm/relaxed/webverify_cpu_bg.wasm', 'models/mobilefacenet-int8.safetensors', 'models/mobilefacenet.safetensors', 'models/blazeface-short.safetensors', 'README.md', 'LICENSE']) {
     assert.ok(packed.includes(must), must);
   }
   console.log(`tarball ${report.size} bytes, unpacked ${report.unpackedSize} bytes, ${report.entryCount} files`);
@@ -43,7 +43,7 @@ test('prepack refuses a missing, empty, stale or foreign engine or weights file'
   try {
     refused((d) => rmSync(join(d, 'wasm/webverify_bg.wasm')), 'missing wasm');
     refused((d) => writeFileSync(join(d, 'models/blazeface-short.safetensors'), ''), 'empty weights');
-    refused((d) => utimesSync(join(d, 'wasm/webverify_relaxed_bg.wasm'), new Date(0), new Date(0)), 'stale wasm');
+    refused((d) => utimesSync(join(d, 'wasm/relaxed/webverify_cpu_bg.wasm'), new Date(0), new Date(0)), 'stale wasm');
     refused((d) => {
       const w = readFileSync(join(d, 'models/mobilefacenet.safetensors'));
       w[w.length - 1] ^= 1;
