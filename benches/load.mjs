@@ -148,4 +148,4 @@ for (const kind of values.only.split(',')) {
     }
   }
 }
-console.log(`\n${new Date().toISOString()}, ${process.platform} ${process.arch}, Chromium ${chromium.name()} at ${process.env.CHROMIUM ?? '/usr/bin/chromium'}`);
+console.log(`\n${new Date().toISOString()}, ${process.platform} ${process.arch}, ${process.env.CHROMIUM ?? "/usr/bin/chromium"}`);

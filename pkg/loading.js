@@ -157,8 +157,10 @@ async function wasmSource(url, custom, watch, what) {
     return { source: { module_or_path: hit }, cached: true };
   }
   const response = await fetchWatched(url, { ...watch, what });
-  if (watch.cache !== false) void keepResponse(url, response);
-  return { source: { module_or_path: response } };
+  // Written while the module compiles; awaited after it (a worker ended right after `create`
+  // would otherwise lose the write).
+  const kept = watch.cache !== false ? keepResponse(url, response) : undefined;
+  return { source: { module_or_path: response }, kept };
 }
 
 /** Per module (`cpu`, `full`): the promise of its initialised glue. */
@@ -187,9 +189,10 @@ export async function loadWasm(kind, wasmUrl, watch = {}, wasmBuild = 'auto') {
     const what = kind === 'cpu' ? 'the WebAssembly module' : 'the WebAssembly module (WebGPU and training)';
     const from = wasmUrl ?? url;
     ready.set(kind, (async () => {
-      const { source, cached } = await wasmSource(from, !!wasmUrl, watch, what);
+      const { source, cached, kept } = await wasmSource(from, !!wasmUrl, watch, what);
       try {
         await glue.default(source);
+        await kept;
       } catch (e) {
         if (!cached) throw e;
         // A cached module that does not compile: dropped, and downloaded again.
@@ -233,7 +236,7 @@ export async function fetchWeights(modelUrl, report = () => {}, watch = {}, what
     return hit;
   }
   const bytes = await download(modelUrl, report, watch, what);
-  if (watch.cache !== false) void keepBytes(modelUrl, bytes);
+  if (watch.cache !== false) await keepBytes(modelUrl, bytes);
   return bytes;
 }
 

@@ -244,6 +244,19 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Writes a weights file and says what it wrote (size, storage, checksum).
+fn write_weights(out: &std::path::Path, bytes: &[u8], storage: &str) -> crate::Result<()> {
+    std::fs::write(out, bytes)
+        .map_err(|e| crate::Error::ModelLoad(format!("cannot write {}: {e}", out.display())))?;
+    println!(
+        "wrote {} ({} bytes, {storage}, sha256 {})",
+        out.display(),
+        bytes.len(),
+        crate::io::weights::sha256_hex(bytes)
+    );
+    Ok(())
+}
+
 fn read(path: &PathBuf) -> crate::Result<Vec<u8>> {
     std::fs::read(path)
         .map_err(|e| crate::Error::ModelLoad(format!("cannot read {}: {e}", path.display())))
@@ -262,15 +275,7 @@ fn run(command: Command) -> crate::Result<()> {
             } else {
                 crate::tools::convert::convert_to_weights(&read(&model)?, &source)?
             };
-            std::fs::write(&out, &bytes).map_err(|e| {
-                crate::Error::ModelLoad(format!("cannot write {}: {e}", out.display()))
-            })?;
-            println!(
-                "wrote {} ({} bytes, sha256 {})",
-                out.display(),
-                bytes.len(),
-                crate::io::weights::sha256_hex(&bytes)
-            );
+            write_weights(&out, &bytes, "f32")?;
         }
         Command::Store {
             weights,
@@ -279,16 +284,7 @@ fn run(command: Command) -> crate::Result<()> {
         } => {
             let storage = crate::io::storage::Storage::parse(&storage)?;
             let bytes = crate::io::weights::restore(&read(&weights)?, storage)?;
-            std::fs::write(&out, &bytes).map_err(|e| {
-                crate::Error::ModelLoad(format!("cannot write {}: {e}", out.display()))
-            })?;
-            println!(
-                "wrote {} ({} bytes, {}, sha256 {})",
-                out.display(),
-                bytes.len(),
-                storage.name(),
-                crate::io::weights::sha256_hex(&bytes)
-            );
+            write_weights(&out, &bytes, storage.name())?;
         }
         Command::Embed { images, models } => {
             let (pipeline, mode) = models.load()?;

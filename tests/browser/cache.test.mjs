@@ -15,6 +15,8 @@ const ENGINE_FILES = /\/webverify\/(wasm\/.*\.wasm|models\/.*\.safetensors)$/;
 for (const worker of [false, true]) {
   test(`a second visit takes the module and weights from the Cache API (${worker ? 'worker' : 'inline'})`, async () => {
     const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
+    // Each case starts from empty caches (the browser profile is shared by the cases).
+    await page.evaluate(async () => { for (const name of await caches.keys()) await caches.delete(name); });
     const fetched = [];
     env.browser.on('request', (r) => { if (ENGINE_FILES.test(new URL(r.url()).pathname)) fetched.push(new URL(r.url()).pathname); });
     const visit = (opts) => page.evaluate(async (opts) => {

@@ -4,7 +4,8 @@ import Verifier, { Gallery, IndexedDBStore, WebverifyError } from 'webverify';
 import type { ErrorCode, Identification, Verification, EnrollResult, CalibrationResult, Face, FineTuneResult, FineTuneProgress } from 'webverify';
 
 export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key: CryptoKey): Promise<string> {
-  const v = await Verifier.create({ backend: 'auto', worker: true });
+  const v = await Verifier.create({ backend: 'auto', worker: true, cache: false, onProgress: (p) => p.stage === 'wasm' && p.loaded });
+  const module: 'cpu' | 'full' = v.wasmModule;
   const a: Float32Array = await v.embed(photo);
   const faces: Face[] = await v.detect(photo);
   const crop: ImageData = await v.alignedFace(photo, { face: 'detect' });
@@ -37,6 +38,7 @@ export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key
     steps: 10,
     batchSize: 2,
     onProgress: (p: FineTuneProgress) => seen.push(p.loss),
+    onLoad: (p) => p.stage === 'training module' && p.total,
     signal: controller.signal,
   });
   const weights: Uint8Array | null = await v.exportTuned();
