@@ -59,7 +59,10 @@ async function runOurs(page, cfg) {
     };
     const t0 = performance.now();
     const { Verifier } = await import('./webverify/index.js');
-    const v = await Verifier.create({ backend: cfg.backend, worker: false, detectorUrl: null, wasmBuild: cfg.wasmBuild });
+    // The f32 weights, as the peers run: the last column compares outputs (the default int8 file
+    // embeds at the same speed).
+    const modelUrl = new URL('./webverify/models/mobilefacenet.safetensors', location.href).href;
+    const v = await Verifier.create({ backend: cfg.backend, worker: false, detectorUrl: null, wasmBuild: cfg.wasmBuild, modelUrl });
     const load = performance.now() - t0;
     const phase = async (batch, warmup, n) => {
       const input = images(batch, 12345 + batch);
