@@ -14,9 +14,6 @@ export { WebverifyError } from './errors.js';
 export { Gallery } from './gallery.js';
 export { IndexedDBStore } from './store.js';
 
-/** The bindings of a module this thread loaded, for what needs no engine (`verifyEmbeddings`). */
-let anyWasm = null;
-
 /** Timed embeddings per backend (after a warm-up) when `auto` chooses between WebGPU and the
  * CPU: the median of these decides. */
 const PROBE_RUNS = 3;
@@ -129,7 +126,6 @@ export class Verifier {
     const [, weights, detector] = await Promise.all([
       loadWasm(kind, wasmUrl, { ...watch, onBytes: wasmReport }, build).then((done) => {
         loaded = done;
-        anyWasm = done.wasm;
         watchTraps(done.wasm);
         report('wasm')(wasmBytes || 1, wasmBytes || 1);
       }),
@@ -294,7 +290,7 @@ export class Verifier {
     const result = this.#live().compare(ea, eb, far);
     const counted = { ...result, faces: faces[0] === null ? null : faces };
     if (threshold === undefined) return counted;
-    const fixed = anyWasm.verifyEmbeddings(ea, eb, threshold);
+    const fixed = this.#wasm.verifyEmbeddings(ea, eb, threshold);
     return { ...counted, ...fixed };
   }
 
