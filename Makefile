@@ -73,7 +73,7 @@ fault-wasm:
 
 package: wasm
 	mkdir -p pkg/models
-	cp models/mobilefacenet-int8.safetensors models/mobilefacenet.safetensors models/blazeface-short.safetensors models/README.md pkg/models/
+	cp models/mobilefacenet-int8.safetensors models/mobilefacenet.safetensors models/blazeface-short.safetensors models/minifasnet-v1se-f16.safetensors models/README.md pkg/models/
 	cp LICENSE pkg/LICENSE
 	node tools/check-package.mjs pkg
 

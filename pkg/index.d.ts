@@ -219,6 +219,34 @@ export interface Face {
   };
 }
 
+export interface LivenessOptions {
+  /** The operating point: the share of live people wrongly rejected on the calibration data
+   * (NUAA's train lists), 0.05 (default) or 0.01. */
+  bpcer?: 0.01 | 0.05;
+  /** A live-probability threshold of your own (0–1) instead of a calibrated one. */
+  threshold?: number;
+  /** For a `<video>`: frames sampled (default 5) and the time between them (default 100 ms). */
+  frames?: number;
+  intervalMs?: number;
+  /** Where the liveness weights are (default: the package's MiniFASNet V1SE, f16). */
+  livenessUrl?: string | URL | ArrayBuffer | Uint8Array;
+}
+
+export interface LivenessResult {
+  /** `score >= threshold`. */
+  live: boolean;
+  /** Mean live probability over the frames with a face, 0–1. */
+  score: number;
+  threshold: number;
+  /** Each frame's live probability (null where no face was found). */
+  frameScores: (number | null)[];
+  framesWithFace: number;
+  /** The face scored in each frame, in its pixels. */
+  faces: ({ x: number; y: number; width: number; height: number } | null)[];
+  /** The liveness weights' id. */
+  model: string;
+}
+
 /**
  * Every method rejects only with WebverifyError. An `options` argument may be left out (or
  * `undefined`); `null` or a non-object there is INVALID_INPUT, as are detached buffers anywhere
@@ -257,6 +285,9 @@ export class Verifier {
   /** Back to the shipped model and its calibration. */
   resetModel(): Promise<ModelInfo>;
   alignedFace(input: ImageInput, options?: { face?: FaceMode }): Promise<ImageData>;
+  /** Passive liveness on one frame, a face track, or a playing `<video>` (sampled). It does not
+   * stop masks, deepfakes or injected camera streams. */
+  liveness(input: ImageInput | ImageInput[] | HTMLVideoElement, options?: LivenessOptions): Promise<LivenessResult>;
   dispose(): void;
 }
 

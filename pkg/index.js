@@ -4,8 +4,8 @@
 // (worker-client.js, worker.js) is derived from the method table in protocol.js.
 import { WebverifyError, guardMethods } from './errors.js';
 import { Gallery } from './gallery.js';
-import { checkPostable, options, pack } from './input.js';
-import { DEFAULT_DETECTOR_URL, DEFAULT_MODEL_URL, fetchWeights, loadWasm, moduleFor, webgpuUnavailableReason } from './loading.js';
+import { checkPostable, options, pack, trackOf } from './input.js';
+import { DEFAULT_DETECTOR_URL, DEFAULT_LIVENESS_URL, DEFAULT_MODEL_URL, fetchWeights, loadWasm, moduleFor, webgpuUnavailableReason } from './loading.js';
 import { VERIFIER_METHODS } from './protocol.js';
 import { aroundEngine, currentGeneration, guarded, instanceDead, watchTraps } from './recovery.js';
 import { WorkerVerifier } from './worker-client.js';
@@ -66,6 +66,8 @@ export class Verifier {
   /** The state to restore on top: `{ tuned, calibration }` once either changed (else null). */
   #state = null;
   #rebuilding = null;
+  /** The liveness model's loading (started by the first `liveness()` call), or null. */
+  #livenessLoad = null;
 
   constructor(engine, backendReason, origin, loaded, loadFull) {
     this.#engine = engine;
@@ -140,7 +142,7 @@ export class Verifier {
       report('backend')(1, 1);
       return engine;
     };
-    const made = (engine, reason) => new Verifier(engine, reason, { weights, detector, backend: engine.backend }, loaded, { wasmUrl, build, cache });
+    const made = (engine, reason) => new Verifier(engine, reason, { weights, detector, backend: engine.backend, watch: { timeoutMs, cache } }, loaded, { wasmUrl, build, cache });
     if (backend === 'webgpu') return made(await start('webgpu'));
     if (backend === 'auto') {
       if (gpuReason) return made(await start('cpu'), gpuReason);
@@ -184,6 +186,7 @@ export class Verifier {
       const engine = await this.#wasm.Engine.create(weights, backend, detector);
       const generation = currentGeneration();
       await Verifier.#apply(engine, this.#state);
+      if (this.#origin.liveness) engine.loadLiveness(this.#origin.liveness);
       // The dead engine is not freed: its pointer means nothing in the new instance.
       this.#engine = engine;
       this.#generation = generation;
@@ -341,6 +344,43 @@ export class Verifier {
    */
   async detect(input) {
     return this.#live().detect(...pack([input]));
+  }
+
+  /**
+   * Passive liveness: is the face a live person or a print or screen held to the camera?
+   * `input`: one image, an array of frames (a face track), or a playing `<video>` sampled
+   * `frames` times (default 5) every `intervalMs` (default 100). The main face of each frame is
+   * scored by MiniFASNet (downloaded on the first call, about 0.9 MB; `livenessUrl` overrides
+   * it) and the mean live probability is compared with the threshold calibrated at `bpcer`
+   * (0.05 default, or 0.01: the share of live people wrongly rejected on the calibration data)
+   * or an explicit `threshold`. Resolves to `{ live, score, threshold, frameScores,
+   * framesWithFace, faces, model }` (`model`: the liveness weights' id); NO_FACE when no frame
+   * has a face. It does not stop masks,
+   * deepfakes or injected camera streams (docs/LIVENESS.md).
+   */
+  async liveness(input, opts) {
+    const { bpcer, threshold, livenessUrl, frames, intervalMs } = options(opts, 'liveness');
+    if (bpcer !== undefined && bpcer !== 0.01 && bpcer !== 0.05) {
+      throw new WebverifyError('INVALID_INPUT', `bpcer must be 0.01 or 0.05 (the calibrated points), not ${bpcer}; or pass a threshold`);
+    }
+    if (threshold !== undefined && !(Number.isFinite(threshold) && threshold >= 0 && threshold <= 1)) {
+      throw new WebverifyError('INVALID_INPUT', `threshold must be a number from 0 to 1, not ${threshold}`);
+    }
+    const track = await trackOf(input, { frames, intervalMs });
+    const model = await this.#loadLiveness(livenessUrl);
+    return { ...(await this.#live().liveness(...pack(track), bpcer, threshold)), model: model.id };
+  }
+
+  /** Fetches and loads the liveness model once (again after a failure); resolves to its
+   * `{ id, name, sha256, cropScale, thresholds }`. */
+  #loadLiveness(url = DEFAULT_LIVENESS_URL) {
+    this.#livenessLoad ??= (async () => {
+      const bytes = await fetchWeights(url, () => {}, this.#origin.watch ?? {}, 'the liveness model');
+      const info = this.#live().loadLiveness(bytes);
+      this.#origin = { ...this.#origin, liveness: bytes };
+      return info;
+    })().catch((e) => { this.#livenessLoad = null; throw e; });
+    return this.#livenessLoad;
   }
 
   /** The 112x112 crop the model sees for this input, as ImageData (or `{ data, width, height }`

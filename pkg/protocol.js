@@ -5,7 +5,8 @@
 // declares the same methods.
 //
 // Argument kinds: 'image' (one image source: DOM sources become a transferred ImageBitmap),
-// 'images' (an array of them, or embeddings), 'pairs' (calibration pairs of images or
+// 'images' (an array of them, or embeddings), 'track' (frames for liveness: an array of images,
+// one image, or a <video> sampled on the page as the options that follow it say), 'pairs' (calibration pairs of images or
 // embeddings), 'value' (anything else, structured-cloned).
 // `model: true` marks methods whose result is the new model info, kept on the instance.
 
@@ -15,6 +16,7 @@ export const VERIFIER_METHODS = {
   embedRaw: { args: ['images'] },
   detect: { args: ['image'] },
   alignedFace: { args: ['image', 'value'] },
+  liveness: { args: ['track', 'value'] },
   verify: { args: ['image', 'image', 'value'] },
   calibrate: { args: ['pairs', 'value'] },
   resetCalibration: { args: [] },

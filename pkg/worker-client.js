@@ -94,7 +94,7 @@ class Channel {
 async function postArguments(kinds, args, method = 'the call') {
   checkPostable(args, `the arguments of ${method}`);
   const transfer = [];
-  const posted = await Promise.all(args.map((value, i) => postArgument(kinds[i] ?? 'value', value, transfer)));
+  const posted = await Promise.all(args.map((value, i) => postArgument(kinds[i] ?? 'value', value, transfer, args)));
   return { posted, transfer };
 }
 

@@ -179,6 +179,24 @@ impl Image {
         &self.rgb
     }
 
+    /// The pixels of columns `x0..x1` and rows `y0..y1`, clamped to the image (at least one
+    /// pixel).
+    pub fn crop(&self, x0: usize, y0: usize, x1: usize, y1: usize) -> Image {
+        let x0 = x0.min(self.width - 1);
+        let y0 = y0.min(self.height - 1);
+        let x1 = x1.clamp(x0 + 1, self.width);
+        let y1 = y1.clamp(y0 + 1, self.height);
+        let mut rgb = Vec::with_capacity((x1 - x0) * (y1 - y0) * 3);
+        for y in y0..y1 {
+            rgb.extend_from_slice(&self.rgb[(y * self.width + x0) * 3..(y * self.width + x1) * 3]);
+        }
+        Image {
+            width: x1 - x0,
+            height: y1 - y0,
+            rgb,
+        }
+    }
+
     /// Bilinear resize with pixel centres at `(i + 0.5)` (OpenCV's `INTER_LINEAR`, TensorFlow's
     /// `resize_bilinear` with `half_pixel_centers`). Meant for the small scale changes of an
     /// already cropped face; downscaling by large factors aliases, as bilinear does.

@@ -21,6 +21,7 @@
 //! - [`io`]: file formats (weights, tuned weights, templates and galleries);
 //! - `score`: the [`Embedder`], the [`Calibration`] (all FAR arithmetic), verification;
 //! - `face`: detection, alignment, the photo checks, the [`Pipeline`];
+//! - `liveness`: passive presentation-attack detection ([`Liveness`]) on the detector's faces;
 //! - `gallery`: the [`Gallery`], enrollment, the calibrated 1:N search, migration;
 //! - [`train`]: losses, augmentations, the training loop (feature `train`);
 //! - [`tools`] (feature `cli`, native only): converters, evaluation, the command line;
@@ -40,6 +41,7 @@ mod vector;
 mod face;
 mod gallery;
 pub mod io;
+mod liveness;
 mod nn;
 mod score;
 #[cfg(feature = "train")]
@@ -64,6 +66,7 @@ pub use gallery::enroll::{EnrollReport, CONSISTENCY_FAR};
 pub use gallery::identify::{SearchOptions, Searcher};
 pub use gallery::{Aggregation, Candidate, Gallery, Identification, IdentitySummary};
 pub use image::{Image, PixelFormat};
+pub use liveness::{Liveness, LivenessModel, LivenessResult};
 pub use nn::adapter::Scope;
 pub use nn::profile::{LayerKind, LayerTimes};
 pub use random::Rng;
@@ -78,3 +81,6 @@ pub use vector::similarity;
 pub const DEFAULT_WEIGHTS_PATH: &str = "models/mobilefacenet.safetensors";
 /// The shipped face detector weights, relative to the crate root.
 pub const DEFAULT_DETECTOR_PATH: &str = "models/blazeface-short.safetensors";
+/// The shipped liveness weights (MiniFASNet V1SE, f16, with thresholds calibrated on NUAA
+/// train), relative to the crate root.
+pub const DEFAULT_LIVENESS_PATH: &str = "models/minifasnet-v1se-f16.safetensors";

@@ -370,6 +370,11 @@ impl<'a> WeightFile<'a> {
         storage::decode(&self.tensors, name, shape)
     }
 
+    /// The shape tensor `name` is stored with (`None` when the file has no such tensor).
+    pub fn shape(&self, name: &str) -> Option<Vec<usize>> {
+        self.tensors.tensor(name).ok().map(|t| t.shape().to_vec())
+    }
+
     /// Reads one conv's tensors as host data.
     pub fn conv(&self, spec: &ConvSpec) -> Result<HostConv> {
         let channels = [spec.out_channels];

@@ -26,6 +26,8 @@ pub const EMBEDDING_DIM: usize = 192;
 pub enum Padding {
     Same,
     Valid,
+    /// PyTorch's: the same number of pixels on every side (the liveness models').
+    Symmetric(usize),
 }
 
 /// One convolution (batch norm folded in), optionally followed by a per-channel PReLU. Also
@@ -61,11 +63,11 @@ impl ConvSpec {
         self.depthwise = true;
         self
     }
-    fn prelu(mut self) -> Self {
+    pub(crate) fn prelu(mut self) -> Self {
         self.prelu = true;
         self
     }
-    fn valid(mut self) -> Self {
+    pub(crate) fn valid(mut self) -> Self {
         self.padding = Padding::Valid;
         self
     }
@@ -190,7 +192,7 @@ pub struct ConvUnit {
 }
 
 impl ConvUnit {
-    fn new(spec: &ConvSpec, w: ConvWeights) -> Self {
+    pub(crate) fn new(spec: &ConvSpec, w: ConvWeights) -> Self {
         let conv = Conv2d {
             weight: Param::from_tensor(w.weight),
             bias: Some(Param::from_tensor(w.bias)),
@@ -201,6 +203,7 @@ impl ConvUnit {
             padding: match spec.padding {
                 Padding::Same => PaddingConfig2d::Same,
                 Padding::Valid => PaddingConfig2d::Valid,
+                Padding::Symmetric(p) => PaddingConfig2d::Explicit(p, p, p, p),
             },
         };
         let prelu = w.alpha.map(|alpha| PRelu {

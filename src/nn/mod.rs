@@ -1,9 +1,10 @@
 //! The networks as burn modules, forward passes only: the MobileFaceNet embedder, the BlazeFace
-//! detector and the adapter of a tuned model. Weights come in through closures, so this layer
+//! detector, the MiniFASNet liveness classifier and the adapter of a tuned model. Weights come in through closures, so this layer
 //! knows no file format. `cpu` runs the embedder's forward pass on fused SIMD kernels.
 
 pub mod adapter;
 pub mod blazeface;
 pub mod cpu;
+pub mod minifasnet;
 pub mod mobilefacenet;
 pub mod profile;

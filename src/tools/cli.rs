@@ -23,8 +23,16 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Convert a source model into webverify's safetensors weights: a TFLite MobileFaceNet
-    /// (`.tflite`) or a TF.js BlazeFace short-range graph (`model.json` with its shards).
-    Convert { model: PathBuf, out: PathBuf },
+    /// (`.tflite`), a TF.js BlazeFace short-range graph (`model.json` with its shards) or a
+    /// MiniFASNet liveness checkpoint (`.pth`).
+    Convert {
+        model: PathBuf,
+        out: PathBuf,
+        /// MiniFASNet only: the face box scale the model was trained with (default: read from
+        /// the upstream file name, e.g. 2.7 in `2.7_80x80_MiniFASNetV2.pth`).
+        #[arg(long)]
+        crop_scale: Option<f32>,
+    },
     /// Rewrite a weights file (embedder or detector) with its tensors stored as f32, f16 or int8
     /// (per-channel symmetric); the network still runs in f32. Metadata, calibration included,
     /// is kept: refit it for the new file with `calibrate --write`.
@@ -88,6 +96,41 @@ enum Command {
         #[command(flatten)]
         models: Models,
         /// Store the calibration in these weights (usually the --weights file itself).
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
+    /// Measure passive liveness (ISO/IEC 30107-3) on a database laid out as NUAA's: thresholds
+    /// at BPCER 1 % and 5 % chosen on its train lists, APCER per attack type, BPCER and ACER on
+    /// its test lists, ROC AUC and EER; for single frames and for face tracks.
+    EvalLiveness {
+        /// The folder with `client_{train,test}_raw.txt`, `imposter_…` and the frames.
+        #[arg(long)]
+        data: PathBuf,
+        /// Liveness weights; given twice, the two models' live probabilities are averaged.
+        #[arg(long, default_value = crate::DEFAULT_LIVENESS_PATH)]
+        weights: Vec<PathBuf>,
+        #[arg(long, default_value = crate::DEFAULT_DETECTOR_PATH)]
+        detector: PathBuf,
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+        /// Cut every frame to this many face boxes around the face first (e.g. 1.3: the
+        /// print's edges no longer show).
+        #[arg(long)]
+        cut: Option<f32>,
+        /// Frames per face track.
+        #[arg(long, default_value_t = 5)]
+        track: usize,
+        /// Write the reporting split's frame ROC as CSV (threshold, far = APCER, tar = 1 − BPCER).
+        #[arg(long)]
+        roc: Option<PathBuf>,
+        /// Draw it as SVG.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        /// Write every frame's score as CSV.
+        #[arg(long)]
+        scores: Option<PathBuf>,
+        /// Store the frame thresholds chosen on the train lists in this weights file's metadata
+        /// (usually the --weights file itself; one model only).
         #[arg(long)]
         write: Option<PathBuf>,
     },
@@ -264,12 +307,25 @@ fn read(path: &PathBuf) -> crate::Result<Vec<u8>> {
 
 fn run(command: Command) -> crate::Result<()> {
     match command {
-        Command::Convert { model, out } => {
+        Command::Convert {
+            model,
+            out,
+            crop_scale,
+        } => {
             let source = model
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let bytes = if model.extension().is_some_and(|e| e == "json") {
+            let bytes = if model.extension().is_some_and(|e| e == "pth") {
+                let scale = crop_scale
+                    .or_else(|| crate::tools::minifasnet::crop_scale_from_name(&source))
+                    .ok_or_else(|| {
+                        crate::Error::InvalidInput(format!(
+                            "{source}: no crop scale in the name; pass --crop-scale"
+                        ))
+                    })?;
+                crate::tools::minifasnet::minifasnet_from_pytorch(&model, scale)?
+            } else if model.extension().is_some_and(|e| e == "json") {
                 let (json, shards) = crate::tools::tfjs::read_files(&model)?;
                 crate::tools::convert::blazeface_from_tfjs(&json, &shards, &source)?
             } else {
@@ -277,6 +333,29 @@ fn run(command: Command) -> crate::Result<()> {
             };
             write_weights(&out, &bytes, "f32")?;
         }
+        Command::EvalLiveness {
+            data,
+            weights,
+            detector,
+            backend,
+            cut,
+            track,
+            roc,
+            plot,
+            scores,
+            write,
+        } => eval_liveness(LivenessEval {
+            data,
+            weights,
+            detector,
+            backend,
+            cut,
+            track,
+            roc,
+            plot,
+            scores,
+            write,
+        })?,
         Command::Store {
             weights,
             out,
@@ -739,5 +818,115 @@ fn train(
         tuned.info.id(),
         pipeline.embedder.shipped_info().id()
     );
+    Ok(())
+}
+
+/// The arguments of `eval-liveness`.
+struct LivenessEval {
+    data: PathBuf,
+    weights: Vec<PathBuf>,
+    detector: PathBuf,
+    backend: String,
+    cut: Option<f32>,
+    track: usize,
+    roc: Option<PathBuf>,
+    plot: Option<PathBuf>,
+    scores: Option<PathBuf>,
+    write: Option<PathBuf>,
+}
+
+fn eval_liveness(a: LivenessEval) -> crate::Result<()> {
+    use crate::tools::liveness_eval as le;
+    let device = Backend::parse(&a.backend)?.cpu_device()?;
+    let detector = crate::Detector::with_device(&read(&a.detector)?, device.clone())?;
+    let models = a
+        .weights
+        .iter()
+        .map(|w| crate::LivenessModel::with_device(&read(w)?, device.clone()))
+        .collect::<crate::Result<Vec<_>>>()?;
+    let liveness = crate::Liveness::new(models)?;
+    let started = Instant::now();
+    let train = le::nuaa_split(&a.data, "train")?;
+    let test = le::nuaa_split(&a.data, "test")?;
+    let train_scores = le::score_frames(&train, &detector, &liveness, a.cut, true)?;
+    let test_scores = le::score_frames(&test, &detector, &liveness, a.cut, true)?;
+    let missed = |s: &[Option<f32>]| s.iter().filter(|s| s.is_none()).count();
+    let names: Vec<String> = a.weights.iter().map(|w| w.display().to_string()).collect();
+    println!(
+        "models           {} (mean of live probabilities when several)",
+        names.join(" + ")
+    );
+    println!(
+        "frames           {} train, {} test ({} and {} without a face, left out); cut {}",
+        train.len(),
+        test.len(),
+        missed(&train_scores),
+        missed(&test_scores),
+        a.cut
+            .map_or("none".into(), |c| format!("{c}x the face box"))
+    );
+    let frames = le::report(
+        "frames",
+        &le::frame_presentations(&train, &train_scores),
+        &le::frame_presentations(&test, &test_scores),
+    )?;
+    print!("{frames}");
+    let tracks = le::report(
+        &format!("tracks of {} frames", a.track),
+        &le::track_presentations(&train, &train_scores, a.track),
+        &le::track_presentations(&test, &test_scores, a.track),
+    )?;
+    print!("{tracks}");
+    println!("seconds          {:.1}", started.elapsed().as_secs_f64());
+    if let Some(path) = &a.roc {
+        std::fs::write(path, crate::tools::eval::roc_csv(&frames.roc))
+            .map_err(|e| crate::Error::InvalidInput(format!("{}: {e}", path.display())))?;
+    }
+    if let Some(path) = &a.plot {
+        crate::tools::eval::roc_svg(
+            &frames.roc,
+            "liveness ROC (accepted attacks vs accepted live)",
+            path,
+        )?;
+    }
+    if let Some(path) = &a.scores {
+        let csv = le::scores_csv(&[
+            ("train", &train, &train_scores),
+            ("test", &test, &test_scores),
+        ]);
+        std::fs::write(path, csv)
+            .map_err(|e| crate::Error::InvalidInput(format!("{}: {e}", path.display())))?;
+    }
+    if let Some(path) = &a.write {
+        if a.weights.len() != 1 || a.cut.is_some() {
+            return Err(crate::Error::InvalidInput(
+                "--write stores the thresholds of one model on uncut frames".into(),
+            ));
+        }
+        let mut bytes = read(path)?;
+        for p in &frames.points {
+            let key = format!(
+                "{}{}",
+                crate::liveness::THRESHOLD_KEY_PREFIX,
+                p.target_bpcer
+            );
+            bytes = crate::io::weights::set_metadata(&bytes, &key, Some(&p.threshold.to_string()))?;
+        }
+        let source = format!(
+            "frames of the train lists of {}",
+            a.data
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        );
+        bytes = crate::io::weights::set_metadata(&bytes, "liveness_calibrated_on", Some(&source))?;
+        std::fs::write(path, &bytes)
+            .map_err(|e| crate::Error::InvalidInput(format!("{}: {e}", path.display())))?;
+        println!(
+            "wrote {} (thresholds stored; sha256 {})",
+            path.display(),
+            crate::io::weights::sha256_hex(&bytes)
+        );
+    }
     Ok(())
 }

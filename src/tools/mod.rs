@@ -1,4 +1,4 @@
-//! Native tooling behind the `cli` feature: the TFLite and TF.js readers and converters, the
+//! Native tooling behind the `cli` feature: the TFLite, TF.js and PyTorch readers and converters, the
 //! LFW-protocol evaluation and its metrics, pair lists, benchmarks, and the command line. None
 //! of it is in the runtime or the wasm module.
 
@@ -6,7 +6,9 @@ pub mod cli;
 pub mod convert;
 pub mod eval;
 pub mod identify_eval;
+pub mod liveness_eval;
 pub mod metrics;
+pub mod minifasnet;
 pub mod pairs;
 pub mod tfjs;
 pub mod tflite;

@@ -1,5 +1,6 @@
 //! The `Engine` class: a loaded model (embedder and detector) on one backend.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Float32Array, Object, Promise};
@@ -13,6 +14,7 @@ use crate::face::detect::Detector;
 use crate::face::pipeline::Pipeline;
 use crate::face::prepared::FaceMode;
 use crate::image::Image;
+use crate::liveness::Liveness;
 use crate::score::calibration::Calibration;
 use crate::score::embedder::Embedder;
 
@@ -20,6 +22,8 @@ use crate::score::embedder::Embedder;
 #[wasm_bindgen]
 pub struct Engine {
     pub(crate) inner: Rc<Pipeline>,
+    /// The passive liveness check, once `loadLiveness` gave it weights.
+    pub(crate) liveness: RefCell<Option<Rc<Liveness>>>,
 }
 
 #[wasm_bindgen]
@@ -41,6 +45,7 @@ impl Engine {
         };
         Ok(Engine {
             inner: Rc::new(Pipeline { embedder, detector }),
+            liveness: RefCell::new(None),
         })
     }
 

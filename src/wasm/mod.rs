@@ -15,6 +15,7 @@ use crate::score::verify;
 // The classes the package uses are exported by their `#[wasm_bindgen]` attributes.
 mod engine;
 mod gallery;
+mod liveness;
 
 #[wasm_bindgen(start)]
 fn start() {

@@ -18,7 +18,7 @@ test('npm pack gives the declared files and nothing else, within the size bound'
   const packed = report.files.map((f) => f.path).sort();
   const { files } = JSON.parse(readFileSync(join(PKG, 'package.json'), 'utf8'));
   assert.deepEqual(packed, [...files, 'package.json'].sort());
-  for (const must of ['wasm/webverify_bg.wasm', 'wasm/relaxed/webverify_bg.wasm', 'wasm/webverify_cpu_bg.wasm', 'wasm/relaxed/webverify_cpu_bg.wasm', 'models/mobilefacenet-int8.safetensors', 'models/mobilefacenet.safetensors', 'models/blazeface-short.safetensors', 'README.md', 'LICENSE']) {
+  for (const must of ['wasm/webverify_bg.wasm', 'wasm/relaxed/webverify_bg.wasm', 'wasm/webverify_cpu_bg.wasm', 'wasm/relaxed/webverify_cpu_bg.wasm', 'models/mobilefacenet-int8.safetensors', 'models/mobilefacenet.safetensors', 'models/blazeface-short.safetensors', 'models/minifasnet-v1se-f16.safetensors', 'README.md', 'LICENSE']) {
     assert.ok(packed.includes(must), must);
   }
   console.log(`tarball ${report.size} bytes, unpacked ${report.unpackedSize} bytes, ${report.entryCount} files`);

@@ -1,0 +1,83 @@
+//! The engine's passive liveness check: weights loaded on demand (`loadLiveness`), then
+//! `liveness` on a face track.
+
+use std::rc::Rc;
+
+use js_sys::{Object, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::engine::{unpack, Engine};
+use super::{js_error, set, to_js};
+use crate::error::Error;
+use crate::liveness::{Liveness, LivenessModel, CALIBRATED_BPCERS, DEFAULT_BPCER};
+
+#[wasm_bindgen]
+impl Engine {
+    /// Loads liveness weights (a webverify weights file of MiniFASNet) on this engine's backend,
+    /// replacing any loaded before. Returns `{ id, name, sha256, cropScale, thresholds }`
+    /// (`thresholds`: `[{ bpcer, threshold }]` stored by the calibration).
+    #[wasm_bindgen(js_name = loadLiveness)]
+    pub fn load_liveness(&self, weights: Vec<u8>) -> Result<JsValue, JsValue> {
+        let model = LivenessModel::with_device(&weights, self.inner.embedder.device().clone())
+            .map_err(js_error)?;
+        let info = Object::new();
+        let m = model.model_info();
+        set(&info, "id", m.id().into());
+        set(&info, "name", m.name.clone().into());
+        set(&info, "sha256", m.sha256.clone().into());
+        set(&info, "cropScale", model.crop_scale().into());
+        let thresholds = js_sys::Array::new();
+        for bpcer in CALIBRATED_BPCERS {
+            if let Some(t) = model.calibrated_threshold(bpcer) {
+                let point = Object::new();
+                set(&point, "bpcer", bpcer.into());
+                set(&point, "threshold", t.into());
+                thresholds.push(&point);
+            }
+        }
+        set(&info, "thresholds", thresholds.into());
+        let liveness = Liveness::new(vec![model]).map_err(js_error)?;
+        *self.liveness.borrow_mut() = Some(Rc::new(liveness));
+        Ok(info.into())
+    }
+
+    /// Whether `loadLiveness` has run.
+    #[wasm_bindgen(getter, js_name = hasLiveness)]
+    pub fn has_liveness(&self) -> bool {
+        self.liveness.borrow().is_some()
+    }
+
+    /// The passive check on the frames packed in `data` (see `embedBatch`): the main face of
+    /// each, its live probability, their mean against the threshold at `bpcer` (default 0.05)
+    /// or `threshold`. Resolves to `{ live, score, threshold, frameScores, framesWithFace,
+    /// faces }`; NO_FACE when no frame has a face.
+    pub fn liveness(
+        &self,
+        data: Vec<u8>,
+        shapes: Vec<u32>,
+        bpcer: Option<f64>,
+        threshold: Option<f32>,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        let liveness = self.liveness.borrow().clone();
+        future_to_promise(async move {
+            let liveness = liveness.ok_or_else(|| {
+                js_error(Error::InvalidInput(
+                    "no liveness model is loaded (loadLiveness)".into(),
+                ))
+            })?;
+            let detector = inner.detector.as_ref().ok_or_else(|| {
+                js_error(Error::InvalidInput(
+                    "liveness needs the face detector; this engine was created without one".into(),
+                ))
+            })?;
+            let frames = unpack(&data, &shapes).map_err(js_error)?;
+            let result = liveness
+                .check_async(detector, &frames, bpcer.unwrap_or(DEFAULT_BPCER), threshold)
+                .await
+                .map_err(js_error)?;
+            to_js(&result)
+        })
+    }
+}
