@@ -142,10 +142,42 @@ async function postable(input, transfer) {
   return bitmap;
 }
 
-/** One argument of the kind the protocol table names ('image', 'images', 'pairs', 'value'),
- * ready to post; what it transfers is pushed to `transfer`. */
-export async function postArgument(kind, value, transfer) {
+/** Frames of a face track for the liveness check: an array of images as given, one image as a
+ * track of one, a playing `<video>` sampled `frames` times (default 5) every `intervalMs`
+ * (default 100) as ImageBitmaps. */
+export async function trackOf(input, { frames = 5, intervalMs = 100 } = {}) {
+  if (Array.isArray(input)) {
+    if (input.length === 0) throw new WebverifyError('INVALID_INPUT', 'liveness expects at least one frame');
+    return input;
+  }
+  if (typeof HTMLVideoElement === 'undefined' || !(input instanceof HTMLVideoElement)) return [input];
+  if (!Number.isInteger(frames) || frames < 1 || frames > 100) {
+    throw new WebverifyError('INVALID_INPUT', `frames must be an integer from 1 to 100, not ${frames}`);
+  }
+  if (!(Number.isFinite(intervalMs) && intervalMs >= 0)) {
+    throw new WebverifyError('INVALID_INPUT', `intervalMs must be a non-negative number, not ${intervalMs}`);
+  }
+  if (!input.videoWidth || !input.videoHeight) {
+    throw new WebverifyError('INVALID_INPUT', 'the video has no frame yet (is it playing?)');
+  }
+  const track = [];
+  for (let i = 0; i < frames; i++) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    track.push(await createImageBitmap(input));
+  }
+  return track;
+}
+
+/** One argument of the kind the protocol table names ('image', 'images', 'track', 'pairs',
+ * 'value'), ready to post; what it transfers is pushed to `transfer`. `args` are the call's
+ * arguments: a 'track' reads its sampling options from the one after it. */
+export async function postArgument(kind, value, transfer, args = []) {
   switch (kind) {
+    case 'track': {
+      // A video is sampled here, on the page: the worker cannot read a <video>.
+      const track = await trackOf(value, args[1] ?? {});
+      return Promise.all(track.map((x) => postable(x, transfer)));
+    }
     case 'image':
       return postable(value, transfer);
     case 'images':

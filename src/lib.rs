@@ -59,6 +59,7 @@ mod wasm;
 pub use backend::Backend;
 pub use error::{Error, ErrorCode, Result};
 pub use face::detect::{BoundingBox, Detector, Face, Landmarks};
+pub use face::mesh::{FaceMesh, Mesh};
 pub use face::pipeline::{Embedded, Pipeline};
 pub use face::prepared::{FaceMode, Prepared};
 pub use face::quality;
@@ -81,6 +82,8 @@ pub use vector::similarity;
 pub const DEFAULT_WEIGHTS_PATH: &str = "models/mobilefacenet.safetensors";
 /// The shipped face detector weights, relative to the crate root.
 pub const DEFAULT_DETECTOR_PATH: &str = "models/blazeface-short.safetensors";
+/// The face mesh weights (MediaPipe Face Mesh, f16 as its source), relative to the crate root.
+pub const DEFAULT_MESH_PATH: &str = "models/facemesh.safetensors";
 /// The shipped liveness weights (MiniFASNet V1SE, f16, with thresholds calibrated on NUAA
 /// train), relative to the crate root.
 pub const DEFAULT_LIVENESS_PATH: &str = "models/minifasnet-v1se-f16.safetensors";

@@ -13,6 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["io"],
     &["score"],
     &["face"],
+    &["liveness"],
     &["gallery"],
     &["train"],
     &["tools"],

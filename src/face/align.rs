@@ -20,6 +20,16 @@ pub const TEMPLATE_112: [Point; 4] = [
     [56.1396, 92.2848],
 ];
 
+/// The full five-point ArcFace template: eye centres (image left first), nose tip, mouth corners
+/// (image left first).
+pub const TEMPLATE_112_FIVE: [Point; 5] = [
+    [38.2946, 51.6963],
+    [73.5318, 51.5014],
+    [56.0252, 71.7366],
+    [41.5493, 92.3655],
+    [70.7299, 92.2041],
+];
+
 /// `dst = [[a, −b], [b, a]] · src + t`: a similarity transform without reflection.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Similarity {
@@ -127,6 +137,14 @@ pub fn warp(image: &Image, transform: &Similarity, size: usize) -> Option<Image>
 /// The aligned 112x112 crop for a face with landmarks in `TEMPLATE_112` order.
 pub fn align_face(image: &Image, landmarks: &[Point; 4]) -> Option<Image> {
     let t = Similarity::fit(landmarks, &TEMPLATE_112)?;
+    warp(image, &t, 112)
+}
+
+/// The aligned 112x112 crop for a face with five points in `TEMPLATE_112_FIVE` order (from the
+/// mesh: the mouth corners the embedder was trained with, where the detector has only the
+/// mouth centre).
+pub fn align_face_five(image: &Image, points: &[Point; 5]) -> Option<Image> {
+    let t = Similarity::fit(points, &TEMPLATE_112_FIVE)?;
     warp(image, &t, 112)
 }
 

@@ -4,6 +4,7 @@
 
 pub mod align;
 pub mod detect;
+pub mod mesh;
 pub mod pipeline;
 pub mod prepared;
 pub mod quality;

@@ -2,14 +2,18 @@
 //! refine its landmarks, align it to the 112x112 template, embed it. With [`FaceMode::None`] the input is taken as a ready aligned crop.
 
 use crate::error::{Error, Result};
-use crate::face::align::align_face;
+use crate::face::align::{align_face, align_face_five};
 use crate::face::align::{warp, Similarity};
 use crate::face::detect::{Detector, Face, Landmarks};
+use crate::face::mesh::FaceMesh;
 use crate::face::prepared::{FaceMode, Prepared};
 use crate::face::quality::{photo_issues, Issue, Offered};
 use crate::image::Image;
 use crate::score::embedder::Embedder;
 use crate::score::verify::Verification;
+
+/// The mesh's face probability below which its points are not used for alignment.
+const MESH_MIN_FACE: f32 = 0.5;
 
 /// Side of the refinement crop in face widths (chosen on LFW View 1 DevTrain among 1.5, 2, 2.5, 3).
 const REFINE_CONTEXT: f32 = 2.5;
@@ -52,6 +56,8 @@ pub struct Pipeline {
     pub embedder: Embedder,
     /// The face detector; `None` for ready crops only.
     pub detector: Option<Detector>,
+    /// Dense landmarks for five-point alignment; `None`: the detector's four points.
+    pub mesh: Option<FaceMesh>,
 }
 
 impl Pipeline {
@@ -74,8 +80,22 @@ impl Pipeline {
             .refine_async(image, &main)
             .await?
             .unwrap_or(main.landmarks);
-        let crop = align_face(image, &landmarks.alignment_points())
-            .ok_or(Error::NoFace { found: faces.len() })?;
+        let refined = Face { landmarks, ..main };
+        // With the mesh: its eye centres and mouth corners, the five points the embedder was
+        // trained with (the detector has only the mouth centre). A crop the mesh does not see
+        // as a face keeps the detector's points.
+        let five = match &self.mesh {
+            Some(mesh) => {
+                let m = mesh.mesh_async(image, &refined).await?;
+                (m.face_score >= MESH_MIN_FACE).then(|| m.alignment_points())
+            }
+            None => None,
+        };
+        let crop = match five {
+            Some(points) => align_face_five(image, &points),
+            None => align_face(image, &landmarks.alignment_points()),
+        }
+        .ok_or(Error::NoFace { found: faces.len() })?;
         Ok(Prepared {
             crop,
             faces,
@@ -248,6 +268,7 @@ impl Pipeline {
         Ok(Self {
             embedder: Embedder::from_path(embedder, backend)?,
             detector: Some(Detector::with_device(&bytes, backend.cpu_device()?)?),
+            mesh: None,
         })
     }
 

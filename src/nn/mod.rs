@@ -5,6 +5,7 @@
 pub mod adapter;
 pub mod blazeface;
 pub mod cpu;
+pub mod graph;
 pub mod minifasnet;
 pub mod mobilefacenet;
 pub mod profile;

@@ -23,8 +23,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Convert a source model into webverify's safetensors weights: a TFLite MobileFaceNet
-    /// (`.tflite`), a TF.js BlazeFace short-range graph (`model.json` with its shards) or a
-    /// MiniFASNet liveness checkpoint (`.pth`).
+    /// (`.tflite`), a TF.js BlazeFace short-range or Face Mesh graph (`model.json` with its
+    /// shards) or a MiniFASNet liveness checkpoint (`.pth`).
     Convert {
         model: PathBuf,
         out: PathBuf,
@@ -99,9 +99,27 @@ enum Command {
         #[arg(long)]
         write: Option<PathBuf>,
     },
+    /// Passive liveness of the frames of one face track: prints JSON (live, mean score,
+    /// threshold, each frame's score and face box).
+    Liveness {
+        frames: Vec<PathBuf>,
+        #[arg(long, default_value = crate::DEFAULT_LIVENESS_PATH)]
+        weights: PathBuf,
+        #[arg(long, default_value = crate::DEFAULT_DETECTOR_PATH)]
+        detector: PathBuf,
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+        /// The calibrated operating point: 0.05 or 0.01 (live people wrongly rejected).
+        #[arg(long, default_value_t = crate::liveness::DEFAULT_BPCER)]
+        bpcer: f64,
+        /// A live-probability threshold instead.
+        #[arg(long)]
+        threshold: Option<f32>,
+    },
     /// Measure passive liveness (ISO/IEC 30107-3) on a database laid out as NUAA's: thresholds
-    /// at BPCER 1 % and 5 % chosen on its train lists, APCER per attack type, BPCER and ACER on
-    /// its test lists, ROC AUC and EER; for single frames and for face tracks.
+    /// at BPCER 1 % and 5 % chosen on its train frames, APCER per attack type, BPCER and ACER on
+    /// its test lists, ROC AUC and EER; for single frames and for face tracks (their mean score
+    /// against the frame thresholds, as the SDK decides).
     EvalLiveness {
         /// The folder with `client_{train,test}_raw.txt`, `imposter_…` and the frames.
         #[arg(long)]
@@ -133,6 +151,10 @@ enum Command {
         /// (usually the --weights file itself; one model only).
         #[arg(long)]
         write: Option<PathBuf>,
+        /// Use the thresholds stored in the (one) model instead of choosing them on the train
+        /// lists: how the shipped calibration holds under --cut.
+        #[arg(long)]
+        stored_thresholds: bool,
     },
     /// Measure open-set identification on a folder per person: enroll the first `--enroll`
     /// images of people who have more, probe with the rest and with people never enrolled;
@@ -213,6 +235,10 @@ struct Models {
     /// Fine-tuned weights (from `webverify train` or a browser's export) to use on top of --weights.
     #[arg(long)]
     tuned: Option<PathBuf>,
+    /// Align with five points from the face mesh (these weights, e.g. models/facemesh.safetensors)
+    /// instead of the detector's four.
+    #[arg(long)]
+    mesh: Option<PathBuf>,
 }
 
 impl Models {
@@ -223,8 +249,14 @@ impl Models {
         crate::face::prepared::FaceMode,
     )> {
         let backend = Backend::parse(&self.backend)?;
-        let pipeline =
+        let mut pipeline =
             crate::face::pipeline::Pipeline::from_paths(&self.weights, &self.detector, backend)?;
+        if let Some(path) = &self.mesh {
+            pipeline.mesh = Some(crate::FaceMesh::with_device(
+                &read(path)?,
+                backend.cpu_device()?,
+            )?);
+        }
         if let Some(path) = &self.tuned {
             let info = pipeline.embedder.load_tuned(&read(path)?)?;
             eprintln!("using tuned weights {} ({})", path.display(), info.id());
@@ -327,11 +359,40 @@ fn run(command: Command) -> crate::Result<()> {
                 crate::tools::minifasnet::minifasnet_from_pytorch(&model, scale)?
             } else if model.extension().is_some_and(|e| e == "json") {
                 let (json, shards) = crate::tools::tfjs::read_files(&model)?;
-                crate::tools::convert::blazeface_from_tfjs(&json, &shards, &source)?
+                // Face Mesh's graph declares its outputs in its signature.
+                if String::from_utf8_lossy(&json).contains("\"output_mesh\"") {
+                    crate::tools::graph::facemesh_from_tfjs(&json, &shards, &source)?
+                } else {
+                    crate::tools::convert::blazeface_from_tfjs(&json, &shards, &source)?
+                }
             } else {
                 crate::tools::convert::convert_to_weights(&read(&model)?, &source)?
             };
             write_weights(&out, &bytes, "f32")?;
+        }
+        Command::Liveness {
+            frames,
+            weights,
+            detector,
+            backend,
+            bpcer,
+            threshold,
+        } => {
+            let device = Backend::parse(&backend)?.cpu_device()?;
+            let detector = crate::Detector::with_device(&read(&detector)?, device.clone())?;
+            let model = crate::LivenessModel::with_device(&read(&weights)?, device)?;
+            let liveness = crate::Liveness::new(vec![model])?;
+            let images = frames
+                .iter()
+                .map(Image::open)
+                .collect::<crate::Result<Vec<_>>>()?;
+            let result =
+                pollster::block_on(liveness.check_async(&detector, &images, bpcer, threshold))?;
+            println!(
+                "{}",
+                serde_json::to_string(&result)
+                    .map_err(|e| crate::Error::Inference(e.to_string()))?
+            );
         }
         Command::EvalLiveness {
             data,
@@ -344,6 +405,7 @@ fn run(command: Command) -> crate::Result<()> {
             plot,
             scores,
             write,
+            stored_thresholds,
         } => eval_liveness(LivenessEval {
             data,
             weights,
@@ -355,6 +417,7 @@ fn run(command: Command) -> crate::Result<()> {
             plot,
             scores,
             write,
+            stored_thresholds,
         })?,
         Command::Store {
             weights,
@@ -833,6 +896,7 @@ struct LivenessEval {
     plot: Option<PathBuf>,
     scores: Option<PathBuf>,
     write: Option<PathBuf>,
+    stored_thresholds: bool,
 }
 
 fn eval_liveness(a: LivenessEval) -> crate::Result<()> {
@@ -844,6 +908,21 @@ fn eval_liveness(a: LivenessEval) -> crate::Result<()> {
         .iter()
         .map(|w| crate::LivenessModel::with_device(&read(w)?, device.clone()))
         .collect::<crate::Result<Vec<_>>>()?;
+    let fixed = if a.stored_thresholds {
+        let [only] = models.as_slice() else {
+            return Err(crate::Error::InvalidInput(
+                "--stored-thresholds needs exactly one model".into(),
+            ));
+        };
+        let stored = |b: f64| {
+            only.calibrated_threshold(b).ok_or_else(|| {
+                crate::Error::InvalidInput(format!("the model stores no threshold for BPCER {b}"))
+            })
+        };
+        Some([stored(le::BPCERS[0])?, stored(le::BPCERS[1])?])
+    } else {
+        None
+    };
     let liveness = crate::Liveness::new(models)?;
     let started = Instant::now();
     let train = le::nuaa_split(&a.data, "train")?;
@@ -869,12 +948,15 @@ fn eval_liveness(a: LivenessEval) -> crate::Result<()> {
         "frames",
         &le::frame_presentations(&train, &train_scores),
         &le::frame_presentations(&test, &test_scores),
+        fixed,
     )?;
     print!("{frames}");
     let tracks = le::report(
         &format!("tracks of {} frames", a.track),
         &le::track_presentations(&train, &train_scores, a.track),
         &le::track_presentations(&test, &test_scores, a.track),
+        // As the SDK does: a track's mean is compared with the frame thresholds.
+        Some([frames.points[0].threshold, frames.points[1].threshold]),
     )?;
     print!("{tracks}");
     println!("seconds          {:.1}", started.elapsed().as_secs_f64());
@@ -898,7 +980,7 @@ fn eval_liveness(a: LivenessEval) -> crate::Result<()> {
             .map_err(|e| crate::Error::InvalidInput(format!("{}: {e}", path.display())))?;
     }
     if let Some(path) = &a.write {
-        if a.weights.len() != 1 || a.cut.is_some() {
+        if a.weights.len() != 1 || a.cut.is_some() || a.stored_thresholds {
             return Err(crate::Error::InvalidInput(
                 "--write stores the thresholds of one model on uncut frames".into(),
             ));

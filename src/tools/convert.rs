@@ -440,7 +440,8 @@ pub fn blazeface_from_tfjs(model_json: &[u8], weights: &[u8], source: &str) -> R
             && c.stride == slot.stride
             && c.depthwise == slot.depthwise
             && (c.kernel == 1 || c.same_padding)
-            && c.relu == stem;
+            && c.relu == stem
+            && c.alpha.is_none();
         if !ok {
             return Err(Error::ModelLoad(format!(
                 "{} ({}) does not match: {}→{} k{} s{} depthwise {} relu {}",

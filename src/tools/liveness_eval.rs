@@ -260,11 +260,13 @@ fn counts(p: &[Presentation]) -> (usize, usize) {
     (live, p.len() - live)
 }
 
-/// Calibrates on `calibration` and reports on `reporting`.
+/// Calibrates on `calibration` and reports on `reporting`; `fixed` gives the thresholds for
+/// [`BPCERS`] instead (those stored in a model, or the frames' for tracks).
 pub fn report(
     unit: &str,
     calibration: &[Presentation],
     reporting: &[Presentation],
+    fixed: Option<[f32; 2]>,
 ) -> Result<Report> {
     let live: Vec<f32> = calibration
         .iter()
@@ -272,10 +274,13 @@ pub fn report(
         .map(|x| x.score)
         .collect();
     let (mut points, mut calibration_points) = (Vec::new(), Vec::new());
-    for b in BPCERS {
-        let t = threshold_at_bpcer(&live, b).ok_or_else(|| {
-            Error::InvalidInput("no live frame with a face to calibrate on".into())
-        })?;
+    for (i, b) in BPCERS.into_iter().enumerate() {
+        let t = match fixed {
+            Some(t) => t[i],
+            None => threshold_at_bpcer(&live, b).ok_or_else(|| {
+                Error::InvalidInput("no live frame with a face to calibrate on".into())
+            })?,
+        };
         points.push(operating_point(reporting, b, t));
         calibration_points.push(operating_point(calibration, b, t));
     }
@@ -327,7 +332,7 @@ impl std::fmt::Display for Report {
                 .collect();
             writeln!(
                 f,
-                "  threshold {:.4} (BPCER {:.0} % on calibration): BPCER {:.2} %, {}, ACER {:.2} %",
+                "  threshold {:.4} (BPCER {:.0} % point): BPCER {:.2} %, {}, ACER {:.2} %",
                 p.threshold,
                 100.0 * p.target_bpcer,
                 100.0 * p.bpcer,

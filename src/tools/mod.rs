@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod convert;
 pub mod eval;
+pub mod graph;
 pub mod identify_eval;
 pub mod liveness_eval;
 pub mod metrics;

@@ -245,6 +245,8 @@ pub struct GraphConv {
     pub depthwise: bool,
     pub same_padding: bool,
     pub relu: bool,
+    /// The slopes of a fused PReLU.
+    pub alpha: Option<Vec<f32>>,
     /// `[out, in / groups, k, k]`.
     pub weight: Vec<f32>,
     /// Zeros for depthwise convs, which TF.js exports without a bias.
@@ -255,10 +257,20 @@ pub struct GraphConv {
 pub fn convolutions(graph: &Graph) -> Result<Vec<GraphConv>> {
     let mut out = Vec::new();
     for node in &graph.nodes {
+        if let Some(conv) = convolution(graph, node)? {
+            out.push(conv);
+        }
+    }
+    Ok(out)
+}
+
+/// The convolution of `node` (`None` when it is another op).
+pub fn convolution(graph: &Graph, node: &Node) -> Result<Option<GraphConv>> {
+    {
         let depthwise = match node.op.as_str() {
             "_FusedConv2D" | "Conv2D" => false,
             "DepthwiseConv2dNative" => true,
-            _ => continue,
+            _ => return Ok(None),
         };
         let w = graph.constant(node.inputs.get(1).map_or("", String::as_str))?;
         let [kh, kw, cin, m] = w.shape[..] else {
@@ -277,7 +289,10 @@ pub fn convolutions(graph: &Graph) -> Result<Vec<GraphConv>> {
             return Err(err(format!("{}: unequal strides {strides:?}", node.name)));
         }
         let fused = node.strings("fused_ops");
-        if fused.iter().any(|f| f != "BiasAdd" && f != "Relu") {
+        if fused
+            .iter()
+            .any(|f| f != "BiasAdd" && f != "Relu" && f != "Prelu")
+        {
             return Err(err(format!(
                 "{}: unsupported fused ops {fused:?}",
                 node.name
@@ -325,7 +340,20 @@ pub fn convolutions(graph: &Graph) -> Result<Vec<GraphConv>> {
         } else {
             vec![0.0; out_channels]
         };
-        out.push(GraphConv {
+        let alpha = if fused.iter().any(|f| f == "Prelu") {
+            let a = graph.constant(node.inputs.get(3).map_or("", String::as_str))?;
+            if a.values.len() != out_channels {
+                return Err(err(format!(
+                    "{}: PReLU of {} for {out_channels} channels",
+                    node.name,
+                    a.values.len()
+                )));
+            }
+            Some(a.values.clone())
+        } else {
+            None
+        };
+        Ok(Some(GraphConv {
             name: node.name.clone(),
             in_channels: cin,
             out_channels,
@@ -334,9 +362,9 @@ pub fn convolutions(graph: &Graph) -> Result<Vec<GraphConv>> {
             depthwise,
             same_padding: node.string("padding").as_deref() == Some("SAME"),
             relu: fused.iter().any(|f| f == "Relu"),
+            alpha,
             weight,
             bias,
-        });
+        }))
     }
-    Ok(out)
 }

@@ -44,7 +44,11 @@ impl Engine {
             None => None,
         };
         Ok(Engine {
-            inner: Rc::new(Pipeline { embedder, detector }),
+            inner: Rc::new(Pipeline {
+                embedder,
+                detector,
+                mesh: None,
+            }),
             liveness: RefCell::new(None),
         })
     }
