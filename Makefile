@@ -73,7 +73,7 @@ fault-wasm:
 
 package: wasm
 	mkdir -p pkg/models
-	cp models/mobilefacenet-int8.safetensors models/mobilefacenet.safetensors models/blazeface-short.safetensors models/minifasnet-v1se-f16.safetensors models/README.md pkg/models/
+	cp models/mobilefacenet-int8.safetensors models/mobilefacenet.safetensors models/blazeface-short.safetensors models/minifasnet-v1se-f16.safetensors models/facemesh.safetensors models/README.md pkg/models/
 	cp LICENSE pkg/LICENSE
 	node tools/check-package.mjs pkg
 
@@ -99,7 +99,7 @@ test-native:
 NATIVE_FEATURE_SETS := flex ndarray flex,train flex,files
 WASM_FEATURE_SETS := flex webgpu flex,train
 # The command line's own dependencies.
-CLI_ONLY_CRATES := clap|plotters|indicatif|flatbuffers|base64|image
+CLI_ONLY_CRATES := clap|plotters|indicatif|flatbuffers|base64|image|pytorch-reader
 test-features:
 	@set -e; for f in $(NATIVE_FEATURE_SETS); do \
 	  echo "cargo check --lib --no-default-features --features $$f"; \

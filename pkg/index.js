@@ -5,7 +5,7 @@
 import { WebverifyError, guardMethods } from './errors.js';
 import { Gallery } from './gallery.js';
 import { checkPostable, options, pack, trackOf } from './input.js';
-import { DEFAULT_DETECTOR_URL, DEFAULT_LIVENESS_URL, DEFAULT_MODEL_URL, fetchWeights, loadWasm, moduleFor, webgpuUnavailableReason } from './loading.js';
+import { DEFAULT_DETECTOR_URL, DEFAULT_LIVENESS_URL, DEFAULT_MESH_URL, DEFAULT_MODEL_URL, fetchWeights, loadWasm, moduleFor, webgpuUnavailableReason } from './loading.js';
 import { VERIFIER_METHODS } from './protocol.js';
 import { aroundEngine, currentGeneration, guarded, instanceDead, watchTraps } from './recovery.js';
 import { WorkerVerifier } from './worker-client.js';
@@ -90,7 +90,10 @@ export class Verifier {
    * the API is the same either way.
    * `onProgress({ stage: 'wasm'|'model'|'detector'|'backend', loaded, total, ms })` reports the
    * download (bytes; total 0 when unknown) and the backend start.
-   * @param {{ backend?: 'auto'|'webgpu'|'cpu'|'flex'|'ndarray', modelUrl?: string|URL|ArrayBuffer|Uint8Array, detectorUrl?: string|URL|ArrayBuffer|Uint8Array|null, wasmUrl?: string|URL, wasmBuild?: 'auto'|'relaxed-simd'|'simd', worker?: boolean, onProgress?: Function }} [options]
+   * `alignment: 'mesh'` also loads MediaPipe Face Mesh (1.1 MB gzip, `meshUrl` overrides it):
+   * faces are aligned on five mesh points (LFW View 1 DevTest 99.20 % instead of 98.70 %), and
+   * `landmarks()` works. The default, `'detector'`, aligns on the detector's four points.
+   * @param {{ backend?: 'auto'|'webgpu'|'cpu'|'flex'|'ndarray', modelUrl?: string|URL|ArrayBuffer|Uint8Array, detectorUrl?: string|URL|ArrayBuffer|Uint8Array|null, alignment?: 'detector'|'mesh', meshUrl?: string|URL|ArrayBuffer|Uint8Array, wasmUrl?: string|URL, wasmBuild?: 'auto'|'relaxed-simd'|'simd', worker?: boolean, onProgress?: Function }} [options]
    */
   static async create(given) {
     const opts = options(given, 'Verifier.create');
@@ -105,10 +108,16 @@ export class Verifier {
     return Verifier.#createInline(opts);
   }
 
-  static async #createInline({ backend = 'auto', modelUrl = DEFAULT_MODEL_URL, detectorUrl = DEFAULT_DETECTOR_URL, wasmUrl, wasmBuild: build, onProgress, signal, timeoutMs, cache = true }) {
+  static async #createInline({ backend = 'auto', modelUrl = DEFAULT_MODEL_URL, detectorUrl = DEFAULT_DETECTOR_URL, alignment = 'detector', meshUrl = DEFAULT_MESH_URL, wasmUrl, wasmBuild: build, onProgress, signal, timeoutMs, cache = true }) {
     const known = ['auto', 'webgpu', 'cpu', 'flex'];
     if (!known.includes(backend)) {
       throw new WebverifyError('INVALID_INPUT', `unknown backend '${backend}'; use ${known.join(', ')}`);
+    }
+    if (alignment !== 'detector' && alignment !== 'mesh') {
+      throw new WebverifyError('INVALID_INPUT', `alignment must be 'detector' or 'mesh', not ${alignment}`);
+    }
+    if (alignment === 'mesh' && detectorUrl === null) {
+      throw new WebverifyError('INVALID_INPUT', "alignment 'mesh' needs the face detector (detectorUrl is null)");
     }
     const t0 = performance.now();
     const report = (stage) => (loaded, total) => onProgress?.({ stage, loaded, total, ms: performance.now() - t0 });
@@ -125,7 +134,7 @@ export class Verifier {
     }
     const kind = moduleFor(gpuReason ? 'cpu' : 'webgpu', wasmUrl);
     let loaded;
-    const [, weights, detector] = await Promise.all([
+    const [, weights, detector, mesh] = await Promise.all([
       loadWasm(kind, wasmUrl, { ...watch, onBytes: wasmReport }, build).then((done) => {
         loaded = done;
         watchTraps(done.wasm);
@@ -133,16 +142,17 @@ export class Verifier {
       }),
       fetchWeights(modelUrl, report('model'), watch, 'the model'),
       detectorUrl === null ? undefined : fetchWeights(detectorUrl, report('detector'), watch, 'the face detector'),
+      alignment === 'mesh' ? fetchWeights(meshUrl, report('mesh'), watch, 'the face mesh') : undefined,
     ]);
     const { wasm } = loaded;
     if (signal?.aborted) throw new WebverifyError('ABORTED', 'Verifier.create was aborted');
     const start = async (name) => {
       report('backend')(0, 1);
-      const engine = await guarded(() => wasm.Engine.create(weights, name, detector));
+      const engine = await guarded(() => wasm.Engine.create(weights, name, detector, mesh));
       report('backend')(1, 1);
       return engine;
     };
-    const made = (engine, reason) => new Verifier(engine, reason, { weights, detector, backend: engine.backend, watch: { timeoutMs, cache } }, loaded, { wasmUrl, build, cache });
+    const made = (engine, reason) => new Verifier(engine, reason, { weights, detector, mesh, backend: engine.backend, watch: { timeoutMs, cache } }, loaded, { wasmUrl, build, cache });
     if (backend === 'webgpu') return made(await start('webgpu'));
     if (backend === 'auto') {
       if (gpuReason) return made(await start('cpu'), gpuReason);
@@ -182,8 +192,8 @@ export class Verifier {
     // Null on the usual path, so that a call starts synchronously (as `dispose()` expects).
     if (!this.#engine || this.#generation === currentGeneration()) return null;
     this.#rebuilding ??= (async () => {
-      const { weights, detector, backend } = this.#origin;
-      const engine = await this.#wasm.Engine.create(weights, backend, detector);
+      const { weights, detector, mesh, backend } = this.#origin;
+      const engine = await this.#wasm.Engine.create(weights, backend, detector, mesh);
       const generation = currentGeneration();
       await Verifier.#apply(engine, this.#state);
       if (this.#origin.liveness) engine.loadLiveness(this.#origin.liveness);
@@ -347,6 +357,15 @@ export class Verifier {
   }
 
   /**
+   * The main face's dense landmarks (a verifier created with `alignment: 'mesh'`): `{ face,
+   * mesh: { points: [[x, y, z] × 468], faceScore }, alignmentPoints, eyeOpenness: [right, left],
+   * headPose: { yaw, pitch, roll } }` in the image's pixels and degrees; NO_FACE without a face.
+   */
+  async landmarks(input) {
+    return this.#live().landmarks(...pack([input]));
+  }
+
+  /**
    * Passive liveness: is the face a live person or a print or screen held to the camera?
    * `input`: one image, an array of frames (a face track), or a playing `<video>` sampled
    * `frames` times (default 5) every `intervalMs` (default 100). The main face of each frame is
@@ -471,8 +490,8 @@ export class Verifier {
     const { wasm } = await loadWasm('full', wasmUrl, { signal, cache, onBytes: report }, build);
     watchTraps(wasm);
     if (signal?.aborted) throw new WebverifyError('ABORTED', 'fine-tuning was cancelled before it started');
-    const { weights, detector } = this.#origin;
-    const trainer = await wasm.Engine.create(weights, 'flex', detector);
+    const { weights, detector, mesh } = this.#origin;
+    const trainer = await wasm.Engine.create(weights, 'flex', detector, mesh);
     await Verifier.#apply(trainer, this.#state);
     return trainer;
   }

@@ -10,6 +10,8 @@ import { WebverifyError } from './errors.js';
  * are within the fold noise of f32 (docs/ACCURACY.md, "Weights formats"). */
 export const DEFAULT_MODEL_URL = new URL('./models/mobilefacenet-int8.safetensors', import.meta.url);
 export const DEFAULT_DETECTOR_URL = new URL('./models/blazeface-short.safetensors', import.meta.url);
+/** MediaPipe Face Mesh (f16), loaded by `alignment: 'mesh'`. */
+export const DEFAULT_MESH_URL = new URL('./models/facemesh.safetensors', import.meta.url);
 /** The passive liveness model (MiniFASNet V1SE, f16), fetched on the first `liveness()` call. */
 export const DEFAULT_LIVENESS_URL = new URL('./models/minifasnet-v1se-f16.safetensors', import.meta.url);
 

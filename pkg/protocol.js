@@ -17,6 +17,7 @@ export const VERIFIER_METHODS = {
   detect: { args: ['image'] },
   alignedFace: { args: ['image', 'value'] },
   liveness: { args: ['track', 'value'] },
+  landmarks: { args: ['image'] },
   verify: { args: ['image', 'image', 'value'] },
   calibrate: { args: ['pairs', 'value'] },
   resetCalibration: { args: [] },

@@ -59,7 +59,7 @@ mod wasm;
 pub use backend::Backend;
 pub use error::{Error, ErrorCode, Result};
 pub use face::detect::{BoundingBox, Detector, Face, Landmarks};
-pub use face::mesh::{FaceMesh, Mesh};
+pub use face::mesh::{FaceMesh, HeadPose, Mesh};
 pub use face::pipeline::{Embedded, Pipeline};
 pub use face::prepared::{FaceMode, Prepared};
 pub use face::quality;

@@ -131,3 +131,57 @@ fn crafted_mesh_weights_are_refused() {
         assert_eq!(code(&forged), ErrorCode::ModelLoad, "{program}");
     }
 }
+
+/// `image` mirrored left–right.
+fn mirrored(image: &Image) -> Image {
+    let (w, h) = (image.width(), image.height());
+    let rgb = image.as_rgb();
+    let mut out = Vec::with_capacity(rgb.len());
+    for y in 0..h {
+        for x in (0..w).rev() {
+            out.extend_from_slice(&rgb[(y * w + x) * 3..(y * w + x) * 3 + 3]);
+        }
+    }
+    Image::from_pixels(&out, w, h, webverify::PixelFormat::Rgb, None).unwrap()
+}
+
+#[test]
+fn pose_and_eyes_mirror_with_the_face() {
+    let shared = shared_or_skip!();
+    let pipeline = common::pipeline();
+    let detector = pipeline.detector.as_ref().unwrap();
+    let mesh = FaceMesh::with_device(&weights(), Backend::Flex.cpu_device().unwrap()).unwrap();
+    let photo =
+        Image::open(shared.join("data/lfw-view1/images/Aaron_Peirsol/Aaron_Peirsol_0001.jpg"))
+            .unwrap();
+    let of = |image: &Image| {
+        let faces = detector.detect(image).unwrap();
+        pollster::block_on(mesh.mesh_async(image, &faces[0])).unwrap()
+    };
+    let (a, b) = (of(&photo), of(&mirrored(&photo)));
+    let (pa, pb) = (a.head_pose(), b.head_pose());
+    println!(
+        "pose {pa:?}, mirrored {pb:?}; eyes {:?} / {:?}",
+        a.eye_openness(),
+        b.eye_openness()
+    );
+    assert!(a.face_score > 0.9 && b.face_score > 0.9);
+    // Mirroring turns yaw and roll around and keeps pitch (within the mesh's own noise).
+    assert!((pa.yaw + pb.yaw).abs() < 3.0, "{pa:?} {pb:?}");
+    assert!((pa.roll + pb.roll).abs() < 2.0, "{pa:?} {pb:?}");
+    assert!((pa.pitch - pb.pitch).abs() < 3.0, "{pa:?} {pb:?}");
+    // Open eyes, the two eyes swapped by the mirror.
+    let (ea, eb) = (a.eye_openness(), b.eye_openness());
+    assert!(ea.iter().all(|&r| r > 0.15), "{ea:?}");
+    assert!(
+        (ea[0] - eb[1]).abs() < 0.05 && (ea[1] - eb[0]).abs() < 0.05,
+        "{ea:?} {eb:?}"
+    );
+    // The five points land where the mirrored face has them.
+    let w = photo.width() as f32;
+    let (fa, fb) = (a.alignment_points(), b.alignment_points());
+    for (p, q) in [(0, 1), (1, 0), (2, 2), (3, 4), (4, 3)] {
+        let d = ((fa[p][0] - (w - 1.0 - fb[q][0])).powi(2) + (fa[p][1] - fb[q][1]).powi(2)).sqrt();
+        assert!(d < 3.0, "point {p}: {:?} vs mirrored {:?}", fa[p], fb[q]);
+    }
+}

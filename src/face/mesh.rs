@@ -35,6 +35,21 @@ pub mod index {
     pub const RIGHT_EYE_BOTTOM: usize = 145;
     pub const LEFT_EYE_TOP: usize = 386;
     pub const LEFT_EYE_BOTTOM: usize = 374;
+    pub const FOREHEAD: usize = 10;
+    pub const CHIN: usize = 152;
+}
+
+/// Head rotation in degrees, from the mesh's 3D points: yaw (turning; positive when the subject
+/// turns to their left, the image's right), pitch (nodding; positive looking up), roll
+/// (tilting; positive when the subject's left eye is lower in the image).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct HeadPose {
+    /// Turning left (+) or right (−), degrees.
+    pub yaw: f32,
+    /// Looking up (+) or down (−), degrees.
+    pub pitch: f32,
+    /// Tilting, degrees.
+    pub roll: f32,
 }
 
 /// The mesh of one face, in the pixels of the image it was found in.
@@ -68,6 +83,26 @@ impl Mesh {
             self.at(MOUTH_RIGHT),
             self.at(MOUTH_LEFT),
         ]
+    }
+
+    /// Head rotation from three axes of the face: the line between the outer eye corners
+    /// (yaw from its depth change, roll from its slope) and the forehead–chin line (pitch from
+    /// its depth change). A geometric estimate, not a fitted head model: good to a few degrees
+    /// near frontal, which is what a challenge ("turn left") needs.
+    pub fn head_pose(&self) -> HeadPose {
+        use index::*;
+        let v = |a: usize, b: usize| {
+            let (p, q) = (self.points[a], self.points[b]);
+            [q[0] - p[0], q[1] - p[1], q[2] - p[2]]
+        };
+        let eyes = v(RIGHT_EYE_OUTER, LEFT_EYE_OUTER);
+        let down = v(FOREHEAD, CHIN);
+        let deg = |r: f32| r.to_degrees();
+        HeadPose {
+            yaw: deg((-eyes[2]).atan2(eyes[0])),
+            pitch: deg(down[2].atan2(down[1])),
+            roll: deg(eyes[1].atan2(eyes[0])),
+        }
     }
 
     /// Eye aspect ratio per eye (right, left): lid distance over corner distance; about 0.25–0.35

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::face::align::{align_face, align_face_five};
 use crate::face::align::{warp, Similarity};
 use crate::face::detect::{Detector, Face, Landmarks};
-use crate::face::mesh::FaceMesh;
+use crate::face::mesh::{FaceMesh, HeadPose, Mesh};
 use crate::face::prepared::{FaceMode, Prepared};
 use crate::face::quality::{photo_issues, Issue, Offered};
 use crate::image::Image;
@@ -100,6 +100,32 @@ impl Pipeline {
             crop,
             faces,
             main: Some(Face { landmarks, ..main }),
+        })
+    }
+
+    /// The dense landmarks of the main face (needs the mesh): its 468 points, the five
+    /// alignment points, eye openness and head pose. `NO_FACE` when there is no face.
+    pub async fn landmarks_async(&self, image: &Image) -> Result<FaceLandmarks> {
+        let mesh = self.mesh.as_ref().ok_or_else(|| {
+            Error::InvalidInput(
+                "landmarks need the face mesh: create the verifier with alignment 'mesh'".into(),
+            )
+        })?;
+        let faces = self.detect_async(image).await?;
+        let main =
+            *main_face(&faces, image.width(), image.height()).ok_or(Error::NoFace { found: 0 })?;
+        let landmarks = self
+            .refine_async(image, &main)
+            .await?
+            .unwrap_or(main.landmarks);
+        let face = Face { landmarks, ..main };
+        let m = mesh.mesh_async(image, &face).await?;
+        Ok(FaceLandmarks {
+            face,
+            alignment_points: m.alignment_points(),
+            eye_openness: m.eye_openness(),
+            head_pose: m.head_pose(),
+            mesh: m,
         })
     }
 
@@ -241,6 +267,22 @@ impl Pipeline {
         }
         Ok(offered)
     }
+}
+
+/// What [`Pipeline::landmarks_async`] finds on the main face.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaceLandmarks {
+    /// The detected face (box, score, refined detector keypoints).
+    pub face: Face,
+    /// The 468 mesh points and the mesh's face probability.
+    pub mesh: Mesh,
+    /// Eye centres, nose tip, mouth corners (image left first).
+    pub alignment_points: [crate::face::align::Point; 5],
+    /// Eye aspect ratio (subject's right, left): ~0.25–0.35 open, below ~0.15 closed.
+    pub eye_openness: [f32; 2],
+    /// Yaw, pitch and roll in degrees.
+    pub head_pose: HeadPose,
 }
 
 /// Embeddings of a batch of photos.

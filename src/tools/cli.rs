@@ -60,6 +60,17 @@ enum Command {
         #[arg(long)]
         save_aligned: bool,
     },
+    /// The main face's dense landmarks (Face Mesh) as JSON: 468 points, the five alignment
+    /// points, eye openness, head pose.
+    Landmarks {
+        image: PathBuf,
+        #[arg(long, default_value = crate::DEFAULT_MESH_PATH)]
+        mesh: PathBuf,
+        #[arg(long, default_value = crate::DEFAULT_DETECTOR_PATH)]
+        detector: PathBuf,
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+    },
     /// Compare two images.
     Verify {
         a: PathBuf,
@@ -369,6 +380,31 @@ fn run(command: Command) -> crate::Result<()> {
                 crate::tools::convert::convert_to_weights(&read(&model)?, &source)?
             };
             write_weights(&out, &bytes, "f32")?;
+        }
+        Command::Landmarks {
+            image,
+            mesh,
+            detector,
+            backend,
+        } => {
+            let device = Backend::parse(&backend)?.cpu_device()?;
+            let pipeline = crate::Pipeline {
+                embedder: Embedder::from_path(
+                    crate::DEFAULT_WEIGHTS_PATH,
+                    Backend::parse(&backend)?,
+                )?,
+                detector: Some(crate::Detector::with_device(
+                    &read(&detector)?,
+                    device.clone(),
+                )?),
+                mesh: Some(crate::FaceMesh::with_device(&read(&mesh)?, device)?),
+            };
+            let found = pollster::block_on(pipeline.landmarks_async(&Image::open(&image)?))?;
+            println!(
+                "{}",
+                serde_json::to_string(&found)
+                    .map_err(|e| crate::Error::Inference(e.to_string()))?
+            );
         }
         Command::Liveness {
             frames,

@@ -11,6 +11,7 @@ use super::{js_error, set, to_js};
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::face::detect::Detector;
+use crate::face::mesh::FaceMesh;
 use crate::face::pipeline::Pipeline;
 use crate::face::prepared::FaceMode;
 use crate::image::Image;
@@ -29,11 +30,13 @@ pub struct Engine {
 #[wasm_bindgen]
 impl Engine {
     /// Loads the embedder weights (bytes of a webverify weights file) on `backend`
-    /// (`webgpu`, `flex`, `ndarray` or `cpu`), and the face detector's when given.
+    /// (`webgpu`, `flex`, `ndarray` or `cpu`), the face detector's when given, and the face
+    /// mesh's when given (five-point alignment and `landmarks`).
     pub async fn create(
         weights: Vec<u8>,
         backend: String,
         detector: Option<Vec<u8>>,
+        mesh: Option<Vec<u8>>,
     ) -> Result<Engine, JsValue> {
         let backend = Backend::parse(&backend).map_err(js_error)?;
         let embedder = Embedder::load(&weights, backend).await.map_err(js_error)?;
@@ -43,11 +46,17 @@ impl Engine {
             }
             None => None,
         };
+        let mesh = match mesh {
+            Some(bytes) => {
+                Some(FaceMesh::with_device(&bytes, embedder.device().clone()).map_err(js_error)?)
+            }
+            None => None,
+        };
         Ok(Engine {
             inner: Rc::new(Pipeline {
                 embedder,
                 detector,
-                mesh: None,
+                mesh,
             }),
             liveness: RefCell::new(None),
         })
@@ -218,6 +227,17 @@ impl Engine {
             let images = unpack(&data, &shapes).map_err(js_error)?;
             let faces = inner.detect_async(&images[0]).await.map_err(js_error)?;
             to_js(&faces)
+        })
+    }
+
+    /// The main face's dense landmarks in one image (needs the mesh): `{ face, mesh: { points,
+    /// faceScore }, alignmentPoints, eyeOpenness, headPose: { yaw, pitch, roll } }`.
+    pub fn landmarks(&self, data: Vec<u8>, shapes: Vec<u32>) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let images = unpack(&data, &shapes).map_err(js_error)?;
+            let found = inner.landmarks_async(&images[0]).await.map_err(js_error)?;
+            to_js(&found)
         })
     }
 
