@@ -128,6 +128,44 @@ fn sharpness_orders_sharp_above_blurred() {
     );
 }
 
+/// `image` with every value scaled by `gain` (an under- or over-exposed photo).
+fn exposed(image: &Image, gain: f32) -> Image {
+    let rgb: Vec<u8> = image
+        .as_rgb()
+        .iter()
+        .map(|&v| (v as f32 * gain).min(255.0) as u8)
+        .collect();
+    Image::from_pixels(&rgb, image.width(), image.height(), PixelFormat::Rgb, None).unwrap()
+}
+
+#[test]
+fn the_quality_score_falls_with_each_defect_and_names_it() {
+    let shared = shared_or_skip!();
+    let man = Image::open(shared.join("reference/mobilefacenet/inputs/face_03_samples_man.png"))
+        .unwrap();
+    let p = common::pipeline();
+    let grade = |image: &Image| {
+        let prepared = p.prepare(image, FaceMode::Detect).unwrap();
+        quality::quality(&prepared).unwrap()
+    };
+    let good = grade(&side_by_side(&[&man]));
+    let soft = grade(&blurred(&side_by_side(&[&man])));
+    let dark = grade(&exposed(&side_by_side(&[&man]), 0.25));
+    let small = grade(&side_by_side(&[&man.resize_bilinear(40, 40)]));
+    println!("good {good:?}\nblurred {soft:?}\ndark {dark:?}\nsmall {small:?}");
+    for q in [good, soft, dark, small] {
+        for c in [q.score, q.sharpness, q.exposure, q.pose, q.face_size, q.detection] {
+            assert!((0.0..=1.0).contains(&c), "{q:?}");
+        }
+    }
+    assert!(soft.sharpness < good.sharpness && soft.score < good.score);
+    assert!(dark.exposure < good.exposure && dark.score < good.score);
+    assert!(small.face_size < good.face_size && small.score < good.score);
+    // Without a detected face there is nothing to grade.
+    let crop = p.prepare(&man, FaceMode::None).unwrap();
+    assert!(quality::quality(&crop).is_none());
+}
+
 /// Measures the sharpness distribution of aligned LFW DevTrain crops, which sets MIN_SHARPNESS:
 /// `cargo test --release --test quality -- --ignored --nocapture`.
 #[test]

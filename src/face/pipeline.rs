@@ -70,17 +70,7 @@ impl Pipeline {
                 main: None,
             });
         }
-        let faces = self.detect_async(image).await?;
-        let main =
-            *main_face(&faces, image.width(), image.height()).ok_or(Error::NoFace { found: 0 })?;
-        // A second look at an upright crop around the face refines the landmarks: the detector
-        // was trained on faces that fill its input, and 2.5 face widths of context measured best
-        // on LFW View 1 DevTrain (98.86 % → 99.32 %).
-        let landmarks = self
-            .refine_async(image, &main)
-            .await?
-            .unwrap_or(main.landmarks);
-        let refined = Face { landmarks, ..main };
+        let (faces, refined) = self.refined_main_face_async(image).await?;
         // With the mesh: its eye centres and mouth corners, the five points the embedder was
         // trained with (the detector has only the mouth centre). A crop the mesh does not see
         // as a face keeps the detector's points.
@@ -93,14 +83,29 @@ impl Pipeline {
         };
         let crop = match five {
             Some(points) => align_face_five(image, &points),
-            None => align_face(image, &landmarks.alignment_points()),
+            None => align_face(image, &refined.landmarks.alignment_points()),
         }
         .ok_or(Error::NoFace { found: faces.len() })?;
         Ok(Prepared {
             crop,
             faces,
-            main: Some(Face { landmarks, ..main }),
+            main: Some(refined),
         })
+    }
+
+    /// Every face in `image` and the main one with refined landmarks; `NO_FACE` without one.
+    async fn refined_main_face_async(&self, image: &Image) -> Result<(Vec<Face>, Face)> {
+        let faces = self.detect_async(image).await?;
+        let main =
+            *main_face(&faces, image.width(), image.height()).ok_or(Error::NoFace { found: 0 })?;
+        // A second look at an upright crop around the face refines the landmarks: the detector
+        // was trained on faces that fill its input, and 2.5 face widths of context measured best
+        // on LFW View 1 DevTrain (98.86 % → 99.32 %).
+        let landmarks = self
+            .refine_async(image, &main)
+            .await?
+            .unwrap_or(main.landmarks);
+        Ok((faces, Face { landmarks, ..main }))
     }
 
     /// The dense landmarks of the main face (needs the mesh): its 468 points, the five
@@ -111,14 +116,7 @@ impl Pipeline {
                 "landmarks need the face mesh: create the verifier with alignment 'mesh'".into(),
             )
         })?;
-        let faces = self.detect_async(image).await?;
-        let main =
-            *main_face(&faces, image.width(), image.height()).ok_or(Error::NoFace { found: 0 })?;
-        let landmarks = self
-            .refine_async(image, &main)
-            .await?
-            .unwrap_or(main.landmarks);
-        let face = Face { landmarks, ..main };
+        let (_, face) = self.refined_main_face_async(image).await?;
         let m = mesh.mesh_async(image, &face).await?;
         Ok(FaceLandmarks {
             face,

@@ -1,6 +1,7 @@
 //! The photo half of the quality gate at enrollment: no face, several faces, a tiny or blurred
 //! face. The half that needs the gallery (a face that disagrees with the identity's other
-//! templates) is `crate::gallery::enroll`.
+//! templates) is `crate::gallery::enroll`. And a graded quality score (ideas of ISO/IEC
+//! 29794-5: sharpness, exposure, pose, face size, detection confidence), each component reported.
 
 use crate::face::prepared::Prepared;
 use crate::image::Image;
@@ -49,6 +50,77 @@ pub fn sharpness(crop: &Image) -> f32 {
     let n = values.len() as f32;
     let mean = values.iter().sum::<f32>() / n;
     values.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n
+}
+
+/// The median sharpness of the LFW View 1 DevTrain crops (see [`MIN_SHARPNESS`]): a crop this
+/// sharp or sharper scores 1.
+const TYPICAL_SHARPNESS: f32 = 143.0;
+/// A face this many pixels wide or wider carries the detail of the 112x112 crop.
+const FULL_DETAIL_WIDTH: f32 = 112.0;
+
+/// How fit a face image is for recognition: each component in [0, 1] (1: no concern), `score`
+/// their product. Built from measurements the pipeline already has; the components follow
+/// ISO/IEC 29794-5's ideas, the weights are ours (docs/ACCURACY.md measures that rejecting the
+/// lowest scores lowers the false non-match rate).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Quality {
+    /// The product of the components.
+    pub score: f32,
+    /// Laplacian variance of the aligned crop against a typical sharp face.
+    pub sharpness: f32,
+    /// Brightness of the face's centre and the share of clipped pixels.
+    pub exposure: f32,
+    /// Frontality: the nose's offset from the eyes' midpoint along the eye line.
+    pub pose: f32,
+    /// Face width against the crop's 112 pixels.
+    pub face_size: f32,
+    /// The detector's confidence.
+    pub detection: f32,
+}
+
+/// The quality of a prepared photo's main face (`None` with `FaceMode::None`: no face known).
+pub fn quality(prepared: &Prepared) -> Option<Quality> {
+    let main = prepared.main.as_ref()?;
+    let sharpness = (sharpness(&prepared.crop) / TYPICAL_SHARPNESS).clamp(0.0, 1.0);
+    // The centre of the aligned crop is skin: mean grey and clipped share there.
+    let (w, h) = (prepared.crop.width(), prepared.crop.height());
+    let rgb = prepared.crop.as_rgb();
+    let (mut sum, mut clipped, mut n) = (0.0f32, 0usize, 0usize);
+    for y in h / 4..h * 3 / 4 {
+        for x in w / 4..w * 3 / 4 {
+            let p = &rgb[(y * w + x) * 3..(y * w + x) * 3 + 3];
+            let g = 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32;
+            sum += g;
+            clipped += (g <= 5.0 || g >= 250.0) as usize;
+            n += 1;
+        }
+    }
+    let mean = sum / n.max(1) as f32;
+    let exposure = (1.0 - clipped as f32 / n.max(1) as f32)
+        * (1.0 - ((mean - 128.0).abs() - 48.0).max(0.0) / 80.0).clamp(0.0, 1.0);
+    let lm = &main.landmarks;
+    let eye = [
+        lm.left_eye[0] - lm.right_eye[0],
+        lm.left_eye[1] - lm.right_eye[1],
+    ];
+    let mid = [
+        (lm.left_eye[0] + lm.right_eye[0]) / 2.0,
+        (lm.left_eye[1] + lm.right_eye[1]) / 2.0,
+    ];
+    let iod2 = (eye[0] * eye[0] + eye[1] * eye[1]).max(1e-6);
+    let offset = ((lm.nose_tip[0] - mid[0]) * eye[0] + (lm.nose_tip[1] - mid[1]) * eye[1]) / iod2;
+    let pose = (1.0 - offset.abs() / 0.5).clamp(0.0, 1.0);
+    let face_size = (main.bbox.width / FULL_DETAIL_WIDTH).clamp(0.0, 1.0);
+    let detection = main.score.clamp(0.0, 1.0);
+    Some(Quality {
+        score: sharpness * exposure * pose * face_size * detection,
+        sharpness,
+        exposure,
+        pose,
+        face_size,
+        detection,
+    })
 }
 
 /// The issues of one prepared photo that do not depend on the gallery.

@@ -131,42 +131,7 @@ enum Command {
     /// at BPCER 1 % and 5 % chosen on its train frames, APCER per attack type, BPCER and ACER on
     /// its test lists, ROC AUC and EER; for single frames and for face tracks (their mean score
     /// against the frame thresholds, as the SDK decides).
-    EvalLiveness {
-        /// The folder with `client_{train,test}_raw.txt`, `imposter_…` and the frames.
-        #[arg(long)]
-        data: PathBuf,
-        /// Liveness weights; given twice, the two models' live probabilities are averaged.
-        #[arg(long, default_value = crate::DEFAULT_LIVENESS_PATH)]
-        weights: Vec<PathBuf>,
-        #[arg(long, default_value = crate::DEFAULT_DETECTOR_PATH)]
-        detector: PathBuf,
-        #[arg(long, default_value = "cpu")]
-        backend: String,
-        /// Cut every frame to this many face boxes around the face first (e.g. 1.3: the
-        /// print's edges no longer show).
-        #[arg(long)]
-        cut: Option<f32>,
-        /// Frames per face track.
-        #[arg(long, default_value_t = 5)]
-        track: usize,
-        /// Write the reporting split's frame ROC as CSV (threshold, far = APCER, tar = 1 − BPCER).
-        #[arg(long)]
-        roc: Option<PathBuf>,
-        /// Draw it as SVG.
-        #[arg(long)]
-        plot: Option<PathBuf>,
-        /// Write every frame's score as CSV.
-        #[arg(long)]
-        scores: Option<PathBuf>,
-        /// Store the frame thresholds chosen on the train lists in this weights file's metadata
-        /// (usually the --weights file itself; one model only).
-        #[arg(long)]
-        write: Option<PathBuf>,
-        /// Use the thresholds stored in the (one) model instead of choosing them on the train
-        /// lists: how the shipped calibration holds under --cut.
-        #[arg(long)]
-        stored_thresholds: bool,
-    },
+    EvalLiveness(LivenessEval),
     /// Measure open-set identification on a folder per person: enroll the first `--enroll`
     /// images of people who have more, probe with the rest and with people never enrolled;
     /// rank-1, identification and false-accept rates for each aggregation policy.
@@ -430,31 +395,7 @@ fn run(command: Command) -> crate::Result<()> {
                     .map_err(|e| crate::Error::Inference(e.to_string()))?
             );
         }
-        Command::EvalLiveness {
-            data,
-            weights,
-            detector,
-            backend,
-            cut,
-            track,
-            roc,
-            plot,
-            scores,
-            write,
-            stored_thresholds,
-        } => eval_liveness(LivenessEval {
-            data,
-            weights,
-            detector,
-            backend,
-            cut,
-            track,
-            roc,
-            plot,
-            scores,
-            write,
-            stored_thresholds,
-        })?,
+        Command::EvalLiveness(args) => eval_liveness(args)?,
         Command::Store {
             weights,
             out,
@@ -921,17 +862,41 @@ fn train(
 }
 
 /// The arguments of `eval-liveness`.
+#[derive(clap::Args)]
 struct LivenessEval {
+    /// The folder with `client_{train,test}_raw.txt`, `imposter_…` and the frames.
+    #[arg(long)]
     data: PathBuf,
+    /// Liveness weights; given twice, the two models' live probabilities are averaged.
+    #[arg(long, default_value = crate::DEFAULT_LIVENESS_PATH)]
     weights: Vec<PathBuf>,
+    #[arg(long, default_value = crate::DEFAULT_DETECTOR_PATH)]
     detector: PathBuf,
+    #[arg(long, default_value = "cpu")]
     backend: String,
+    /// Cut every frame to this many face boxes around the face first (e.g. 1.3: the
+    /// print's edges no longer show).
+    #[arg(long)]
     cut: Option<f32>,
+    /// Frames per face track.
+    #[arg(long, default_value_t = 5)]
     track: usize,
+    /// Write the reporting split's frame ROC as CSV (threshold, far = APCER, tar = 1 − BPCER).
+    #[arg(long)]
     roc: Option<PathBuf>,
+    /// Draw it as SVG.
+    #[arg(long)]
     plot: Option<PathBuf>,
+    /// Write every frame's score as CSV.
+    #[arg(long)]
     scores: Option<PathBuf>,
+    /// Store the frame thresholds chosen on the train lists in this weights file's metadata
+    /// (usually the --weights file itself; one model only).
+    #[arg(long)]
     write: Option<PathBuf>,
+    /// Use the thresholds stored in the (one) model instead of choosing them on the train
+    /// lists: how the shipped calibration holds under --cut.
+    #[arg(long)]
     stored_thresholds: bool,
 }
 

@@ -29,6 +29,9 @@ pub struct Report {
     pub tar_at_far: Vec<(f64, f64)>,
     /// With a calibrated model: (target FAR, threshold, FAR and TAR measured on these pairs).
     pub calibrated: Vec<(f64, f32, f64, f64)>,
+    /// At the calibrated FAR 1e-3 threshold: (share of pairs rejected for the lowest quality,
+    /// FNMR and FMR of the pairs kept, pairs kept). The first entry rejects none.
+    pub quality_reject: Vec<(f64, f64, f64, usize)>,
     pub failed_images: usize,
     pub failed_pairs: usize,
     pub seconds: f64,
@@ -61,6 +64,15 @@ impl std::fmt::Display for Report {
                 100.0 * tar
             )?;
         }
+        for (share, fnmr, fmr, kept) in &self.quality_reject {
+            writeln!(
+                f,
+                "quality reject {:>3.0} %: FNMR {:.2} %, FMR {:.2} % at the FAR 1e-3 threshold ({kept} pairs kept)",
+                100.0 * share,
+                100.0 * fnmr,
+                100.0 * fmr
+            )?;
+        }
         writeln!(
             f,
             "no face found    {} images (each pair using one is scored -1, a sure reject: {} pairs)",
@@ -85,6 +97,18 @@ pub fn embed_all<'p>(
     mode: FaceMode,
     progress: bool,
 ) -> Result<HashMap<&'p Path, Option<Vec<f32>>>> {
+    Ok(embed_all_with_quality(pipeline, unique, mode, progress)?.0)
+}
+
+/// Embeds each image once (`None` where no face was found) and grades the face's quality score
+/// (`crate::face::quality::quality`; images without a detected face have none).
+#[allow(clippy::type_complexity)]
+pub fn embed_all_with_quality<'p>(
+    pipeline: &Pipeline,
+    unique: &[&'p PathBuf],
+    mode: FaceMode,
+    progress: bool,
+) -> Result<(HashMap<&'p Path, Option<Vec<f32>>>, HashMap<&'p Path, f32>)> {
     let bar = if progress {
         indicatif::ProgressBar::new(unique.len() as u64)
     } else {
@@ -97,12 +121,16 @@ pub fn embed_all<'p>(
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let mut embeddings: HashMap<&Path, Option<Vec<f32>>> = HashMap::new();
+    let mut qualities: HashMap<&Path, f32> = HashMap::new();
     for chunk in unique.chunks(32) {
         let mut crops = Vec::new();
         let mut found = Vec::new();
         for path in chunk {
             match pipeline.prepare(&Image::open(path)?, mode) {
                 Ok(p) => {
+                    if let Some(q) = crate::face::quality::quality(&p) {
+                        qualities.insert(path.as_path(), q.score);
+                    }
                     crops.push(p.crop);
                     found.push(path.as_path());
                 }
@@ -121,7 +149,7 @@ pub fn embed_all<'p>(
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
-    Ok(embeddings)
+    Ok((embeddings, qualities))
 }
 
 /// Every pair's score as CSV, lowest-scoring genuine pairs easy to find with `sort`.
@@ -171,7 +199,7 @@ pub fn evaluate(
 ) -> Result<(Vec<Scored>, Report)> {
     let start = Instant::now();
     let unique = unique_images(pairs);
-    let embeddings = embed_all(pipeline, &unique, mode, progress)?;
+    let (embeddings, qualities) = embed_all_with_quality(pipeline, &unique, mode, progress)?;
     let failed_images = embeddings.values().filter(|e| e.is_none()).count();
     let mut failed_pairs = 0;
     let mut scored = Vec::with_capacity(pairs.len());
@@ -194,6 +222,14 @@ pub fn evaluate(
             "the pair list needs both same and different pairs".into(),
         ));
     }
+    // A pair is as good as its worse image; an image without a face has quality 0.
+    let pair_quality: Vec<f32> = pairs
+        .iter()
+        .map(|p| {
+            let q = |path: &PathBuf| qualities.get(path.as_path()).copied().unwrap_or(0.0);
+            q(&p.a).min(q(&p.b))
+        })
+        .collect();
     let roc = metrics::roc(&scored);
     let (accuracy_mean, accuracy_std, _) = metrics::kfold_accuracy(&scored);
     let report = Report {
@@ -212,6 +248,7 @@ pub fn evaluate(
             .iter()
             .map(|&f| (f, metrics::tar_at_far(&roc, f)))
             .collect(),
+        quality_reject: quality_reject(pipeline, &scored, &pair_quality),
         calibrated: calibrated_rates(pipeline, &scored),
         failed_images,
         failed_pairs,
@@ -219,6 +256,48 @@ pub fn evaluate(
         roc,
     };
     Ok((scored, report))
+}
+
+/// Shares of pairs rejected for the lowest quality (ISO/IEC 29794-1's error-versus-reject idea).
+pub const QUALITY_REJECT: [f64; 3] = [0.0, 0.05, 0.10];
+
+/// FNMR and FMR at the calibrated FAR 1e-3 threshold after rejecting the lowest-quality pairs
+/// (empty without a calibration).
+fn quality_reject(
+    pipeline: &Pipeline,
+    scored: &[Scored],
+    quality: &[f32],
+) -> Vec<(f64, f64, f64, usize)> {
+    let Some(t) = pipeline
+        .embedder
+        .calibration()
+        .and_then(|c| c.threshold(1e-3).ok())
+    else {
+        return Vec::new();
+    };
+    let mut order: Vec<usize> = (0..scored.len()).collect();
+    order.sort_by(|&a, &b| quality[a].total_cmp(&quality[b]));
+    QUALITY_REJECT
+        .iter()
+        .map(|&share| {
+            let kept = &order[(share * scored.len() as f64).round() as usize..];
+            let rate = |same: bool, wrong: &dyn Fn(f32) -> bool| {
+                let set: Vec<f32> = kept
+                    .iter()
+                    .map(|&i| &scored[i])
+                    .filter(|s| s.same == same)
+                    .map(|s| s.score)
+                    .collect();
+                set.iter().filter(|&&s| wrong(s)).count() as f64 / set.len().max(1) as f64
+            };
+            (
+                share,
+                rate(true, &|s| s < t),
+                rate(false, &|s| s >= t),
+                kept.len(),
+            )
+        })
+        .collect()
 }
 
 /// FAR and TAR on `scored` at the thresholds the model's calibration gives.
