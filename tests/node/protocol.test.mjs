@@ -27,7 +27,7 @@ test('index.d.ts declares every Gallery method of the protocol, and no other', (
 });
 
 test('every protocol entry names known argument kinds', () => {
-  const kinds = new Set(['image', 'images', 'pairs', 'value']);
+  const kinds = new Set(['image', 'images', 'track', 'pairs', 'value']);
   for (const [name, { args }] of Object.entries({ ...VERIFIER_METHODS, ...GALLERY_METHODS })) {
     for (const k of args) assert.ok(kinds.has(k), `${name}: unknown argument kind ${k}`);
   }
