@@ -141,8 +141,8 @@ fn exposed(image: &Image, gain: f32) -> Image {
 #[test]
 fn the_quality_score_falls_with_each_defect_and_names_it() {
     let shared = shared_or_skip!();
-    let man = Image::open(shared.join("reference/mobilefacenet/inputs/face_03_samples_man.png"))
-        .unwrap();
+    let man =
+        Image::open(shared.join("reference/mobilefacenet/inputs/face_03_samples_man.png")).unwrap();
     let p = common::pipeline();
     let grade = |image: &Image| {
         let prepared = p.prepare(image, FaceMode::Detect).unwrap();
@@ -154,7 +154,14 @@ fn the_quality_score_falls_with_each_defect_and_names_it() {
     let small = grade(&side_by_side(&[&man.resize_bilinear(40, 40)]));
     println!("good {good:?}\nblurred {soft:?}\ndark {dark:?}\nsmall {small:?}");
     for q in [good, soft, dark, small] {
-        for c in [q.score, q.sharpness, q.exposure, q.pose, q.face_size, q.detection] {
+        for c in [
+            q.score,
+            q.sharpness,
+            q.exposure,
+            q.pose,
+            q.face_size,
+            q.detection,
+        ] {
             assert!((0.0..=1.0).contains(&c), "{q:?}");
         }
     }

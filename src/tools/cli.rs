@@ -87,16 +87,8 @@ enum Command {
         list: PairList,
         #[command(flatten)]
         models: Models,
-        /// Write the ROC curve as CSV (threshold, far, tar).
-        #[arg(long)]
-        roc: Option<PathBuf>,
-        /// Draw the ROC curve as SVG.
-        #[arg(long)]
-        plot: Option<PathBuf>,
-        /// Write every pair's score as CSV (fold, same, score, image a, image b), for error
-        /// analysis.
-        #[arg(long)]
-        scores: Option<PathBuf>,
+        #[command(flatten)]
+        outputs: EvalOutputs,
     },
     /// Calibrate scores on the images of a pair list: impostor pairs are all pairs of images of
     /// different people; prints the thresholds at FAR 1e-2, 1e-3, 1e-4 and stores the calibration
@@ -242,6 +234,21 @@ impl Models {
             crate::face::prepared::FaceMode::parse(&self.face)?,
         ))
     }
+}
+
+/// Where `eval` and `eval-liveness` write their curves and scores.
+#[derive(clap::Args)]
+struct EvalOutputs {
+    /// Write the ROC curve as CSV (threshold, far, tar; for liveness far is APCER and tar
+    /// 1 − BPCER).
+    #[arg(long)]
+    roc: Option<PathBuf>,
+    /// Draw the ROC curve as SVG.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Write every pair's (or frame's) score as CSV, for error analysis.
+    #[arg(long)]
+    scores: Option<PathBuf>,
 }
 
 /// A pair list for evaluation or calibration.
@@ -513,9 +520,7 @@ fn run(command: Command) -> crate::Result<()> {
         Command::Eval {
             list,
             models,
-            roc,
-            plot,
-            scores,
+            outputs,
         } => {
             let (pipeline, mode) = models.load()?;
             let pairs = list.read()?;
@@ -526,14 +531,14 @@ fn run(command: Command) -> crate::Result<()> {
                     crate::Error::InvalidInput(format!("cannot write {}: {e}", path.display()))
                 })
             };
-            if let Some(path) = roc {
+            if let Some(path) = outputs.roc {
                 write(&path, &crate::tools::eval::roc_csv(&report.roc))?;
             }
-            if let Some(path) = plot {
+            if let Some(path) = outputs.plot {
                 let title = format!("ROC, {} ({} pairs)", list.name(), report.pairs);
                 crate::tools::eval::roc_svg(&report.roc, &title, &path)?;
             }
-            if let Some(path) = scores {
+            if let Some(path) = outputs.scores {
                 write(&path, &crate::tools::eval::scores_csv(&pairs, &scored))?;
             }
         }
@@ -881,15 +886,9 @@ struct LivenessEval {
     /// Frames per face track.
     #[arg(long, default_value_t = 5)]
     track: usize,
-    /// Write the reporting split's frame ROC as CSV (threshold, far = APCER, tar = 1 − BPCER).
-    #[arg(long)]
-    roc: Option<PathBuf>,
-    /// Draw it as SVG.
-    #[arg(long)]
-    plot: Option<PathBuf>,
-    /// Write every frame's score as CSV.
-    #[arg(long)]
-    scores: Option<PathBuf>,
+    /// The test frames' ROC (far = APCER, tar = 1 − BPCER) and every frame's score.
+    #[command(flatten)]
+    outputs: EvalOutputs,
     /// Store the frame thresholds chosen on the train lists in this weights file's metadata
     /// (usually the --weights file itself; one model only).
     #[arg(long)]
@@ -961,18 +960,18 @@ fn eval_liveness(a: LivenessEval) -> crate::Result<()> {
     )?;
     print!("{tracks}");
     println!("seconds          {:.1}", started.elapsed().as_secs_f64());
-    if let Some(path) = &a.roc {
+    if let Some(path) = &a.outputs.roc {
         std::fs::write(path, crate::tools::eval::roc_csv(&frames.roc))
             .map_err(|e| crate::Error::InvalidInput(format!("{}: {e}", path.display())))?;
     }
-    if let Some(path) = &a.plot {
+    if let Some(path) = &a.outputs.plot {
         crate::tools::eval::roc_svg(
             &frames.roc,
             "liveness ROC (accepted attacks vs accepted live)",
             path,
         )?;
     }
-    if let Some(path) = &a.scores {
+    if let Some(path) = &a.outputs.scores {
         let csv = le::scores_csv(&[
             ("train", &train, &train_scores),
             ("test", &test, &test_scores),
