@@ -112,3 +112,46 @@ fn tfjs_shapes_that_overflow_are_errors() {
         .expect("an overflowing shape is refused");
     assert_eq!(err.code(), "MODEL_LOAD", "{err}");
 }
+
+#[test]
+fn liveness_conversion_reproduces_the_committed_weights() {
+    let shared = shared_or_skip!();
+    for (source, committed, scale) in [
+        (
+            "4_0_0_80x80_MiniFASNetV1SE.pth",
+            "minifasnet-v1se.safetensors",
+            4.0,
+        ),
+        (
+            "2.7_80x80_MiniFASNetV2.pth",
+            "minifasnet-v2.safetensors",
+            2.7,
+        ),
+    ] {
+        let name = webverify::tools::minifasnet::crop_scale_from_name(source).unwrap();
+        assert_eq!(name, scale);
+        let converted = webverify::tools::minifasnet::minifasnet_from_pytorch(
+            &shared.join("models-src/minifasnet").join(source),
+            scale,
+        )
+        .unwrap();
+        let want = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("models")
+                .join(committed),
+        )
+        .unwrap();
+        assert!(
+            converted == want,
+            "models/{committed} differs from a fresh conversion"
+        );
+    }
+    // A file that is not a PyTorch checkpoint is an error, not a panic.
+    let not_torch = shared.join("models-src/face-mesh/facemesh.json");
+    assert_eq!(
+        webverify::tools::minifasnet::minifasnet_from_pytorch(&not_torch, 4.0)
+            .unwrap_err()
+            .code(),
+        "MODEL_LOAD"
+    );
+}

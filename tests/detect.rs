@@ -115,3 +115,32 @@ fn no_face_is_a_typed_error_and_aligned_faces_still_match() {
         112
     );
 }
+
+#[test]
+fn mesh_conversion_reproduces_the_committed_weights() {
+    let shared = shared_or_skip!();
+    let json = shared.join("models-src/face-mesh/facemesh.json");
+    let (model, shards) = webverify::tools::tfjs::read_files(&json).unwrap();
+    let converted =
+        webverify::tools::graph::facemesh_from_tfjs(&model, &shards, "facemesh.json").unwrap();
+    // The committed file is the conversion stored as f16 (the source's own precision).
+    let stored =
+        webverify::io::weights::restore(&converted, webverify::io::storage::Storage::F16).unwrap();
+    let committed = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/facemesh.safetensors"),
+    )
+    .unwrap();
+    assert!(
+        stored == committed,
+        "models/facemesh.safetensors differs from a fresh conversion"
+    );
+    // BlazeFace's graph has no mesh output: refused, not half-converted.
+    let other = shared.join("models-src/face-detection-short/facemesh-detection-short.json");
+    let (model, shards) = webverify::tools::tfjs::read_files(&other).unwrap();
+    assert_eq!(
+        webverify::tools::graph::facemesh_from_tfjs(&model, &shards, "x")
+            .unwrap_err()
+            .code(),
+        "MODEL_LOAD"
+    );
+}
