@@ -27,7 +27,8 @@ pub const CROP_SCALE_KEY: &str = "crop_scale";
 pub const THRESHOLD_KEY_PREFIX: &str = "threshold_bpcer_";
 /// The BPCERs a calibration stores thresholds for.
 pub const CALIBRATED_BPCERS: [f64; 2] = [0.01, 0.05];
-/// The operating point used when the caller names none.
+/// The operating point used when the caller names none (by the wasm bindings and the CLI).
+#[cfg_attr(not(any(feature = "cli", target_arch = "wasm32")), allow(dead_code))]
 pub const DEFAULT_BPCER: f64 = 0.05;
 
 /// The softmax probability of the live class from one image's logits.
