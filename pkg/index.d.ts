@@ -60,7 +60,7 @@ export interface CreateOptions {
   detectorUrl?: string | URL | ArrayBuffer | Uint8Array | null;
   /** `detector` (default): faces aligned on the detector's four points. `mesh`: also load
    * MediaPipe Face Mesh (1.1 MB gzip) and align on its five points (LFW View 1 DevTest 99.20 %
-   * instead of 98.70 %); `landmarks()` needs it. */
+   * instead of 98.80 % with the int8 weights); `landmarks()` needs it. */
   alignment?: 'detector' | 'mesh';
   /** Face Mesh weights (URL or bytes) for `alignment: 'mesh'`; defaults to the package's. */
   meshUrl?: string | URL | ArrayBuffer | Uint8Array;

@@ -91,7 +91,7 @@ export class Verifier {
    * `onProgress({ stage: 'wasm'|'model'|'detector'|'backend', loaded, total, ms })` reports the
    * download (bytes; total 0 when unknown) and the backend start.
    * `alignment: 'mesh'` also loads MediaPipe Face Mesh (1.1 MB gzip, `meshUrl` overrides it):
-   * faces are aligned on five mesh points (LFW View 1 DevTest 99.20 % instead of 98.70 %), and
+   * faces are aligned on five mesh points (LFW View 1 DevTest 99.20 % instead of 98.80 % with the int8 weights), and
    * `landmarks()` works. The default, `'detector'`, aligns on the detector's four points.
    * @param {{ backend?: 'auto'|'webgpu'|'cpu'|'flex'|'ndarray', modelUrl?: string|URL|ArrayBuffer|Uint8Array, detectorUrl?: string|URL|ArrayBuffer|Uint8Array|null, alignment?: 'detector'|'mesh', meshUrl?: string|URL|ArrayBuffer|Uint8Array, wasmUrl?: string|URL, wasmBuild?: 'auto'|'relaxed-simd'|'simd', worker?: boolean, onProgress?: Function }} [options]
    */
