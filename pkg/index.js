@@ -265,8 +265,8 @@ export class Verifier {
     return (await this.#embedPhotos(inputs, options(opts, 'embedBatch').face)).embeddings;
   }
 
-  /** `{ embeddings, faces, mainFaces }`: faces found per image and the face each embedding was
-   * made from (null with `face: 'none'`). */
+  /** `{ embeddings, faces, mainFaces, quality }`: faces found per image, the face each
+   * embedding was made from and its quality (null with `face: 'none'`). */
   async #embedPhotos(inputs, face) {
     if (!Array.isArray(inputs) || inputs.length === 0) {
       throw new WebverifyError('INVALID_INPUT', 'embedBatch expects a non-empty array of images');
@@ -278,6 +278,7 @@ export class Verifier {
       embeddings: inputs.map((_, i) => out.embeddings.slice(i * dim, (i + 1) * dim)),
       faces: out.faces,
       mainFaces: out.mainFaces,
+      quality: out.quality,
     };
   }
 
@@ -299,9 +300,9 @@ export class Verifier {
    */
   async verify(a, b, opts) {
     const { far, threshold, face } = options(opts, 'verify');
-    const { embeddings: [ea, eb], faces } = await this.#embedPhotos([a, b], face);
+    const { embeddings: [ea, eb], faces, quality } = await this.#embedPhotos([a, b], face);
     const result = this.#live().compare(ea, eb, far);
-    const counted = { ...result, faces: faces[0] === null ? null : faces };
+    const counted = { ...result, faces: faces[0] === null ? null : faces, quality: faces[0] === null ? null : quality };
     if (threshold === undefined) return counted;
     const fixed = this.#wasm.verifyEmbeddings(ea, eb, threshold);
     return { ...counted, ...fixed };

@@ -190,9 +190,11 @@ impl Pipeline {
         let mut crops = Vec::with_capacity(images.len());
         let mut faces = Vec::with_capacity(images.len());
         let mut main = Vec::with_capacity(images.len());
+        let mut quality = Vec::with_capacity(images.len());
         for image in images {
             let prepared = self.prepare_async(image, mode).await?;
             faces.push((mode == FaceMode::Detect).then_some(prepared.faces.len()));
+            quality.push(crate::face::quality::quality(&prepared));
             main.push(prepared.main);
             crops.push(prepared.crop);
         }
@@ -200,6 +202,7 @@ impl Pipeline {
             embeddings: self.embedder.embed_batch_async(&crops).await?,
             faces,
             main,
+            quality,
         })
     }
 
@@ -285,6 +288,8 @@ pub struct FaceLandmarks {
 
 /// Embeddings of a batch of photos.
 pub struct Embedded {
+    /// The quality of each main face (`None` with [`FaceMode::None`]).
+    pub quality: Vec<Option<crate::face::quality::Quality>>,
     /// One unit-length embedding per input.
     pub embeddings: Vec<Vec<f32>>,
     /// Faces found in each photo (`None` with [`FaceMode::None`]).

@@ -91,9 +91,9 @@ impl Engine {
     /// Embeds images packed one after another in `data`; `shapes` holds
     /// `[width, height, channels, stride]` per image (stride 0: packed rows); `face` is
     /// `detect` (align the main face; NO_FACE when there is none) or `none` (ready crops).
-    /// Resolves to `{ embeddings, faces, mainFaces }`: one `Float32Array` of `count * 192`
-    /// unit-length values, per image the number of faces found (null with `none`), and
-    /// the face each embedding was made from.
+    /// Resolves to `{ embeddings, faces, mainFaces, quality }`: one `Float32Array` of
+    /// `count * 192` unit-length values, per image the number of faces found (null with
+    /// `none`), the face each embedding was made from, and its quality components.
     #[wasm_bindgen(js_name = embedBatch)]
     pub fn embed_batch(&self, data: Vec<u8>, shapes: Vec<u32>, face: String) -> Promise {
         let inner = self.inner.clone();
@@ -118,6 +118,7 @@ impl Engine {
             set(&obj, "faces", faces.into());
             // The faces the embeddings were made from (null entries with `none`).
             set(&obj, "mainFaces", to_js(&embedded.main)?);
+            set(&obj, "quality", to_js(&embedded.quality)?);
             Ok(obj.into())
         })
     }

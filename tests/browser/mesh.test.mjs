@@ -1,7 +1,7 @@
 // Five-point alignment and dense landmarks in the browser (`alignment: 'mesh'`), on the CPU (in
 // the worker) and on WebGPU (inline): the same landmarks, head pose and eye openness as the native
 // build for the same file, and the same embedding; a verifier without the mesh refuses
-// `landmarks` with a typed error. The native binary is the one `make test-native` builds.
+// `landmarks` with a typed error; `verify` reports each face's quality components. The native binary is the one `make test-native` builds.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -29,6 +29,9 @@ for (const [backend, worker] of [['cpu', true], ['webgpu', false]]) {
       const bitmap = await createImageBitmap(new Blob([Uint8Array.from(atob(png), (c) => c.charCodeAt(0))], { type: 'image/png' }), { colorSpaceConversion: 'none' });
       const v = await Verifier.create({ backend, worker, alignment: 'mesh' });
       const out = { landmarks: await v.landmarks(bitmap), embedding: Array.from(await v.embed(bitmap)) };
+      // verify reports each face's quality components (none for ready crops).
+      out.quality = (await v.verify(bitmap, bitmap)).quality;
+      out.qualityNone = (await v.verify(bitmap, bitmap, { face: 'none' })).quality;
       const blank = { data: new Uint8Array(64 * 64 * 4).fill(200), width: 64, height: 64 };
       out.noFace = await code(v.landmarks(blank));
       v.dispose();
@@ -50,6 +53,12 @@ for (const [backend, worker] of [['cpu', true], ['webgpu', false]]) {
     console.log(`${backend}: pose ${JSON.stringify(landmarks.headPose)}, eyes ${landmarks.eyeOpenness}, embedding cosine to native ${cos.toFixed(6)}`);
     assert.ok(cos > 0.999, `cosine ${cos}`);
     assert.deepEqual([got.noFace, got.withoutMesh, got.badAlignment], ['NO_FACE', 'INVALID_INPUT', 'INVALID_INPUT']);
+    assert.equal(got.quality.length, 2);
+    for (const q of got.quality) {
+      for (const k of ['score', 'sharpness', 'exposure', 'pose', 'faceSize', 'detection']) assert.ok(q[k] >= 0 && q[k] <= 1, `${k} ${q[k]}`);
+      assert.ok(Math.abs(q.score - q.sharpness * q.exposure * q.pose * q.faceSize * q.detection) < 1e-5);
+    }
+    assert.equal(got.qualityNone, null);
     assert.deepEqual(errors, []);
   });
 }
