@@ -1,7 +1,7 @@
 // A TypeScript user of the package: `tsc --noEmit -p tests/consumer` must accept this with strict
 // checks, so the published types cover the API as documented in the README.
 import Verifier, { Gallery, IndexedDBStore, WebverifyError } from 'webverify';
-import type { ErrorCode, Identification, Verification, EnrollResult, CalibrationResult, Face, FineTuneResult, FineTuneProgress } from 'webverify';
+import type { ErrorCode, Identification, Verification, EnrollResult, CalibrationResult, Face, FineTuneResult, FineTuneProgress, FaceLandmarks, FaceQuality, LivenessResult } from 'webverify';
 
 export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key: CryptoKey): Promise<string> {
   const v = await Verifier.create({ backend: 'auto', worker: true, cache: false, onProgress: (p) => p.stage === 'wasm' && p.loaded });
@@ -11,6 +11,12 @@ export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key
   const crop: ImageData = await v.alignedFace(photo, { face: 'detect' });
   const result: Verification = await v.verify(photo, video, { far: 1e-4 });
   const counts: [number, number] | null = result.faces;
+  const quality: FaceQuality | undefined = result.quality?.[0];
+  const live: LivenessResult = await v.liveness(video, { bpcer: 0.01, frames: 5, intervalMs: 100 });
+  const liveFrames: LivenessResult = await v.liveness([photo, photo], { threshold: 0.5 });
+  const meshed = await Verifier.create({ alignment: 'mesh' });
+  const landmarks: FaceLandmarks = await meshed.landmarks(photo);
+  const yaw: number = landmarks.headPose.yaw + (quality?.pose ?? 0) + (live.live ? 1 : 0) + liveFrames.score;
   const s: number = await Verifier.similarity(a, await v.embed(video));
   const refit: CalibrationResult = await v.calibrate([{ a, b: a, same: true }]);
   await v.resetCalibration();
