@@ -6,7 +6,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::backend::read_back_error;
 use crate::error::{Error, Result};
-use crate::face::align::{warp, Point, Similarity};
+use crate::face::align::{upright_crop, warp, Point};
 use crate::face::detect::Face;
 use crate::image::Image;
 use crate::io::weights::{ModelInfo, WeightFile};
@@ -130,29 +130,6 @@ impl Mesh {
     }
 }
 
-/// The crop transform (image → 192x192 crop) for a detected face: centred on the box, side
-/// [`CROP_SCALE`] × the box's larger side, rotated so that the eyes are level.
-pub fn crop_transform(face: &Face) -> Option<Similarity> {
-    let b = &face.bbox;
-    let (cx, cy) = (b.x + b.width / 2.0, b.y + b.height / 2.0);
-    let side = b.width.max(b.height) * CROP_SCALE;
-    let [r, l] = [face.landmarks.right_eye, face.landmarks.left_eye];
-    let angle = (l[1] - r[1]).atan2(l[0] - r[0]);
-    if !(side > 1.0 && angle.is_finite()) {
-        return None;
-    }
-    // crop = s·R(−angle)·(p − c) + 96
-    let s = INPUT_SIZE as f32 / side;
-    let (a, bb) = (s * angle.cos(), -s * angle.sin());
-    let half = INPUT_SIZE as f32 / 2.0;
-    Some(Similarity {
-        a,
-        b: bb,
-        tx: half - (a * cx - bb * cy),
-        ty: half - (bb * cx + a * cy),
-    })
-}
-
 /// The mesh network on one backend.
 pub struct FaceMesh {
     net: GraphNet,
@@ -223,7 +200,7 @@ impl FaceMesh {
 
     /// The mesh of a detected face, in `image`'s pixels.
     pub async fn mesh_async(&self, image: &Image, face: &Face) -> Result<Mesh> {
-        let t = crop_transform(face)
+        let t = upright_crop(face, CROP_SCALE, INPUT_SIZE)
             .ok_or_else(|| Error::InvalidInput("the face box is degenerate".into()))?;
         let crop = warp(image, &t, INPUT_SIZE)
             .ok_or_else(|| Error::InvalidInput("the face box is degenerate".into()))?;

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::face::align::{align_face, align_face_five};
-use crate::face::align::{warp, Similarity};
+use crate::face::align::{upright_crop, warp};
 use crate::face::detect::{Detector, Face, Landmarks};
 use crate::face::mesh::{FaceMesh, HeadPose, Mesh};
 use crate::face::prepared::{FaceMode, Prepared};
@@ -131,23 +131,9 @@ impl Pipeline {
     /// rotated so that the eyes are level; `None` when the second look finds no face.
     async fn refine_async(&self, image: &Image, face: &Face) -> Result<Option<Landmarks>> {
         let size = crate::nn::blazeface::INPUT_SIZE;
-        let lm = &face.landmarks;
-        let (dx, dy) = (
-            lm.left_eye[0] - lm.right_eye[0],
-            lm.left_eye[1] - lm.right_eye[1],
-        );
-        let angle = dy.atan2(dx);
-        let b = &face.bbox;
-        let centre = [b.x + b.width / 2.0, b.y + b.height / 2.0];
-        let scale = size as f32 / (b.width.max(b.height) * REFINE_CONTEXT);
-        // Rotate by −angle so the eyes come out level, scale the context to the input, centre it.
-        let (a, b_rot) = (scale * (-angle).cos(), scale * (-angle).sin());
         let half = size as f32 / 2.0;
-        let t = Similarity {
-            a,
-            b: b_rot,
-            tx: half - (a * centre[0] - b_rot * centre[1]),
-            ty: half - (b_rot * centre[0] + a * centre[1]),
+        let Some(t) = upright_crop(face, REFINE_CONTEXT, size) else {
+            return Ok(None);
         };
         let Some(crop) = warp(image, &t, size) else {
             return Ok(None);

@@ -90,6 +90,22 @@ pub fn unique_images(pairs: &[Pair]) -> Vec<&PathBuf> {
     unique
 }
 
+/// A progress bar over `len` items named `unit` (hidden when `show` is false).
+pub fn progress_bar(len: usize, unit: &str, show: bool) -> indicatif::ProgressBar {
+    let bar = if show {
+        indicatif::ProgressBar::new(len as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{pos}}/{{len}} {unit}, {{per_sec}}, eta {{eta}}"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
 /// Embeds each image once; `None` where no face was found.
 pub fn embed_all<'p>(
     pipeline: &Pipeline,
@@ -109,17 +125,7 @@ pub fn embed_all_with_quality<'p>(
     mode: FaceMode,
     progress: bool,
 ) -> Result<(HashMap<&'p Path, Option<Vec<f32>>>, HashMap<&'p Path, f32>)> {
-    let bar = if progress {
-        indicatif::ProgressBar::new(unique.len() as u64)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} images, {per_sec}, eta {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = progress_bar(unique.len(), "images", progress);
     let mut embeddings: HashMap<&Path, Option<Vec<f32>>> = HashMap::new();
     let mut qualities: HashMap<&Path, f32> = HashMap::new();
     for chunk in unique.chunks(32) {

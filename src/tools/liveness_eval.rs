@@ -90,17 +90,7 @@ pub fn score_frames(
     cut: Option<f32>,
     progress: bool,
 ) -> Result<Vec<Option<f32>>> {
-    let bar = if progress {
-        indicatif::ProgressBar::new(frames.len() as u64)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} frames, {per_sec}, eta {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = crate::tools::eval::progress_bar(frames.len(), "frames", progress);
     let mut scores = Vec::with_capacity(frames.len());
     for frame in frames {
         let image = Image::open(&frame.path)?;
