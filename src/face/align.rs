@@ -5,7 +5,6 @@
 //! Coordinates follow OpenCV's convention (pixel centres at integer coordinates), as the
 //! template was defined with `cv2.warpAffine`.
 
-use crate::face::detect::Face;
 use crate::image::Image;
 
 /// A point in pixels.
@@ -98,30 +97,6 @@ impl Similarity {
             ty: -(b * self.tx + a * self.ty),
         })
     }
-}
-
-/// The transform from the image into a `size`x`size` crop centred on `face`'s box, `context`
-/// times the box's larger side wide, rotated so that the eyes come out level: how the detector's
-/// second look and the face mesh see a face. `None` for a degenerate box or eye line.
-pub fn upright_crop(face: &Face, context: f32, size: usize) -> Option<Similarity> {
-    let b = &face.bbox;
-    let centre = [b.x + b.width / 2.0, b.y + b.height / 2.0];
-    let side = b.width.max(b.height) * context;
-    let [r, l] = [face.landmarks.right_eye, face.landmarks.left_eye];
-    let angle = (l[1] - r[1]).atan2(l[0] - r[0]);
-    if !(side > 1.0 && angle.is_finite()) {
-        return None;
-    }
-    // crop = s·R(−angle)·(p − centre) + size / 2
-    let scale = size as f32 / side;
-    let (a, b) = (scale * angle.cos(), -scale * angle.sin());
-    let half = size as f32 / 2.0;
-    Some(Similarity {
-        a,
-        b,
-        tx: half - (a * centre[0] - b * centre[1]),
-        ty: half - (b * centre[0] + a * centre[1]),
-    })
 }
 
 /// Warps `image` into a `size`x`size` crop: each output pixel samples the source bilinearly at

@@ -5,7 +5,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::backend::read_back_error;
 use crate::error::{Error, Result};
-use crate::face::align::Point;
+use crate::face::align::{Point, Similarity};
 use crate::image::Image;
 use crate::io::weights::{ModelInfo, WeightFile};
 use crate::nn::blazeface::{BlazeFace, HEADS, INPUT_SIZE, MODEL_NAME, VALUES_PER_ANCHOR};
@@ -94,6 +94,32 @@ pub struct Face {
     pub score: f32,
     /// The six BlazeFace keypoints, in pixels.
     pub landmarks: Landmarks,
+}
+
+impl Face {
+    /// The transform from the image into a `size`x`size` crop centred on the face's box, `context`
+    /// times the box's larger side wide, rotated so that the eyes come out level: how the detector's
+    /// second look and the face mesh see a face. `None` for a degenerate box or eye line.
+    pub fn upright_crop(&self, context: f32, size: usize) -> Option<Similarity> {
+        let b = &self.bbox;
+        let centre = [b.x + b.width / 2.0, b.y + b.height / 2.0];
+        let side = b.width.max(b.height) * context;
+        let [r, l] = [self.landmarks.right_eye, self.landmarks.left_eye];
+        let angle = (l[1] - r[1]).atan2(l[0] - r[0]);
+        if !(side > 1.0 && angle.is_finite()) {
+            return None;
+        }
+        // crop = s·R(−angle)·(p − centre) + size / 2
+        let scale = size as f32 / side;
+        let (a, b) = (scale * angle.cos(), -scale * angle.sin());
+        let half = size as f32 / 2.0;
+        Some(Similarity {
+            a,
+            b,
+            tx: half - (a * centre[0] - b * centre[1]),
+            ty: half - (b * centre[0] + a * centre[1]),
+        })
+    }
 }
 
 /// Anchor centres in [0, 1] of the 128x128 input, in the network's output order (SSD anchors with

@@ -6,7 +6,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::backend::read_back_error;
 use crate::error::{Error, Result};
-use crate::face::align::{upright_crop, warp, Point};
+use crate::face::align::{warp, Point};
 use crate::face::detect::Face;
 use crate::image::Image;
 use crate::io::weights::{ModelInfo, WeightFile};
@@ -200,7 +200,8 @@ impl FaceMesh {
 
     /// The mesh of a detected face, in `image`'s pixels.
     pub async fn mesh_async(&self, image: &Image, face: &Face) -> Result<Mesh> {
-        let t = upright_crop(face, CROP_SCALE, INPUT_SIZE)
+        let t = face
+            .upright_crop(CROP_SCALE, INPUT_SIZE)
             .ok_or_else(|| Error::InvalidInput("the face box is degenerate".into()))?;
         let crop = warp(image, &t, INPUT_SIZE)
             .ok_or_else(|| Error::InvalidInput("the face box is degenerate".into()))?;

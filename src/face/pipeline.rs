@@ -2,8 +2,8 @@
 //! refine its landmarks, align it to the 112x112 template, embed it. With [`FaceMode::None`] the input is taken as a ready aligned crop.
 
 use crate::error::{Error, Result};
+use crate::face::align::warp;
 use crate::face::align::{align_face, align_face_five};
-use crate::face::align::{upright_crop, warp};
 use crate::face::detect::{Detector, Face, Landmarks};
 use crate::face::mesh::{FaceMesh, HeadPose, Mesh};
 use crate::face::prepared::{FaceMode, Prepared};
@@ -132,7 +132,7 @@ impl Pipeline {
     async fn refine_async(&self, image: &Image, face: &Face) -> Result<Option<Landmarks>> {
         let size = crate::nn::blazeface::INPUT_SIZE;
         let half = size as f32 / 2.0;
-        let Some(t) = upright_crop(face, REFINE_CONTEXT, size) else {
+        let Some(t) = face.upright_crop(REFINE_CONTEXT, size) else {
             return Ok(None);
         };
         let Some(crop) = warp(image, &t, size) else {
