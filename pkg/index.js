@@ -4,6 +4,7 @@
 // (worker-client.js, worker.js) is derived from the method table in protocol.js.
 import { WebverifyError, guardMethods } from './errors.js';
 import { Gallery } from './gallery.js';
+import { runChallenge } from './challenge.js';
 import { checkPostable, options, pack, trackOf } from './input.js';
 import { DEFAULT_DETECTOR_URL, DEFAULT_LIVENESS_URL, DEFAULT_MESH_URL, DEFAULT_MODEL_URL, fetchWeights, loadWasm, moduleFor, webgpuUnavailableReason } from './loading.js';
 import { VERIFIER_METHODS } from './protocol.js';
@@ -68,6 +69,8 @@ export class Verifier {
   #rebuilding = null;
   /** The liveness model's loading (started by the first `liveness()` call), or null. */
   #livenessLoad = null;
+  /** The challenge's face mesh loading (its first call, without `alignment: 'mesh'`), or null. */
+  #meshLoad = null;
 
   constructor(engine, backendReason, origin, loaded, loadFull) {
     this.#engine = engine;
@@ -197,6 +200,7 @@ export class Verifier {
       const generation = currentGeneration();
       await Verifier.#apply(engine, this.#state);
       if (this.#origin.liveness) engine.loadLiveness(this.#origin.liveness);
+      if (this.#origin.challengeMesh) engine.loadChallengeMesh(this.#origin.challengeMesh);
       // The dead engine is not freed: its pointer means nothing in the new instance.
       this.#engine = engine;
       this.#generation = generation;
@@ -389,6 +393,57 @@ export class Verifier {
     const track = await trackOf(input, { frames, intervalMs });
     const model = await this.#loadLiveness(livenessUrl);
     return { ...(await this.#live().liveness(...pack(track), bpcer, threshold)), model: model.id };
+  }
+
+  /**
+   * Challenge liveness on a playing `<video>` (the camera): the person is asked for motions —
+   * `steps` (an array of 'blink', 'turnLeft', 'turnRight', 'lookUp') or `count` (default 3)
+   * different ones in a random order — each within `stepMs` (default 5000, the neutral pose
+   * first); every frame (one each `intervalMs`, default 80, or as fast as the engine goes) is
+   * checked on the face mesh (downloaded on first use unless the verifier aligns with it) and
+   * scored by the passive model, whose mean over the frames facing the camera must pass the
+   * threshold at `bpcer` (or `threshold`). `onProgress(status)` after each frame shows which
+   * motion is asked now. Resolves to `{ passed, failure, steps: [{ action, passed, ms }],
+   * elapsedMs, frames, framesWithFace, neutral, passive }`; `failure` is null or one of
+   * 'noNeutralFace', 'timeout', 'wrongMotion', 'faceLost', 'faceChanged', 'notLive'.
+   */
+  async challenge(video, opts) {
+    return runChallenge(this, video, opts);
+  }
+
+  /** @internal The first half of `challenge`: the models loaded, the motions chosen. */
+  async _challengeStart(opts) {
+    const { steps, count, stepMs, bpcer, threshold, livenessUrl, meshUrl } = options(opts, 'challenge');
+    if (bpcer !== undefined && bpcer !== 0.01 && bpcer !== 0.05) {
+      throw new WebverifyError('INVALID_INPUT', `bpcer must be 0.01 or 0.05 (the calibrated points), not ${bpcer}; or pass a threshold`);
+    }
+    if (steps !== undefined && !(Array.isArray(steps) && steps.every((s) => typeof s === 'string'))) {
+      throw new WebverifyError('INVALID_INPUT', "steps must be an array of 'blink', 'turnLeft', 'turnRight', 'lookUp'");
+    }
+    if (count !== undefined && !(Number.isInteger(count) && count >= 1 && count <= 4)) {
+      throw new WebverifyError('INVALID_INPUT', `count must be an integer from 1 to 4, not ${count}`);
+    }
+    await Promise.all([this.#loadLiveness(livenessUrl), this.#loadChallengeMesh(meshUrl)]);
+    // The order is drawn from a secure random seed: a prepared video cannot know it.
+    const [seed] = crypto.getRandomValues(new Uint32Array(1));
+    return this.#live().challengeStart(steps, count, seed, stepMs, bpcer, threshold);
+  }
+
+  /** @internal One frame of `challenge`. */
+  async _challengeFrame(state, frame, tMs) {
+    if (typeof state !== 'string') throw new WebverifyError('INVALID_INPUT', 'not a challenge state');
+    return this.#live().challengeFrame(state, ...pack([frame]), tMs);
+  }
+
+  /** Loads the face mesh for challenges once, unless the engine has it (`alignment: 'mesh'`). */
+  #loadChallengeMesh(url = DEFAULT_MESH_URL) {
+    if (this.#live().hasMesh) return Promise.resolve();
+    this.#meshLoad ??= (async () => {
+      const bytes = await fetchWeights(url, () => {}, this.#origin.watch ?? {}, 'the face mesh');
+      this.#live().loadChallengeMesh(bytes);
+      this.#origin = { ...this.#origin, challengeMesh: bytes };
+    })().catch((e) => { this.#meshLoad = null; throw e; });
+    return this.#meshLoad;
   }
 
   /** Fetches and loads the liveness model once (again after a failure); resolves to its

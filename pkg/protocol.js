@@ -18,6 +18,9 @@ export const VERIFIER_METHODS = {
   alignedFace: { args: ['image', 'value'] },
   liveness: { args: ['track', 'value'] },
   landmarks: { args: ['image'] },
+  // The two halves of `challenge` (challenge.js runs its loop on the page in both modes).
+  _challengeStart: { args: ['value'] },
+  _challengeFrame: { args: ['value', 'image', 'value'] },
   verify: { args: ['image', 'image', 'value'] },
   calibrate: { args: ['pairs', 'value'] },
   resetCalibration: { args: [] },
@@ -38,5 +41,6 @@ export const GALLERY_METHODS = {
 };
 
 /** Methods outside the tables, with their own protocol: `fineTune` (progress and cancel cross
- * the boundary), `createGallery`, `dispose` and the static ones. */
-export const SPECIAL_METHODS = ['fineTune', 'createGallery', 'dispose'];
+ * the boundary), `challenge` (a loop on the page over the two `_challenge…` methods),
+ * `createGallery`, `dispose` and the static ones. */
+export const SPECIAL_METHODS = ['fineTune', 'challenge', 'createGallery', 'dispose'];

@@ -4,6 +4,7 @@
 // keep their `code` across the boundary. When the engine in the worker traps (or the worker
 // dies), the calls in flight fail with INTERNAL and a new worker starts with the same options,
 // model, tuned weights and calibration; the calls made meanwhile wait for it.
+import { runChallenge } from './challenge.js';
 import { WebverifyError } from './errors.js';
 import { checkPostable, options as optionsOf, postArgument } from './input.js';
 import { GALLERY_METHODS, VERIFIER_METHODS } from './protocol.js';
@@ -249,6 +250,11 @@ export class WorkerVerifier {
   /** @internal For the methods made from the table. */
   async _send(name, args, transfer) {
     return (await this.#ready()).call('verifier', [name, args], transfer);
+  }
+
+  /** Challenge liveness: the loop runs here, on the page; each frame goes to the worker. */
+  async challenge(video, opts) {
+    return runChallenge(this, video, opts);
   }
 
   async fineTune(opts) {

@@ -21,7 +21,8 @@
 //! - [`io`]: file formats (weights, tuned weights, templates and galleries);
 //! - `score`: the [`Embedder`], the [`Calibration`] (all FAR arithmetic), verification;
 //! - `face`: detection, alignment, the photo checks, the [`Pipeline`];
-//! - `liveness`: passive presentation-attack detection ([`Liveness`]) on the detector's faces;
+//! - `liveness`: presentation-attack detection: passive ([`Liveness`]) on the detector's faces,
+//!   and the [`challenge`] (asked motions checked on the mesh);
 //! - `gallery`: the [`Gallery`], enrollment, the calibrated 1:N search, migration;
 //! - [`train`]: losses, augmentations, the training loop (feature `train`);
 //! - [`tools`] (feature `cli`, native only): converters, evaluation, the command line;
@@ -67,6 +68,7 @@ pub use gallery::enroll::{EnrollReport, CONSISTENCY_FAR};
 pub use gallery::identify::{SearchOptions, Searcher};
 pub use gallery::{Aggregation, Candidate, Gallery, Identification, IdentitySummary};
 pub use image::{Image, PixelFormat};
+pub use liveness::challenge;
 pub use liveness::{Liveness, LivenessModel, LivenessResult};
 pub use nn::adapter::Scope;
 pub use nn::profile::{LayerKind, LayerTimes};

@@ -185,3 +185,31 @@ fn pose_and_eyes_mirror_with_the_face() {
         assert!(d < 3.0, "point {p}: {:?} vs mirrored {:?}", fa[p], fb[q]);
     }
 }
+
+/// The signs of yaw and pitch on real photos whose pose is plain to see: the mirror test above
+/// cannot tell a sign error that flips both.
+#[test]
+fn pose_has_the_documented_signs() {
+    let shared = shared_or_skip!();
+    let pipeline = common::pipeline();
+    let detector = pipeline.detector.as_ref().unwrap();
+    let mesh = FaceMesh::with_device(&weights(), Backend::Flex.cpu_device().unwrap()).unwrap();
+    let pose = |name: &str| {
+        let person = &name[..name.len() - 5];
+        let image =
+            Image::open(shared.join(format!("data/lfw-view1/images/{person}/{name}.jpg"))).unwrap();
+        let faces = detector.detect(&image).unwrap();
+        pollster::block_on(mesh.mesh_async(&image, &faces[0]))
+            .unwrap()
+            .head_pose()
+    };
+    // Turned to her left (her nose points to the image's right).
+    let p = pose("Aiysha_Smith_0001");
+    assert!(p.yaw > 20.0, "{p:?}");
+    // Turned to his right.
+    let p = pose("Abdullatif_Sener_0001");
+    assert!(p.yaw < -10.0, "{p:?}");
+    // Reading a paper on the desk: looking down (and turned to his left).
+    let p = pose("Abdul_Majeed_Shobokshi_0001");
+    assert!(p.pitch < -10.0 && p.yaw > 20.0, "{p:?}");
+}

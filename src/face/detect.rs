@@ -16,7 +16,7 @@ pub const MIN_SCORE: f32 = 0.5;
 pub const NMS_IOU: f32 = 0.3;
 
 /// An axis-aligned box in pixels.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BoundingBox {
     /// Left edge, in pixels of the input image.
     pub x: f32,
@@ -33,7 +33,8 @@ impl BoundingBox {
     pub fn area(&self) -> f32 {
         self.width.max(0.0) * self.height.max(0.0)
     }
-    fn iou(&self, o: &BoundingBox) -> f32 {
+    /// Intersection over union with `o`.
+    pub fn iou(&self, o: &BoundingBox) -> f32 {
         let ix = (self.x + self.width).min(o.x + o.width) - self.x.max(o.x);
         let iy = (self.y + self.height).min(o.y + o.height) - self.y.max(o.y);
         let inter = ix.max(0.0) * iy.max(0.0);

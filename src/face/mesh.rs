@@ -98,9 +98,11 @@ impl Mesh {
         let eyes = v(RIGHT_EYE_OUTER, LEFT_EYE_OUTER);
         let down = v(FOREHEAD, CHIN);
         let deg = |r: f32| r.to_degrees();
+        // The mesh's z grows away from the camera: turning to the left takes the left eye
+        // back, looking up brings the chin forward.
         HeadPose {
-            yaw: deg((-eyes[2]).atan2(eyes[0])),
-            pitch: deg(down[2].atan2(down[1])),
+            yaw: deg(eyes[2].atan2(eyes[0])),
+            pitch: deg((-down[2]).atan2(down[1])),
             roll: deg(eyes[1].atan2(eyes[0])),
         }
     }

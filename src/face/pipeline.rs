@@ -116,6 +116,16 @@ impl Pipeline {
                 "landmarks need the face mesh: create the verifier with alignment 'mesh'".into(),
             )
         })?;
+        self.landmarks_with_async(mesh, image).await
+    }
+
+    /// [`Self::landmarks_async`] with a mesh held elsewhere (the challenge loads its own when
+    /// the verifier aligns on the detector's points).
+    pub async fn landmarks_with_async(
+        &self,
+        mesh: &FaceMesh,
+        image: &Image,
+    ) -> Result<FaceLandmarks> {
         let (_, face) = self.refined_main_face_async(image).await?;
         let m = mesh.mesh_async(image, &face).await?;
         Ok(FaceLandmarks {

@@ -6,6 +6,7 @@
 //! What this does not stop (docs/LIVENESS.md): masks, deepfakes, virtual cameras and injected
 //! streams; a passive model alone also lets through good replays, hence the challenge.
 
+pub mod challenge;
 pub mod crop;
 
 use burn::tensor::{Device, Tensor, TensorData};

@@ -71,6 +71,42 @@ enum Command {
         #[arg(long, default_value = "cpu")]
         backend: String,
     },
+    /// Challenge liveness on the frames of a video (taken `--fps` apart): the asked motions,
+    /// checked frame by frame; prints each frame's observation and the final status as JSON.
+    Challenge {
+        frames: Vec<PathBuf>,
+        /// The asked motions in order: blink, turnLeft, turnRight, lookUp (comma-separated).
+        #[arg(long)]
+        actions: String,
+        #[arg(long, default_value_t = 10.0)]
+        fps: f64,
+        /// Time allowed for each motion, in milliseconds.
+        #[arg(long, default_value_t = crate::liveness::challenge::DEFAULT_STEP_MS)]
+        step_ms: f64,
+        #[command(flatten)]
+        models: FaceModels,
+    },
+    /// Make a test video for the challenge from one frame: its face, warped along its mesh,
+    /// makes the given motions; writes `0001.png`, `0002.png`, … into `--out`.
+    ChallengeVideo {
+        frame: PathBuf,
+        /// Motions in order (turnLeft, turnRight, lookUp, comma-separated; blinks are not
+        /// synthesised); empty: a still face.
+        #[arg(long, default_value = "")]
+        actions: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 10.0)]
+        fps: f32,
+        /// Seconds of stillness before the first motion.
+        #[arg(long, default_value_t = 1.5)]
+        lead: f32,
+        /// Seconds per motion (move, hold, come back), then half of it still.
+        #[arg(long, default_value_t = 1.5)]
+        step: f32,
+        #[command(flatten)]
+        models: FaceModels,
+    },
     /// Compare two images.
     Verify {
         a: PathBuf,
@@ -377,6 +413,70 @@ fn run(command: Command) -> crate::Result<()> {
                 serde_json::to_string(&found)
                     .map_err(|e| crate::Error::Inference(e.to_string()))?
             );
+        }
+        Command::Challenge {
+            frames,
+            actions,
+            fps,
+            step_ms,
+            models,
+        } => {
+            let (pipeline, mesh, liveness) = models.load()?;
+            let mut challenge = crate::liveness::challenge::Challenge::new(
+                parse_actions(&actions)?,
+                step_ms,
+                liveness.threshold(models.bpcer, None)?,
+            )?;
+            for (i, path) in frames.iter().enumerate() {
+                let frame = Image::open(path)?;
+                let seen = pollster::block_on(crate::liveness::challenge::observe_async(
+                    &pipeline, &mesh, &liveness, &frame,
+                ))?;
+                let status = challenge.observe(i as f64 * 1000.0 / fps, seen)?;
+                println!(
+                    "{}",
+                    json(&serde_json::json!({ "frame": path, "seen": seen }))?
+                );
+                if status.done || i + 1 == frames.len() {
+                    println!("{}", json(&status)?);
+                    break;
+                }
+            }
+        }
+        Command::ChallengeVideo {
+            frame,
+            actions,
+            out,
+            fps,
+            lead,
+            step,
+            models,
+        } => {
+            use crate::tools::challenge_video::{render, script, FaceShape};
+            let (pipeline, mesh, _) = models.load()?;
+            let image = Image::open(&frame)?;
+            let found = pollster::block_on(pipeline.landmarks_with_async(&mesh, &image))?;
+            let poses = script(&parse_actions(&actions)?, fps, lead, step)?;
+            std::fs::create_dir_all(&out).map_err(|e| {
+                crate::Error::InvalidInput(format!("cannot create {}: {e}", out.display()))
+            })?;
+            for (i, frame) in render(&image, &FaceShape::of(&found.mesh), &poses)?
+                .iter()
+                .enumerate()
+            {
+                let path = out.join(format!("{:04}.png", i + 1));
+                image::save_buffer(
+                    &path,
+                    frame.as_rgb(),
+                    frame.width() as u32,
+                    frame.height() as u32,
+                    image::ExtendedColorType::Rgb8,
+                )
+                .map_err(|e| {
+                    crate::Error::InvalidInput(format!("cannot write {}: {e}", path.display()))
+                })?;
+            }
+            eprintln!("{} frames in {}", poses.len(), out.display());
         }
         Command::Liveness {
             frames,
@@ -1011,4 +1111,51 @@ fn eval_liveness(a: LivenessEval) -> crate::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The detector, mesh and liveness models a challenge needs.
+#[derive(clap::Args)]
+struct FaceModels {
+    #[arg(long, default_value = crate::DEFAULT_DETECTOR_PATH)]
+    detector: PathBuf,
+    #[arg(long, default_value = crate::DEFAULT_MESH_PATH)]
+    mesh: PathBuf,
+    #[arg(long, default_value = crate::DEFAULT_LIVENESS_PATH)]
+    liveness: PathBuf,
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+    /// The passive check's operating point: 0.05 or 0.01.
+    #[arg(long, default_value_t = crate::liveness::DEFAULT_BPCER)]
+    bpcer: f64,
+}
+
+impl FaceModels {
+    fn load(&self) -> crate::Result<(crate::Pipeline, crate::FaceMesh, crate::Liveness)> {
+        let backend = Backend::parse(&self.backend)?;
+        let device = backend.cpu_device()?;
+        let pipeline = crate::Pipeline {
+            embedder: Embedder::from_path(crate::DEFAULT_WEIGHTS_PATH, backend)?,
+            detector: Some(crate::Detector::with_device(
+                &read(&self.detector)?,
+                device.clone(),
+            )?),
+            mesh: None,
+        };
+        let mesh = crate::FaceMesh::with_device(&read(&self.mesh)?, device.clone())?;
+        let model = crate::LivenessModel::with_device(&read(&self.liveness)?, device)?;
+        Ok((pipeline, mesh, crate::Liveness::new(vec![model])?))
+    }
+}
+
+/// `blink,turnLeft` → the actions; empty → none.
+fn parse_actions(list: &str) -> crate::Result<Vec<crate::liveness::challenge::Action>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(crate::liveness::challenge::Action::parse)
+        .collect()
+}
+
+fn json(value: &impl serde::Serialize) -> crate::Result<String> {
+    serde_json::to_string(value).map_err(|e| crate::Error::Inference(e.to_string()))
 }

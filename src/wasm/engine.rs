@@ -25,6 +25,8 @@ pub struct Engine {
     pub(crate) inner: Rc<Pipeline>,
     /// The passive liveness check, once `loadLiveness` gave it weights.
     pub(crate) liveness: RefCell<Option<Rc<Liveness>>>,
+    /// The face mesh a challenge loaded (`loadChallengeMesh`) when the pipeline has none.
+    pub(crate) challenge_mesh: RefCell<Option<Rc<FaceMesh>>>,
 }
 
 #[wasm_bindgen]
@@ -59,6 +61,7 @@ impl Engine {
                 mesh,
             }),
             liveness: RefCell::new(None),
+            challenge_mesh: RefCell::new(None),
         })
     }
 

@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::score::verify;
 
 // The classes the package uses are exported by their `#[wasm_bindgen]` attributes.
+mod challenge;
 mod engine;
 mod gallery;
 mod liveness;

@@ -16,7 +16,8 @@ function declaredMethods(name) {
 }
 
 test('index.d.ts declares every Verifier method of the protocol, and no other', () => {
-  const expected = [...Object.keys(VERIFIER_METHODS), ...SPECIAL_METHODS].sort();
+  // `_`-named methods are the internal halves of public ones (the challenge's).
+  const expected = [...Object.keys(VERIFIER_METHODS).filter((m) => !m.startsWith('_')), ...SPECIAL_METHODS].sort();
   assert.deepEqual(declaredMethods('Verifier'), expected);
 });
 
