@@ -278,6 +278,55 @@ export interface LivenessResult {
   model: string;
 }
 
+/** A motion a challenge asks for. */
+export type ChallengeAction = 'blink' | 'turnLeft' | 'turnRight' | 'lookUp';
+
+export interface ChallengeOptions {
+  /** The motions in this order; or `count` (1–4, default 3) different ones in a random order. */
+  steps?: ChallengeAction[];
+  count?: number;
+  /** Time for each motion, the neutral pose first (500–60000 ms, default 5000). */
+  stepMs?: number;
+  /** The passive check's operating point (default 0.05) or a threshold of your own. */
+  bpcer?: 0.01 | 0.05;
+  threshold?: number;
+  /** Least time between frames (default 80 ms); frames come as fast as the engine checks them. */
+  intervalMs?: number;
+  /** After each frame: where the challenge stands (`action`: the motion to ask for now). */
+  onProgress?: (status: ChallengeStatus & { seen: ChallengeObservation | null }) => void;
+  signal?: AbortSignal;
+  livenessUrl?: string | URL | ArrayBuffer | Uint8Array;
+  /** The face mesh's weights, fetched on first use unless the verifier aligns with it. */
+  meshUrl?: string | URL | ArrayBuffer | Uint8Array;
+}
+
+/** What one frame showed of the face. */
+export interface ChallengeObservation {
+  yaw: number;
+  pitch: number;
+  eyeOpenness: number;
+  /** The frame's passive live probability. */
+  live: number;
+  box: { x: number; y: number; width: number; height: number };
+}
+
+export interface ChallengeStatus {
+  done: boolean;
+  /** Every motion made in time and the passive score live. */
+  passed: boolean;
+  /** The motion asked now (null while the neutral pose is taken, and once done). */
+  action: ChallengeAction | null;
+  steps: { action: ChallengeAction; passed: boolean; ms: number | null }[];
+  failure: null | 'noNeutralFace' | 'timeout' | 'wrongMotion' | 'faceLost' | 'faceChanged' | 'notLive';
+  elapsedMs: number;
+  frames: number;
+  framesWithFace: number;
+  /** The person's own neutral pose, which the motions are measured from. */
+  neutral: { yaw: number; pitch: number; eyeOpenness: number } | null;
+  /** Mean live probability over the frames facing the camera. */
+  passive: { score: number; threshold: number; live: boolean; frames: number } | null;
+}
+
 /**
  * Every method rejects only with WebverifyError. An `options` argument may be left out (or
  * `undefined`); `null` or a non-object there is INVALID_INPUT, as are detached buffers anywhere
@@ -321,12 +370,15 @@ export class Verifier {
   /** Passive liveness on one frame, a face track, or a playing `<video>` (sampled). It does not
    * stop masks, deepfakes or injected camera streams. */
   liveness(input: ImageInput | ImageInput[] | HTMLVideoElement, options?: LivenessOptions): Promise<LivenessResult>;
+  /** Challenge liveness on a playing `<video>`: asks for motions (see `onProgress`) and checks
+   * them on the face mesh, with the passive score; resolves when done (passed or not). */
+  challenge(video: HTMLVideoElement, options?: ChallengeOptions): Promise<ChallengeStatus>;
   dispose(): void;
 }
 
 /** Why a photo was held back at enrollment. */
 export interface QualityIssue {
-  code: 'NO_FACE' | 'SEVERAL_FACES' | 'SMALL_FACE' | 'BLURRY' | 'INCONSISTENT';
+  code: 'NO_FACE' | 'SEVERAL_FACES' | 'SMALL_FACE' | 'BLURRY' | 'LOW_QUALITY' | 'INCONSISTENT';
   message: string;
 }
 

@@ -270,10 +270,15 @@ impl Challenge {
     /// `count` different motions in random order, drawn with `seed` (the caller's secure
     /// random number: the order is what a prepared video cannot know).
     pub fn random_steps(count: usize, seed: u64) -> Result<Vec<Action>> {
-        if !(1..=Action::ALL.len()).contains(&count) {
+        Self::random_steps_from(&Action::ALL, count, seed)
+    }
+
+    /// [`Self::random_steps`] from the motions in `pool`.
+    pub fn random_steps_from(pool: &[Action], count: usize, seed: u64) -> Result<Vec<Action>> {
+        if !(1..=pool.len()).contains(&count) {
             return Err(Error::InvalidInput(format!(
                 "a random challenge asks for 1 to {} motions, not {count}",
-                Action::ALL.len()
+                pool.len()
             )));
         }
         let mut rng = Rng::new(seed);
@@ -281,7 +286,7 @@ impl Challenge {
         for _ in 0..8 {
             rng.next_f32();
         }
-        let mut pool = Action::ALL.to_vec();
+        let mut pool = pool.to_vec();
         let mut out = Vec::with_capacity(count);
         while out.len() < count {
             let i = ((rng.next_f32() * pool.len() as f32) as usize).min(pool.len() - 1);

@@ -86,6 +86,20 @@ enum Command {
         #[command(flatten)]
         models: FaceModels,
     },
+    /// Measure the challenge combined with the passive check on test videos made from a
+    /// database laid out as NUAA's: every `--every`-th live and print frame of `--split`, made
+    /// into videos of random head motions; BPCER and APCER (a print moved through the motions,
+    /// a print held still), beside the passive check alone on the same videos.
+    EvalChallenge {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value = "test")]
+        split: String,
+        #[arg(long, default_value_t = 4)]
+        every: usize,
+        #[command(flatten)]
+        models: FaceModels,
+    },
     /// Make a test video for the challenge from one frame: its face, warped along its mesh,
     /// makes the given motions; writes `0001.png`, `0002.png`, … into `--out`.
     ChallengeVideo {
@@ -442,6 +456,23 @@ fn run(command: Command) -> crate::Result<()> {
                     break;
                 }
             }
+        }
+        Command::EvalChallenge {
+            data,
+            split,
+            every,
+            models,
+        } => {
+            let (pipeline, mesh, liveness) = models.load()?;
+            let m = crate::tools::challenge_eval::Models {
+                pipeline: &pipeline,
+                mesh: &mesh,
+                liveness: &liveness,
+            };
+            let threshold = liveness.threshold(models.bpcer, None)?;
+            let report =
+                crate::tools::challenge_eval::evaluate(&m, &data, &split, every, threshold, true)?;
+            println!("{report}");
         }
         Command::ChallengeVideo {
             frame,

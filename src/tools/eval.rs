@@ -30,8 +30,12 @@ pub struct Report {
     /// With a calibrated model: (target FAR, threshold, FAR and TAR measured on these pairs).
     pub calibrated: Vec<(f64, f32, f64, f64)>,
     /// At the calibrated FAR 1e-3 threshold: (share of pairs rejected for the lowest quality,
-    /// FNMR and FMR of the pairs kept, pairs kept). The first entry rejects none.
-    pub quality_reject: Vec<(f64, f64, f64, usize)>,
+    /// FNMR and FMR of the pairs kept, pairs kept, the lowest pair quality kept). The first
+    /// entry rejects none.
+    pub quality_reject: Vec<(f64, f64, f64, usize, f32)>,
+    /// The same at the enrollment gate's fixed quality (`quality::MIN_QUALITY`): (share of
+    /// pairs rejected, FNMR, FMR, pairs kept).
+    pub quality_gate: Option<(f64, f64, f64, usize)>,
     pub failed_images: usize,
     pub failed_pairs: usize,
     pub seconds: f64,
@@ -64,10 +68,20 @@ impl std::fmt::Display for Report {
                 100.0 * tar
             )?;
         }
-        for (share, fnmr, fmr, kept) in &self.quality_reject {
+        for (share, fnmr, fmr, kept, lowest) in &self.quality_reject {
             writeln!(
                 f,
-                "quality reject {:>3.0} %: FNMR {:.2} %, FMR {:.2} % at the FAR 1e-3 threshold ({kept} pairs kept)",
+                "quality reject {:>3.0} %: FNMR {:.2} %, FMR {:.2} % at the FAR 1e-3 threshold ({kept} pairs kept, quality ≥ {lowest:.3})",
+                100.0 * share,
+                100.0 * fnmr,
+                100.0 * fmr
+            )?;
+        }
+        if let Some((share, fnmr, fmr, kept)) = self.quality_gate {
+            writeln!(
+                f,
+                "quality gate {:.3}: rejects {:.1} % of pairs; FNMR {:.2} %, FMR {:.2} % ({kept} pairs kept)",
+                crate::face::quality::MIN_QUALITY,
                 100.0 * share,
                 100.0 * fnmr,
                 100.0 * fmr
@@ -238,6 +252,7 @@ pub fn evaluate(
         .collect();
     let roc = metrics::roc(&scored);
     let (accuracy_mean, accuracy_std, _) = metrics::kfold_accuracy(&scored);
+    let (quality_reject, quality_gate) = quality_reject(pipeline, &scored, &pair_quality);
     let report = Report {
         pairs: pairs.len(),
         images: unique.len(),
@@ -254,7 +269,8 @@ pub fn evaluate(
             .iter()
             .map(|&f| (f, metrics::tar_at_far(&roc, f)))
             .collect(),
-        quality_reject: quality_reject(pipeline, &scored, &pair_quality),
+        quality_reject,
+        quality_gate,
         calibrated: calibrated_rates(pipeline, &scored),
         failed_images,
         failed_pairs,
@@ -267,43 +283,55 @@ pub fn evaluate(
 /// Shares of pairs rejected for the lowest quality (ISO/IEC 29794-1's error-versus-reject idea).
 pub const QUALITY_REJECT: [f64; 3] = [0.0, 0.05, 0.10];
 
-/// FNMR and FMR at the calibrated FAR 1e-3 threshold after rejecting the lowest-quality pairs
-/// (empty without a calibration).
-fn quality_reject(
-    pipeline: &Pipeline,
-    scored: &[Scored],
-    quality: &[f32],
-) -> Vec<(f64, f64, f64, usize)> {
+/// Rows of [`Report::quality_reject`] and [`Report::quality_gate`].
+type QualityRows = (
+    Vec<(f64, f64, f64, usize, f32)>,
+    Option<(f64, f64, f64, usize)>,
+);
+
+/// FNMR and FMR at the calibrated FAR 1e-3 threshold after rejecting the lowest-quality pairs,
+/// by share and at the enrollment gate's quality (empty without a calibration).
+fn quality_reject(pipeline: &Pipeline, scored: &[Scored], quality: &[f32]) -> QualityRows {
     let Some(t) = pipeline
         .embedder
         .calibration()
         .and_then(|c| c.threshold(1e-3).ok())
     else {
-        return Vec::new();
+        return (Vec::new(), None);
+    };
+    // FNMR and FMR of the pairs `kept`.
+    let rates = |kept: &[usize]| {
+        let rate = |same: bool, wrong: &dyn Fn(f32) -> bool| {
+            let set: Vec<f32> = kept
+                .iter()
+                .map(|&i| &scored[i])
+                .filter(|s| s.same == same)
+                .map(|s| s.score)
+                .collect();
+            set.iter().filter(|&&s| wrong(s)).count() as f64 / set.len().max(1) as f64
+        };
+        (rate(true, &|s| s < t), rate(false, &|s| s >= t))
     };
     let mut order: Vec<usize> = (0..scored.len()).collect();
     order.sort_by(|&a, &b| quality[a].total_cmp(&quality[b]));
-    QUALITY_REJECT
+    let shares = QUALITY_REJECT
         .iter()
         .map(|&share| {
             let kept = &order[(share * scored.len() as f64).round() as usize..];
-            let rate = |same: bool, wrong: &dyn Fn(f32) -> bool| {
-                let set: Vec<f32> = kept
-                    .iter()
-                    .map(|&i| &scored[i])
-                    .filter(|s| s.same == same)
-                    .map(|s| s.score)
-                    .collect();
-                set.iter().filter(|&&s| wrong(s)).count() as f64 / set.len().max(1) as f64
-            };
-            (
-                share,
-                rate(true, &|s| s < t),
-                rate(false, &|s| s >= t),
-                kept.len(),
-            )
+            let (fnmr, fmr) = rates(kept);
+            let lowest = kept.first().map_or(0.0, |&i| quality[i]);
+            (share, fnmr, fmr, kept.len(), lowest)
         })
-        .collect()
+        .collect();
+    let gate = crate::face::quality::MIN_QUALITY;
+    let kept: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|&i| quality[i] >= gate)
+        .collect();
+    let (fnmr, fmr) = rates(&kept);
+    let rejected = 1.0 - kept.len() as f64 / scored.len().max(1) as f64;
+    (shares, Some((rejected, fnmr, fmr, kept.len())))
 }
 
 /// FAR and TAR on `scored` at the thresholds the model's calibration gives.

@@ -2,6 +2,7 @@
 //! LFW-protocol evaluation and its metrics, pair lists, benchmarks, and the command line. None
 //! of it is in the runtime or the wasm module.
 
+pub mod challenge_eval;
 pub mod challenge_video;
 pub mod cli;
 pub mod convert;

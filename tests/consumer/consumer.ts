@@ -1,7 +1,7 @@
 // A TypeScript user of the package: `tsc --noEmit -p tests/consumer` must accept this with strict
 // checks, so the published types cover the API as documented in the README.
 import Verifier, { Gallery, IndexedDBStore, WebverifyError } from 'webverify';
-import type { ErrorCode, Identification, Verification, EnrollResult, CalibrationResult, Face, FineTuneResult, FineTuneProgress, FaceLandmarks, FaceQuality, LivenessResult } from 'webverify';
+import type { ErrorCode, Identification, Verification, EnrollResult, CalibrationResult, Face, FineTuneResult, FineTuneProgress, FaceLandmarks, FaceQuality, LivenessResult, ChallengeAction, ChallengeStatus } from 'webverify';
 
 export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key: CryptoKey): Promise<string> {
   const v = await Verifier.create({ backend: 'auto', worker: true, cache: false, onProgress: (p) => p.stage === 'wasm' && p.loaded });
@@ -17,6 +17,16 @@ export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key
   const meshed = await Verifier.create({ alignment: 'mesh' });
   const landmarks: FaceLandmarks = await meshed.landmarks(photo);
   const yaw: number = landmarks.headPose.yaw + (quality?.pose ?? 0) + (live.live ? 1 : 0) + liveFrames.score;
+  const asked: ChallengeAction[] = [];
+  const challenged: ChallengeStatus = await v.challenge(video, {
+    count: 3,
+    stepMs: 5000,
+    bpcer: 0.05,
+    signal: new AbortController().signal,
+    onProgress: (s) => { if (s.action) asked.push(s.action); },
+  });
+  const passedIn: number = challenged.passed ? challenged.elapsedMs : (challenged.passive?.score ?? 0);
+  await v.challenge(video, { steps: ['blink', 'turnLeft'] });
   const s: number = await Verifier.similarity(a, await v.embed(video));
   const refit: CalibrationResult = await v.calibrate([{ a, b: a, same: true }]);
   await v.resetCalibration();
@@ -62,5 +72,5 @@ export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key
     }
   }
   v.dispose();
-  return `${crop.width} ${faces.length} ${s} ${counts} ${refit.impostors} ${enrolled.enrolled} ${who.match} ${loaded} ${names} ${size} ${tuned.modelId} ${migrated} ${scope}`;
+  return `${crop.width} ${faces.length} ${s} ${counts} ${refit.impostors} ${enrolled.enrolled} ${who.match} ${loaded} ${names} ${size} ${tuned.modelId} ${migrated} ${scope} ${passedIn} ${asked.length}`;
 }
