@@ -1,7 +1,7 @@
 // Time per frame of the face models beside verification's own steps, in Chromium through the
 // package's API (inline, so no worker messaging is counted): `detect` (BlazeFace, one pass),
-// `landmarks` (detection, refinement, Face Mesh), `liveness` on one frame (detection + MiniFASNet)
-// and `embed` with each alignment. Median and minimum over --rounds calls after a warm-up, per
+// `landmarks` (detection, refinement, Face Mesh), `liveness` on one frame (detection + MiniFASNet),
+// one frame of `challenge` (landmarks + MiniFASNet) and `embed` with each alignment. Median and minimum over --rounds calls after a warm-up, per
 // backend. No peer runs these models on our pages' terms (TF.js peers run MobileFaceNet only:
 // benches/peers.mjs), so the figures stand beside our own verification path.
 //
@@ -35,7 +35,13 @@ try {
         'landmarks (detect, refine, Face Mesh)': () => mesh.landmarks(image),
         'embed, 5-point mesh alignment': () => mesh.embed(image),
         'liveness, one frame (detect, MiniFASNet)': () => plain.liveness(image),
+        // What `challenge()` does per camera frame (its internal half; the state carries over).
+        'challenge, one frame (landmarks, MiniFASNet)': async () => {
+          challenge.state ??= (await mesh._challengeStart({ steps: ['turnLeft'], stepMs: 60000 })).state;
+          challenge.state = (await mesh._challengeFrame(challenge.state, image, performance.now() - challenge.t0)).state;
+        },
       };
+      const challenge = { state: null, t0: performance.now() };
       const out = {};
       for (const [name, run] of Object.entries(steps)) {
         await run(); // warm-up (and the liveness model's download)

@@ -72,6 +72,7 @@ fn the_gate_holds_back_bad_templates_with_reasons() {
             side_by_side(&[&man.resize_bilinear(40, 40)]),
             side_by_side(&[&man, &woman]),
             Image::from_pixels(&[128u8; 64 * 64 * 3], 64, 64, PixelFormat::Rgb, None).unwrap(),
+            exposed(&side_by_side(&[&man]), 3.0),
         ],
         FaceMode::Detect,
     ))
@@ -82,7 +83,8 @@ fn the_gate_holds_back_bad_templates_with_reasons() {
         "{:?}",
         offered[0].issues
     );
-    assert_eq!(codes(&offered[1].issues), ["BLURRY"]);
+    // Blurred: the pass/fail check, and the graded score falls below the gate too.
+    assert_eq!(codes(&offered[1].issues)[0], "BLURRY", "{:?}", offered[1].issues);
     assert!(
         codes(&offered[2].issues).contains(&"SMALL_FACE"),
         "{:?}",
@@ -91,6 +93,10 @@ fn the_gate_holds_back_bad_templates_with_reasons() {
     assert_eq!(codes(&offered[3].issues), ["SEVERAL_FACES"]);
     assert_eq!(codes(&offered[4].issues), ["NO_FACE"]);
     assert!(offered[4].embedding.is_none());
+    // Overexposed (and with it the landmarks thrown off): only the graded score catches it,
+    // and it names the weakest component.
+    assert_eq!(codes(&offered[5].issues), ["LOW_QUALITY"], "{:?}", offered[5].issues);
+    assert!(offered[5].issues[0].message.contains("weakest: "), "{:?}", offered[5].issues);
 
     let mut g = Gallery::new(p.embedder.model_ref());
     // The consistency threshold is the embedder's calibrated one at CONSISTENCY_FAR.
@@ -98,7 +104,7 @@ fn the_gate_holds_back_bad_templates_with_reasons() {
         .enroll_photos(&p.embedder, "man", offered.clone(), Some("{}"), false)
         .unwrap();
     assert_eq!(report.enrolled, 1, "only the clean photo");
-    assert_eq!(report.issues.len(), 5);
+    assert_eq!(report.issues.len(), 6);
 
     // Another person offered as "man" disagrees with the enrolled template.
     let other =
@@ -112,8 +118,8 @@ fn the_gate_holds_back_bad_templates_with_reasons() {
     let forced = g
         .enroll_photos(&p.embedder, "man", offered, None, true)
         .unwrap();
-    assert_eq!(forced.enrolled, 4);
-    assert_eq!(g.template_count(), 5);
+    assert_eq!(forced.enrolled, 5);
+    assert_eq!(g.template_count(), 6);
 }
 
 #[test]
