@@ -84,7 +84,12 @@ fn the_gate_holds_back_bad_templates_with_reasons() {
         offered[0].issues
     );
     // Blurred: the pass/fail check, and the graded score falls below the gate too.
-    assert_eq!(codes(&offered[1].issues)[0], "BLURRY", "{:?}", offered[1].issues);
+    assert_eq!(
+        codes(&offered[1].issues)[0],
+        "BLURRY",
+        "{:?}",
+        offered[1].issues
+    );
     assert!(
         codes(&offered[2].issues).contains(&"SMALL_FACE"),
         "{:?}",
@@ -95,8 +100,17 @@ fn the_gate_holds_back_bad_templates_with_reasons() {
     assert!(offered[4].embedding.is_none());
     // Overexposed (and with it the landmarks thrown off): only the graded score catches it,
     // and it names the weakest component.
-    assert_eq!(codes(&offered[5].issues), ["LOW_QUALITY"], "{:?}", offered[5].issues);
-    assert!(offered[5].issues[0].message.contains("weakest: "), "{:?}", offered[5].issues);
+    assert_eq!(
+        codes(&offered[5].issues),
+        ["LOW_QUALITY"],
+        "{:?}",
+        offered[5].issues
+    );
+    assert!(
+        offered[5].issues[0].message.contains("weakest: "),
+        "{:?}",
+        offered[5].issues
+    );
 
     let mut g = Gallery::new(p.embedder.model_ref());
     // The consistency threshold is the embedder's calibrated one at CONSISTENCY_FAR.

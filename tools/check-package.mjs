@@ -19,6 +19,11 @@ for (const file of files) {
   else if (statSync(path).size === 0) problems.push(`${file} is empty`);
 }
 
+// Every module of the package is shipped: one left out of `files` breaks every bundler's import.
+for (const file of readdirSync(dir).filter((f) => f.endsWith('.js'))) {
+  if (!files.includes(file)) problems.push(`${file} is not in package.json's files`);
+}
+
 for (const file of files.filter((f) => f.startsWith('models/') && f.endsWith('.safetensors'))) {
   const [packed, source] = [join(dir, file), join(root, file)];
   if (existsSync(packed) && existsSync(source) && !readFileSync(packed).equals(readFileSync(source))) {

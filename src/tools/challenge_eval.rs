@@ -2,9 +2,11 @@
 //! from a database laid out as NUAA's (`tools::challenge_video`): one recording per live or
 //! attack frame picked from the reporting split, each asked for a random sequence of motions.
 //!
-//! Three presentations per picked frame: the live face making the asked motions (bona fide),
-//! the printed photo bent and tilted through the asked motions (the attacker's best case with a
-//! print: the warp moves it as a head would), and the print held still. A presentation is
+//! Per picked live frame: the face making the asked motions (bona fide), and the frame held
+//! still (what a flawless photo or screen of the person shows: the passive model cannot tell it
+//! from the person, the challenge can). Per picked print frame: the print bent and tilted
+//! through the asked motions (the attacker's best case with a print: the warp moves it as a head
+//! would), and the print held still. A presentation is
 //! accepted when the whole challenge passes. APCER per attack type and BPCER follow; beside
 //! them, the passive check alone on the same videos (mean live probability of the frames
 //! facing the camera against the same threshold), to show what the challenge adds.
@@ -51,20 +53,25 @@ impl Outcome {
         self.shown += 1;
         self.accepted += status.passed as usize;
         self.passive_accepted += status.passive.is_some_and(|p| p.live) as usize;
-        if let Some(f) = status.failure {
-            let name = serde_json::to_value(f)
+        let why = match status.failure {
+            Some(f) => serde_json::to_value(f)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            *self.failures.entry(name).or_default() += 1;
-        }
+                .unwrap_or_default(),
+            // Undecided when the video ended: a reject.
+            None if !status.passed => "videoEnded".into(),
+            None => return,
+        };
+        *self.failures.entry(why).or_default() += 1;
     }
 }
 
-/// The three kinds of presentation.
+/// The kinds of presentation.
 #[derive(Clone, Debug, Default)]
 pub struct Report {
     pub live: Outcome,
+    /// A live frame held still: what a flawless photo or screen of the person would show.
+    pub still_live: Outcome,
     pub moving_print: Outcome,
     pub still_print: Outcome,
     pub threshold: f32,
@@ -150,6 +157,9 @@ pub fn evaluate(
         let status = run(m, &asked, threshold, &frames)?;
         if frame.attack.is_none() {
             report.live.add(&status);
+            if let Some(still) = video(m, &frame.path, &[])? {
+                report.still_live.add(&run(m, &asked, threshold, &still)?);
+            }
         } else {
             report.moving_print.add(&status);
             if let Some(still) = video(m, &frame.path, &[])? {
@@ -172,11 +182,16 @@ impl std::fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "{:<34} {:>6} {:>22} {:>22}",
+            "{:<42} {:>6} {:>22} {:>22}",
             "presentation", "shown", "challenge (accepted)", "passive only (accepted)"
         )?;
         for (name, o, rate) in [
             ("live, making the motions", &self.live, "BPCER"),
+            (
+                "live frame held still (a flawless photo)",
+                &self.still_live,
+                "APCER",
+            ),
             (
                 "print moved through the motions",
                 &self.moving_print,
@@ -191,14 +206,14 @@ impl std::fmt::Display for Report {
             };
             writeln!(
                 f,
-                "{name:<34} {:>6} {rate} {:>6.2} % ({:>3}) {rate} {:>6.2} % ({:>3})",
+                "{name:<42} {:>6} {rate} {:>6.2} % ({:>3}) {rate} {:>6.2} % ({:>3})",
                 o.shown,
                 pct(c, o.shown),
                 o.accepted,
                 pct(p, o.shown),
                 o.passive_accepted
             )?;
-            writeln!(f, "{:<34} failures: {:?}", "", o.failures)?;
+            writeln!(f, "{:<42} rejected: {:?}", "", o.failures)?;
         }
         write!(f, "{:.1} s", self.seconds)
     }
