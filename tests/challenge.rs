@@ -9,11 +9,10 @@ mod common;
 
 use std::path::Path;
 
-use webverify::challenge::{observe_async, Action, Challenge, ChallengeStatus, Failure};
-use webverify::tools::challenge_video::{render, script, FaceShape};
+use webverify::challenge::{Action, ChallengeStatus, Failure};
+use webverify::tools::challenge_eval::{self, run, FPS};
+use webverify::tools::challenge_video::{script, video};
 use webverify::{Backend, FaceMesh, Image, Liveness, LivenessModel, Pipeline};
-
-const FPS: f64 = 5.0;
 
 struct Models {
     pipeline: Pipeline,
@@ -38,28 +37,20 @@ fn models() -> Models {
 }
 
 /// `frame` made into a video at [`FPS`] that makes `motions`.
-fn video(m: &Models, frame: &Path, motions: &[Action]) -> Vec<Image> {
-    let image = Image::open(frame).unwrap();
-    let found = pollster::block_on(m.pipeline.landmarks_with_async(&m.mesh, &image)).unwrap();
-    let poses = script(motions, FPS as f32, 1.0, 1.5).unwrap();
-    render(&image, &FaceShape::of(&found.mesh), &poses).unwrap()
+fn video_of(m: &Models, frame: &Path, motions: &[Action]) -> Vec<Image> {
+    let poses = script(motions, FPS, 1.0, 1.5).unwrap();
+    video(&m.pipeline, &m.mesh, &Image::open(frame).unwrap(), &poses).unwrap()
 }
 
 /// Runs a challenge asking for `asked` on `frames`, at the shipped BPCER 5 % threshold.
 fn challenge(m: &Models, asked: &[Action], step_ms: f64, frames: &[Image]) -> ChallengeStatus {
     let threshold = m.liveness.threshold(0.05, None).unwrap();
-    let mut c = Challenge::new(asked.to_vec(), step_ms, threshold).unwrap();
-    let mut last = None;
-    for (i, frame) in frames.iter().enumerate() {
-        let seen =
-            pollster::block_on(observe_async(&m.pipeline, &m.mesh, &m.liveness, frame)).unwrap();
-        let status = c.observe(i as f64 * 1000.0 / FPS, seen).unwrap();
-        if status.done {
-            return status;
-        }
-        last = Some(status);
-    }
-    last.unwrap()
+    let models = challenge_eval::Models {
+        pipeline: &m.pipeline,
+        mesh: &m.mesh,
+        liveness: &m.liveness,
+    };
+    run(&models, asked, step_ms, threshold, frames).unwrap()
 }
 
 #[test]
@@ -68,14 +59,14 @@ fn a_live_face_making_the_asked_motions_passes_and_a_still_one_fails() {
     let m = models();
     let live = shared.join("data/nuaa/ClientRaw/0001/0001_00_00_01_0.jpg");
     let asked = [Action::TurnLeft, Action::LookUp, Action::TurnRight];
-    let s = challenge(&m, &asked, 5000.0, &video(&m, &live, &asked));
+    let s = challenge(&m, &asked, 5000.0, &video_of(&m, &live, &asked));
     println!("{s:?}");
     assert!(s.done && s.passed, "{s:?}");
     assert!(s.steps.iter().all(|st| st.passed && st.ms.unwrap() > 0.0));
     assert!(s.passive.unwrap().live);
 
     // The same face held still: live to the passive model, but it never turns.
-    let still = video(&m, &live, &[]);
+    let still = video_of(&m, &live, &[]);
     let frames: Vec<Image> = still.iter().cycle().take(30).cloned().collect();
     let s = challenge(&m, &asked, 3000.0, &frames);
     assert_eq!(
@@ -93,7 +84,7 @@ fn motions_in_another_order_or_by_a_print_fail() {
     // A recording of the motions in another order than the one asked: it turns right while
     // left is asked.
     let live = shared.join("data/nuaa/ClientRaw/0001/0001_00_00_01_0.jpg");
-    let recorded = video(&m, &live, &[Action::TurnRight, Action::TurnLeft]);
+    let recorded = video_of(&m, &live, &[Action::TurnRight, Action::TurnLeft]);
     let s = challenge(
         &m,
         &[Action::TurnLeft, Action::TurnRight],
@@ -106,7 +97,7 @@ fn motions_in_another_order_or_by_a_print_fail() {
     // does not.
     let print = shared.join("data/nuaa/ImposterRaw/0001/0001_00_00_01_0.jpg");
     let asked = [Action::TurnLeft, Action::LookUp];
-    let s = challenge(&m, &asked, 5000.0, &video(&m, &print, &asked));
+    let s = challenge(&m, &asked, 5000.0, &video_of(&m, &print, &asked));
     println!("{s:?}");
     assert!(s.steps.iter().all(|st| st.passed), "{s:?}");
     assert_eq!(

@@ -22,7 +22,7 @@ use crate::face::pipeline::Pipeline;
 use crate::image::Image;
 use crate::liveness::challenge::{observe_async, Action, Challenge, ChallengeStatus};
 use crate::liveness::Liveness;
-use crate::tools::challenge_video::{render, script, FaceShape};
+use crate::tools::challenge_video::{self, script};
 use crate::tools::liveness_eval::{nuaa_split, Frame};
 
 /// Frames per second of the test videos, and the stillness before the first motion and the
@@ -85,14 +85,16 @@ pub struct Models<'a> {
     pub liveness: &'a Liveness,
 }
 
-/// Runs one challenge asking for `asked` on `frames` taken [`FPS`] apart.
+/// Runs one challenge asking for `asked` (each within `step_ms`) on `frames` taken [`FPS`]
+/// apart; its status when it ended or the frames ran out.
 pub fn run(
     m: &Models,
     asked: &[Action],
+    step_ms: f64,
     threshold: f32,
     frames: &[Image],
 ) -> Result<ChallengeStatus> {
-    let mut c = Challenge::new(asked.to_vec(), STEP_MS, threshold)?;
+    let mut c = Challenge::new(asked.to_vec(), step_ms, threshold)?;
     let mut status = c.status(0.0);
     for (i, frame) in frames.iter().enumerate() {
         let seen = pollster::block_on(observe_async(m.pipeline, m.mesh, m.liveness, frame))?;
@@ -107,19 +109,17 @@ pub fn run(
 /// `frame` made into a video that makes `motions` (none: held still for as long as a
 /// challenge of [`MOTIONS`] motions may take), or `None` when its face is not found.
 fn video(m: &Models, frame: &Path, motions: &[Action]) -> Result<Option<Vec<Image>>> {
-    let image = Image::open(frame)?;
-    let found = match pollster::block_on(m.pipeline.landmarks_with_async(m.mesh, &image)) {
-        Ok(found) => found,
-        Err(crate::Error::NoFace { .. }) => return Ok(None),
-        Err(e) => return Err(e),
-    };
     let lead = if motions.is_empty() {
         (MOTIONS + 1) as f32 * STEP_MS as f32 / 1000.0 + 1.0
     } else {
         LEAD_S
     };
     let poses = script(motions, FPS, lead, STEP_S)?;
-    Ok(Some(render(&image, &FaceShape::of(&found.mesh), &poses)?))
+    match challenge_video::video(m.pipeline, m.mesh, &Image::open(frame)?, &poses) {
+        Ok(frames) => Ok(Some(frames)),
+        Err(crate::Error::NoFace { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Every `every`-th live and print frame of `split` of the NUAA-like database at `root`, each
@@ -154,16 +154,20 @@ pub fn evaluate(
             }
             continue;
         };
-        let status = run(m, &asked, threshold, &frames)?;
+        let status = run(m, &asked, STEP_MS, threshold, &frames)?;
         if frame.attack.is_none() {
             report.live.add(&status);
             if let Some(still) = video(m, &frame.path, &[])? {
-                report.still_live.add(&run(m, &asked, threshold, &still)?);
+                report
+                    .still_live
+                    .add(&run(m, &asked, STEP_MS, threshold, &still)?);
             }
         } else {
             report.moving_print.add(&status);
             if let Some(still) = video(m, &frame.path, &[])? {
-                report.still_print.add(&run(m, &asked, threshold, &still)?);
+                report
+                    .still_print
+                    .add(&run(m, &asked, STEP_MS, threshold, &still)?);
             }
         }
     }

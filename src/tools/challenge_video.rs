@@ -15,7 +15,8 @@
 //! test the decision end to end, they do not measure error rates.
 
 use crate::error::{Error, Result};
-use crate::face::mesh::Mesh;
+use crate::face::mesh::{FaceMesh, Mesh};
+use crate::face::pipeline::Pipeline;
 use crate::image::{Image, PixelFormat};
 use crate::liveness::challenge::Action;
 
@@ -160,6 +161,18 @@ pub fn script(actions: &[Action], fps: f32, lead_s: f32, step_s: f32) -> Result<
         out.extend(std::iter::repeat_n(NEUTRAL, frames(step_s / 2.0)));
     }
     Ok(out)
+}
+
+/// `image`'s face, found by `pipeline`'s detector and `mesh`, made into the frames of `poses`
+/// (`NO_FACE` without one).
+pub fn video(
+    pipeline: &Pipeline,
+    mesh: &FaceMesh,
+    image: &Image,
+    poses: &[Pose],
+) -> Result<Vec<Image>> {
+    let found = pollster::block_on(pipeline.landmarks_with_async(mesh, image))?;
+    render(image, &FaceShape::of(&found.mesh), poses)
 }
 
 /// The frames of `script` applied to `image`, whose face has `shape`.

@@ -483,18 +483,14 @@ fn run(command: Command) -> crate::Result<()> {
             step,
             models,
         } => {
-            use crate::tools::challenge_video::{render, script, FaceShape};
+            use crate::tools::challenge_video::{script, video};
             let (pipeline, mesh, _) = models.load()?;
-            let image = Image::open(&frame)?;
-            let found = pollster::block_on(pipeline.landmarks_with_async(&mesh, &image))?;
             let poses = script(&parse_actions(&actions)?, fps, lead, step)?;
+            let frames = video(&pipeline, &mesh, &Image::open(&frame)?, &poses)?;
             std::fs::create_dir_all(&out).map_err(|e| {
                 crate::Error::InvalidInput(format!("cannot create {}: {e}", out.display()))
             })?;
-            for (i, frame) in render(&image, &FaceShape::of(&found.mesh), &poses)?
-                .iter()
-                .enumerate()
-            {
+            for (i, frame) in frames.iter().enumerate() {
                 let path = out.join(format!("{:04}.png", i + 1));
                 image::save_buffer(
                     &path,
