@@ -6,10 +6,12 @@ SHELL := /bin/bash
 , := ,
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/webverify/target
 WASM_BINDGEN_VERSION := 0.2.130
-# Two engine modules (pkg/loading.js): `full` (WebGPU, Flex and training; WebGPU verifiers and
-# fine-tuning load it) and `cpu` (Flex alone: what a CPU verifier downloads). NdArray is not in
-# the browser: 2.2x slower than Flex there (docs/BENCHMARKS.md); it stays a native feature.
+# Three engine modules (pkg/loading.js): `cpu` (Flex alone: what a CPU verifier downloads),
+# `gpu` (WebGPU and Flex: what a WebGPU verifier downloads) and `full` (WebGPU, Flex and
+# training: loaded by the first fine-tuning). NdArray is not in the browser: 2.2x slower than
+# Flex there (docs/BENCHMARKS.md); it stays a native feature.
 WASM_FEATURES := webgpu,flex,train
+WASM_GPU_FEATURES := webgpu,flex
 WASM_CPU_FEATURES := flex
 # The glue can re-instantiate the module after a trap (pkg/recovery.js).
 WASM_BINDGEN_FLAGS := --experimental-reset-state-function
@@ -58,17 +60,19 @@ wasm:
 	$(call wasm_module,$(WASM_FEATURES),webverify,$(RELAXED),pkg/wasm/relaxed)
 	$(call wasm_module,$(WASM_CPU_FEATURES),webverify_cpu,,pkg/wasm)
 	$(call wasm_module,$(WASM_CPU_FEATURES),webverify_cpu,$(RELAXED),pkg/wasm/relaxed)
-	@set -e; for m in webverify webverify_cpu; do \
+	$(call wasm_module,$(WASM_GPU_FEATURES),webverify_gpu,,pkg/wasm)
+	$(call wasm_module,$(WASM_GPU_FEATURES),webverify_gpu,$(RELAXED),pkg/wasm/relaxed)
+	@set -e; for m in webverify webverify_cpu webverify_gpu; do \
 	  ! cmp -s pkg/wasm/$${m}_bg.wasm pkg/wasm/relaxed/$${m}_bg.wasm || { echo "the relaxed-simd build of $$m is the plain one"; exit 1; }; \
 	  diff <(grep -v '^ *//' pkg/wasm/$$m.js | sed 's|/\* @ts-self-types.*||') <(grep -v '^ *//' pkg/wasm/relaxed/$$m.js | sed 's|/\* @ts-self-types.*||') >/dev/null \
 	    || { echo "the relaxed build's glue of $$m differs from the plain one's: one glue cannot load both"; exit 1; }; \
 	  rm pkg/wasm/relaxed/$$m.js pkg/wasm/relaxed/$$m.d.ts pkg/wasm/relaxed/$${m}_bg.wasm.d.ts; \
 	done
 
-# The plain builds of both modules with the `fault-injection` feature, for the recovery tests
-# only (a 7x13 image panics): build/fault-wasm/, never part of the package.
+# The plain builds of the modules verifiers run, with the `fault-injection` feature, for the
+# recovery tests only (a 7x13 image panics): build/fault-wasm/, never part of the package.
 fault-wasm:
-	$(call wasm_module,$(WASM_FEATURES)$(,)fault-injection,webverify,,build/fault-wasm)
+	$(call wasm_module,$(WASM_GPU_FEATURES)$(,)fault-injection,webverify_gpu,,build/fault-wasm)
 	$(call wasm_module,$(WASM_CPU_FEATURES)$(,)fault-injection,webverify_cpu,,build/fault-wasm)
 
 package: wasm

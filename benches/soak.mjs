@@ -63,7 +63,7 @@ try {
   /** The wasm memory of the thread that owns the engine: wasm-bindgen's init returns the
    * already-instantiated exports when called again (the glue of the build in use). */
   // The glue of the module in use (both builds of a module share it: loading.js).
-  const glue = (await page.evaluate(() => v.wasmModule)) === 'cpu' ? 'webverify_cpu.js' : 'webverify.js';
+  const glue = { cpu: 'webverify_cpu.js', gpu: 'webverify_gpu.js', full: 'webverify.js' }[await page.evaluate(() => v.wasmModule)];
   const wasmBytes = async () => {
     const read = async (file) => (await (await import(`${location.origin}/webverify/wasm/${file}`)).default()).memory.buffer.byteLength;
     return worker ? page.workers()[0].evaluate(read, glue) : page.evaluate(read, glue);

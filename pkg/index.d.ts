@@ -93,7 +93,7 @@ export interface CreateOptions {
 }
 
 export interface LoadProgress {
-  /** `training module`: a CPU verifier's first `fineTune` downloads the full module
+  /** `training module`: the first `fineTune` downloads the full module
    * (`FineTuneOptions.onLoad`). */
   stage: 'wasm' | 'model' | 'detector' | 'mesh' | 'backend' | 'training module';
   loaded: number;
@@ -157,9 +157,10 @@ export interface FineTuneOptions {
    * augmentations only); helps where lighting is what varies (docs/FINETUNE.md). */
   shading?: number;
   onProgress?: (progress: FineTuneProgress) => void;
-  /** A CPU verifier runs the small `cpu` module, which has no training code: its first
+  /** A verifier runs the `cpu` or the `gpu` module, which have no training code: its first
    * `fineTune` downloads the full module first, reported here in bytes (stage `training
-   * module`). Not called when the module is already loaded. */
+   * module`), and trains there on the verifier's backend. Not called when the module is
+   * already loaded (or with a custom `wasmUrl`, which is one module with everything). */
   onLoad?: (progress: LoadProgress) => void;
   /** Aborting cancels the run: the promise rejects with ABORTED and the model is unchanged. */
   signal?: AbortSignal;
@@ -192,6 +193,8 @@ export interface Verification {
   quality: [FaceQuality, FaceQuality] | null;
 }
 
+/** How fit a face is for recognition: each component in [0, 1] (1: no concern), `score` their
+ * product. `eyesOpen` and `visibility` come from the face mesh: only with `alignment: 'mesh'`. */
 export interface FaceQuality {
   score: number;
   sharpness: number;
@@ -199,6 +202,10 @@ export interface FaceQuality {
   pose: number;
   faceSize: number;
   detection: number;
+  /** The less open eye against a surely open one (0: shut). */
+  eyesOpen?: number;
+  /** How sure the mesh is that it sees a whole face (a covered mouth and chin lower it). */
+  visibility?: number;
 }
 
 /** A labelled pair for `calibrate`: embeddings or images, and whether they are one person. */
@@ -241,7 +248,9 @@ export interface Face {
 export interface FaceLandmarks {
   face: Face;
   /** 468 points `[x, y, z]` in the image's pixels (z: depth relative to the face). */
-  mesh: { points: [number, number, number][]; faceScore: number };
+  /** `faceScore`: the mesh's probability that it sees a face; `faceLogit`: the same before its
+   * sigmoid (the probability rounds to 1 for most faces). */
+  mesh: { points: [number, number, number][]; faceScore: number; faceLogit: number };
   /** Eye centres, nose tip, mouth corners, image left first. */
   alignmentPoints: [number, number][];
   /** Eye aspect ratio (subject's right, left): ~0.25–0.35 open, below ~0.15 closed. */
@@ -341,7 +350,7 @@ export class Verifier {
   readonly wasmBuild: 'relaxed-simd' | 'simd';
   /** The engine module running it: `cpu` (Flex alone, what a CPU verifier downloads; the full
    * module is fetched on the first `fineTune`) or `full` (WebGPU, Flex and training). */
-  readonly wasmModule: 'cpu' | 'full';
+  readonly wasmModule: 'cpu' | 'gpu' | 'full';
   readonly model: ModelInfo;
   embed(input: ImageInput, options?: { face?: FaceMode }): Promise<Float32Array>;
   embedBatch(inputs: ImageInput[], options?: { face?: FaceMode }): Promise<Float32Array[]>;
@@ -378,7 +387,7 @@ export class Verifier {
 
 /** Why a photo was held back at enrollment. */
 export interface QualityIssue {
-  code: 'NO_FACE' | 'SEVERAL_FACES' | 'SMALL_FACE' | 'BLURRY' | 'LOW_QUALITY' | 'INCONSISTENT';
+  code: 'NO_FACE' | 'SEVERAL_FACES' | 'SMALL_FACE' | 'BLURRY' | 'EYES_CLOSED' | 'LOW_QUALITY' | 'INCONSISTENT';
   message: string;
 }
 

@@ -55,9 +55,9 @@ function cosine(a, b) {
 
 export class Verifier {
   #engine;
-  /** The glue of the module the engine lives in (loading.js: `cpu` or `full`). */
+  /** The glue of the module the engine lives in (loading.js: `cpu`, `gpu` or `full`). */
   #wasm;
-  /** How the full module is loaded when a CPU verifier first fine-tunes: `{ wasmUrl, build }`. */
+  /** How the full module is loaded when the verifier first fine-tunes: `{ wasmUrl, build }`. */
   #loadFull;
   /** The module instance the engine lives in (recovery.js): after a trap it is rebuilt. */
   #generation = currentGeneration();
@@ -363,7 +363,7 @@ export class Verifier {
 
   /**
    * The main face's dense landmarks (a verifier created with `alignment: 'mesh'`): `{ face,
-   * mesh: { points: [[x, y, z] × 468], faceScore }, alignmentPoints, eyeOpenness: [right, left],
+   * mesh: { points: [[x, y, z] × 468], faceScore, faceLogit }, alignmentPoints, eyeOpenness: [right, left],
    * headPose: { yaw, pitch, roll } }` in the image's pixels and degrees; NO_FACE without a face.
    */
   async landmarks(input) {
@@ -533,10 +533,11 @@ export class Verifier {
   }
 
   /**
-   * The engine that trains: this verifier's own when it runs in the full module; for a CPU
-   * verifier (the `cpu` module has no training code) a Flex engine in the full module, loaded
-   * now (`onLoad({ stage: 'training module', loaded, total, ms })` in bytes), with this
-   * verifier's model, tuned weights and calibration. It is freed after the run.
+   * The engine that trains: this verifier's own when it runs in the full module (a custom
+   * `wasmUrl`); otherwise (the `cpu` and `gpu` modules have no training code) an engine on the
+   * verifier's backend in the full module, loaded now (`onLoad({ stage: 'training module',
+   * loaded, total, ms })` in bytes), with this verifier's model, tuned weights and calibration.
+   * It is freed after the run.
    */
   async #trainer(onLoad, signal) {
     if (typeof this.#live().fineTune === 'function') return this.#live();
@@ -547,7 +548,7 @@ export class Verifier {
     watchTraps(wasm);
     if (signal?.aborted) throw new WebverifyError('ABORTED', 'fine-tuning was cancelled before it started');
     const { weights, detector, mesh } = this.#origin;
-    const trainer = await wasm.Engine.create(weights, 'flex', detector, mesh);
+    const trainer = await wasm.Engine.create(weights, this.#origin.backend, detector, mesh);
     await Verifier.#apply(trainer, this.#state);
     return trainer;
   }

@@ -1,6 +1,7 @@
 // Loading what the engine needs: the wasm module (once per thread), the weights (with download
 // progress, from a URL, the bytes, or in Node.js a file: URL), and the WebGPU probe.
 import * as cpuGlue from './wasm/webverify_cpu.js';
+import * as gpuGlue from './wasm/webverify_gpu.js';
 import * as fullGlue from './wasm/webverify.js';
 import { cachedBytes, cachedResponse, forget, keepBytes, keepResponse } from './cache.js';
 import { WebverifyError } from './errors.js';
@@ -24,10 +25,10 @@ const NODE_FS = 'node:fs/promises';
  * `create()` forever. Per stall, not per file, so a slow but moving download is not cut. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** The engine comes as two modules, so that a page verifying on the CPU downloads only what it
- * runs: `cpu` (burn's Flex backend: embedding, detection, galleries; no WebGPU, no training)
- * and `full` (WebGPU and Flex, and the training code), which WebGPU verifiers load, and CPU
- * verifiers only on their first `fineTune`. Each module has two builds of the same Rust code,
+/** The engine comes as three modules, so that a page downloads only what it runs: `cpu` (burn's
+ * Flex backend: embedding, detection, galleries; no WebGPU, no training), `gpu` (WebGPU and
+ * Flex, no training) and `full` (WebGPU, Flex and the training code), which a verifier loads
+ * only on its first `fineTune`. Each module has two builds of the same Rust code,
  * one with relaxed SIMD (the CPU kernels' fused multiply-add; Chrome 114+), one with plain
  * SIMD128 for every other current browser; a thread uses one of the two for all its modules.
  * The two builds of a module share one wasm-bindgen glue (the Makefile checks that they would
@@ -38,6 +39,10 @@ const MODULES = {
   cpu: {
     'relaxed-simd': { glue: cpuGlue, url: new URL('./wasm/relaxed/webverify_cpu_bg.wasm', import.meta.url) },
     simd: { glue: cpuGlue, url: new URL('./wasm/webverify_cpu_bg.wasm', import.meta.url) },
+  },
+  gpu: {
+    'relaxed-simd': { glue: gpuGlue, url: new URL('./wasm/relaxed/webverify_gpu_bg.wasm', import.meta.url) },
+    simd: { glue: gpuGlue, url: new URL('./wasm/webverify_gpu_bg.wasm', import.meta.url) },
   },
   full: {
     'relaxed-simd': { glue: fullGlue, url: new URL('./wasm/relaxed/webverify_bg.wasm', import.meta.url) },
@@ -167,17 +172,18 @@ async function wasmSource(url, custom, watch, what) {
   return { source: { module_or_path: response }, kept };
 }
 
-/** Per module (`cpu`, `full`): the promise of its initialised glue. */
+/** Per module (`cpu`, `gpu`, `full`): the promise of its initialised glue. */
 const ready = new Map();
 let loadedBuild = null;
 
-/** The module a verifier runs in: `full` for WebGPU (and for any backend when a custom
- * `wasmUrl` is given: that is one module with everything), `cpu` otherwise. */
+/** The module a verifier runs in: `gpu` for WebGPU, `cpu` otherwise, and `full` for any
+ * backend when a custom `wasmUrl` is given (that is one module with everything). */
 export function moduleFor(backend, wasmUrl) {
-  return wasmUrl || backend === 'webgpu' ? 'full' : 'cpu';
+  if (wasmUrl) return 'full';
+  return backend === 'webgpu' ? 'gpu' : 'cpu';
 }
 
-/** Loads the engine's wasm module `kind` (`cpu` or `full`) once per thread and resolves to its
+/** Loads the engine's wasm module `kind` (`cpu`, `gpu` or `full`) once per thread and resolves to its
  * bindings (the glue module, initialised), the build's name and the module's kind; `watch` is
  * `{ signal, timeoutMs }`, `wasmBuild` is `auto`, `relaxed-simd` or `simd`. Concurrent callers
  * share the first one's download: when that caller aborts, the others start their own. A thread
@@ -190,7 +196,7 @@ export async function loadWasm(kind, wasmUrl, watch = {}, wasmBuild = 'auto') {
   loadedBuild = build;
   if (!ready.has(kind)) {
     const { glue, url } = MODULES[kind][build];
-    const what = kind === 'cpu' ? 'the WebAssembly module' : 'the WebAssembly module (WebGPU and training)';
+    const what = { cpu: 'the WebAssembly module', gpu: 'the WebAssembly module (WebGPU)', full: 'the WebAssembly module (training)' }[kind];
     const from = wasmUrl ?? url;
     ready.set(kind, (async () => {
       const { source, cached, kept } = await wasmSource(from, !!wasmUrl, watch, what);

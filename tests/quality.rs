@@ -222,3 +222,76 @@ fn measure_sharpness_on_lfw_devtrain() {
         at(0.5)
     );
 }
+
+/// `image` with a filled rectangle (x0, y0, x1, y1 as shares of the width and height) in `rgb`.
+fn covered(image: &Image, area: [f32; 4], rgb: [u8; 3]) -> Image {
+    let (w, h) = (image.width(), image.height());
+    let mut px = image.as_rgb().to_vec();
+    let [x0, y0, x1, y1] = area;
+    for y in (y0 * h as f32) as usize..(y1 * h as f32) as usize {
+        for x in (x0 * w as f32) as usize..(x1 * w as f32) as usize {
+            px[(y * w + x) * 3..(y * w + x) * 3 + 3].copy_from_slice(&rgb);
+        }
+    }
+    Image::from_pixels(&px, w, h, PixelFormat::Rgb, None).unwrap()
+}
+
+#[test]
+fn the_mesh_components_see_closed_eyes_and_covered_faces() {
+    let shared = shared_or_skip!();
+    let mut p = common::pipeline();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mesh = std::fs::read(root.join(webverify::DEFAULT_MESH_PATH)).unwrap();
+    p.mesh = Some(
+        webverify::FaceMesh::with_device(&mesh, webverify::Backend::Flex.cpu_device().unwrap())
+            .unwrap(),
+    );
+    let lfw = shared.join("data/lfw-view1/images");
+    let grade = |image: &Image| {
+        let prepared = p.prepare(image, FaceMode::Detect).unwrap();
+        let q = quality::quality(&prepared).unwrap();
+        let logit = prepared.mesh.as_ref().unwrap().face_logit;
+        (q, logit, quality::photo_issues(&prepared))
+    };
+    let open = Image::open(lfw.join("Aaron_Peirsol/Aaron_Peirsol_0001.jpg")).unwrap();
+    // Laughing with both eyes shut (eye aspect ratios 0.10 and 0.12).
+    let shut = Image::open(lfw.join("Kaye_Young/Kaye_Young_0001.jpg")).unwrap();
+    let (good, good_logit, good_issues) = grade(&open);
+    let (closed, _, closed_issues) = grade(&shut);
+    // LFW faces are 250x250 with the face in the middle: a dark band over the eyes
+    // (sunglasses) and a pale block over mouth and chin (a mask).
+    let (glasses, glasses_logit, _) = grade(&covered(&open, [0.3, 0.36, 0.7, 0.48], [20, 20, 25]));
+    let (masked, masked_logit, _) = grade(&covered(&open, [0.3, 0.58, 0.7, 0.85], [225, 230, 235]));
+    println!(
+        "open {good:?} (logit {good_logit:.1})\nclosed {closed:?}\nglasses {glasses:?} (logit \
+         {glasses_logit:.1})\nmasked {masked:?} (logit {masked_logit:.1})"
+    );
+    for q in [good, closed, glasses, masked] {
+        for (name, c) in q.components() {
+            assert!((0.0..=1.0).contains(&c), "{name} {c}");
+        }
+        assert!((q.score - q.components().iter().map(|c| c.1).product::<f32>()).abs() < 1e-6);
+    }
+    assert_eq!(good.eyes_open, Some(1.0), "{good:?}");
+    assert!(closed.eyes_open.unwrap() < 0.2, "{closed:?}");
+    assert!(
+        codes(&closed_issues).contains(&"EYES_CLOSED"),
+        "{closed_issues:?}"
+    );
+    assert!(
+        !codes(&good_issues).contains(&"EYES_CLOSED"),
+        "{good_issues:?}"
+    );
+    // A covered mouth and chin lower the visibility; a dark band over the eyes only lowers the
+    // mesh's logit (it still places eyes there, and sees them open): docs/ACCURACY.md.
+    assert_eq!(good.visibility, Some(1.0), "{good:?}");
+    assert!(masked.visibility.unwrap() < 0.8, "{masked:?}");
+    assert!(
+        glasses_logit < good_logit - 4.0,
+        "{glasses_logit} / {good_logit}"
+    );
+    // Without the mesh the two components are absent.
+    let plain = common::pipeline();
+    let q = quality::quality(&plain.prepare(&open, FaceMode::Detect).unwrap()).unwrap();
+    assert_eq!((q.eyes_open, q.visibility), (None, None));
+}

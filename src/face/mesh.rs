@@ -10,7 +10,7 @@ use crate::face::align::{warp, Point};
 use crate::face::detect::Face;
 use crate::image::Image;
 use crate::io::weights::{ModelInfo, WeightFile};
-use crate::nn::graph::{GraphNet, Program};
+use crate::nn::graph::{GraphNet, Op, Program};
 
 /// The `model` metadata of mesh weights.
 pub const MODEL_NAME: &str = "facemesh";
@@ -60,6 +60,9 @@ pub struct Mesh {
     pub points: Vec<[f32; 3]>,
     /// The network's probability that the crop holds a face.
     pub face_score: f32,
+    /// The same before its sigmoid: the probability rounds to 1 in f32 for nine LFW faces in
+    /// ten, the logit still ranks them (the quality's `visibility`).
+    pub face_logit: f32,
 }
 
 impl Mesh {
@@ -132,6 +135,28 @@ impl Mesh {
     }
 }
 
+/// Points the program's `face` output at the input of its final sigmoid, so that the network
+/// gives the logit (the weights file keeps the source graph's sigmoid).
+fn expose_face_logit(program: &mut Program) -> Result<()> {
+    let ops = &program.ops;
+    let logit = ops.iter().enumerate().find_map(|(o, op)| match op {
+        Op::Output { input, name } if name == "face" => match ops.get(*input) {
+            Some(Op::Sigmoid { input }) => Some((o, *input)),
+            _ => None,
+        },
+        _ => None,
+    });
+    let Some((o, logit)) = logit else {
+        return Err(Error::ModelLoad(
+            "the mesh program's face output must be a sigmoid".into(),
+        ));
+    };
+    if let Op::Output { input, .. } = &mut program.ops[o] {
+        *input = logit;
+    }
+    Ok(())
+}
+
 /// The mesh network on one backend.
 pub struct FaceMesh {
     net: GraphNet,
@@ -143,12 +168,13 @@ impl FaceMesh {
     /// Loads mesh weights (a webverify weights file of Face Mesh) onto `device`.
     pub fn with_device(weights: &[u8], device: Device) -> Result<Self> {
         let file = WeightFile::parse_model(weights, MODEL_NAME)?;
-        let program = Program::parse(
+        let mut program = Program::parse(
             file.info
                 .metadata
                 .get("program")
                 .ok_or_else(|| Error::ModelLoad("the mesh weights have no program".into()))?,
         )?;
+        expose_face_logit(&mut program)?;
         let net = GraphNet::build(program, &|name, shape| file.read(name, shape), &device)?;
         Ok(Self {
             net,
@@ -163,7 +189,8 @@ impl FaceMesh {
     }
 
     /// Raw outputs for `n` crops (`[n, 3, 192, 192]`, values 0–1): 1404 mesh values (x, y, z per
-    /// point, crop pixels) and the face probability, per crop.
+    /// point, crop pixels) and the face logit (the face probability before its sigmoid), per
+    /// crop.
     pub async fn run_async(&self, input: Vec<f32>, n: usize) -> Result<(Vec<f32>, Vec<f32>)> {
         if n == 0 || input.len() != n * 3 * INPUT_SIZE * INPUT_SIZE {
             return Err(Error::InvalidInput(format!(
@@ -214,7 +241,7 @@ impl FaceMesh {
                 input[c * plane + i] = px[c] as f32 / 255.0;
             }
         }
-        let (mesh, face_score) = self.run_async(input, 1).await?;
+        let (mesh, face_logit) = self.run_async(input, 1).await?;
         let back = t
             .inverse()
             .ok_or_else(|| Error::InvalidInput("the face box is degenerate".into()))?;
@@ -228,7 +255,50 @@ impl FaceMesh {
             .collect();
         Ok(Mesh {
             points,
-            face_score: face_score[0],
+            face_score: 1.0 / (1.0 + (-face_logit[0]).exp()),
+            face_logit: face_logit[0],
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn program(face_reads_sigmoid: bool) -> Program {
+        let output = |input, name: &str| Op::Output {
+            input,
+            name: name.into(),
+        };
+        Program {
+            ops: vec![
+                Op::Input {
+                    channels: 3,
+                    size: INPUT_SIZE,
+                },
+                Op::Sigmoid { input: 0 },
+                output(0, "mesh"),
+                output(if face_reads_sigmoid { 1 } else { 0 }, "face"),
+            ],
+        }
+    }
+
+    #[test]
+    fn the_face_output_is_moved_before_its_sigmoid() {
+        let mut p = program(true);
+        expose_face_logit(&mut p).unwrap();
+        assert_eq!(
+            p.ops[3],
+            Op::Output {
+                input: 0,
+                name: "face".into()
+            }
+        );
+        // A program whose face output is not a sigmoid is refused, not misread.
+        let mut p = program(false);
+        assert!(matches!(
+            expose_face_logit(&mut p),
+            Err(Error::ModelLoad(_))
+        ));
     }
 }

@@ -68,19 +68,21 @@ impl Pipeline {
                 crop: image.clone(),
                 faces: Vec::new(),
                 main: None,
+                mesh: None,
             });
         }
         let (faces, refined) = self.refined_main_face_async(image).await?;
         // With the mesh: its eye centres and mouth corners, the five points the embedder was
         // trained with (the detector has only the mouth centre). A crop the mesh does not see
         // as a face keeps the detector's points.
-        let five = match &self.mesh {
-            Some(mesh) => {
-                let m = mesh.mesh_async(image, &refined).await?;
-                (m.face_score >= MESH_MIN_FACE).then(|| m.alignment_points())
-            }
+        let mesh = match &self.mesh {
+            Some(mesh) => Some(mesh.mesh_async(image, &refined).await?),
             None => None,
         };
+        let five = mesh
+            .as_ref()
+            .filter(|m| m.face_score >= MESH_MIN_FACE)
+            .map(|m| m.alignment_points());
         let crop = match five {
             Some(points) => align_face_five(image, &points),
             None => align_face(image, &refined.landmarks.alignment_points()),
@@ -90,6 +92,7 @@ impl Pipeline {
             crop,
             faces,
             main: Some(refined),
+            mesh,
         })
     }
 

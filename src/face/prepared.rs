@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::face::detect::Face;
+use crate::face::mesh::Mesh;
 use crate::image::Image;
 
 /// How the input is turned into the model's crop.
@@ -36,4 +37,6 @@ pub struct Prepared {
     pub faces: Vec<Face>,
     /// The face that was aligned (with refined landmarks).
     pub main: Option<Face>,
+    /// The main face's dense landmarks, when the pipeline has the face mesh.
+    pub mesh: Option<Mesh>,
 }

@@ -296,7 +296,8 @@ struct EvalOutputs {
     /// Draw the ROC curve as SVG.
     #[arg(long)]
     plot: Option<PathBuf>,
-    /// Write every pair's (or frame's) score as CSV, for error analysis.
+    /// Write every pair's (or frame's) score as CSV, for error analysis (`eval`: with the pair's quality
+    /// and each component).
     #[arg(long)]
     scores: Option<PathBuf>,
 }
@@ -666,7 +667,10 @@ fn run(command: Command) -> crate::Result<()> {
                 crate::tools::eval::roc_svg(&report.roc, &title, &path)?;
             }
             if let Some(path) = outputs.scores {
-                write(&path, &crate::tools::eval::scores_csv(&pairs, &scored))?;
+                write(
+                    &path,
+                    &crate::tools::eval::scores_csv(&pairs, &scored, &report),
+                )?;
             }
         }
         Command::EvalIdentify {

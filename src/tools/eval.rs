@@ -8,6 +8,7 @@ use std::time::Instant;
 use crate::error::{Error, Result};
 use crate::face::pipeline::Pipeline;
 use crate::face::prepared::FaceMode;
+use crate::face::quality::Quality;
 use crate::image::Image;
 use crate::score::verify;
 use crate::tools::metrics::{self, RocPoint, Scored};
@@ -36,6 +37,11 @@ pub struct Report {
     /// The same at the enrollment gate's fixed quality (`quality::MIN_QUALITY`): (share of
     /// pairs rejected, FNMR, FMR, pairs kept).
     pub quality_gate: Option<(f64, f64, f64, usize)>,
+    /// Rejecting the lowest 10 % of pairs by one quality component alone (ties by the overall
+    /// score): (component, FNMR, FMR, the lowest value kept), to see what each contributes.
+    pub component_reject: Vec<(&'static str, f64, f64, f32)>,
+    /// Each pair's quality: the worse of its images' components (`None` without a face).
+    pub pair_quality: Vec<Option<Quality>>,
     pub failed_images: usize,
     pub failed_pairs: usize,
     pub seconds: f64,
@@ -83,6 +89,15 @@ impl std::fmt::Display for Report {
                 "quality gate {:.3}: rejects {:.1} % of pairs; FNMR {:.2} %, FMR {:.2} % ({kept} pairs kept)",
                 crate::face::quality::MIN_QUALITY,
                 100.0 * share,
+                100.0 * fnmr,
+                100.0 * fmr
+            )?;
+        }
+        for (name, fnmr, fmr, lowest) in &self.component_reject {
+            writeln!(
+                f,
+                "  by {name:<11} {:>3.0} %: FNMR {:.2} %, FMR {:.2} % ({name} ≥ {lowest:.3})",
+                100.0 * QUALITY_REJECT[QUALITY_REJECT.len() - 1],
                 100.0 * fnmr,
                 100.0 * fmr
             )?;
@@ -138,10 +153,13 @@ pub fn embed_all_with_quality<'p>(
     unique: &[&'p PathBuf],
     mode: FaceMode,
     progress: bool,
-) -> Result<(HashMap<&'p Path, Option<Vec<f32>>>, HashMap<&'p Path, f32>)> {
+) -> Result<(
+    HashMap<&'p Path, Option<Vec<f32>>>,
+    HashMap<&'p Path, Quality>,
+)> {
     let bar = progress_bar(unique.len(), "images", progress);
     let mut embeddings: HashMap<&Path, Option<Vec<f32>>> = HashMap::new();
-    let mut qualities: HashMap<&Path, f32> = HashMap::new();
+    let mut qualities: HashMap<&Path, Quality> = HashMap::new();
     for chunk in unique.chunks(32) {
         let mut crops = Vec::new();
         let mut found = Vec::new();
@@ -149,7 +167,7 @@ pub fn embed_all_with_quality<'p>(
             match pipeline.prepare(&Image::open(path)?, mode) {
                 Ok(p) => {
                     if let Some(q) = crate::face::quality::quality(&p) {
-                        qualities.insert(path.as_path(), q.score);
+                        qualities.insert(path.as_path(), q);
                     }
                     crops.push(p.crop);
                     found.push(path.as_path());
@@ -172,18 +190,40 @@ pub fn embed_all_with_quality<'p>(
     Ok((embeddings, qualities))
 }
 
-/// Every pair's score as CSV, lowest-scoring genuine pairs easy to find with `sort`.
-pub fn scores_csv(pairs: &[Pair], scored: &[Scored]) -> String {
-    let mut out = String::from("fold,same,score,a,b\n");
-    for (p, s) in pairs.iter().zip(scored) {
+/// Every pair's score as CSV, lowest-scoring genuine pairs easy to find with `sort`; then the
+/// pair's quality and each component (the worse image's; empty without a face).
+pub fn scores_csv(pairs: &[Pair], scored: &[Scored], report: &Report) -> String {
+    let names: Vec<&str> = report
+        .pair_quality
+        .iter()
+        .flatten()
+        .next()
+        .map(|q| q.components().into_iter().map(|c| c.0).collect())
+        .unwrap_or_default();
+    let mut out = String::from("fold,same,score,a,b,quality");
+    for name in &names {
+        out += &format!(",{}", name.replace(' ', "_"));
+    }
+    out += "\n";
+    for (i, (p, s)) in pairs.iter().zip(scored).enumerate() {
         out += &format!(
-            "{},{},{:.6},{},{}\n",
+            "{},{},{:.6},{},{}",
             s.fold,
             u8::from(s.same),
             s.score,
             p.a.display(),
             p.b.display()
         );
+        match report.pair_quality.get(i).copied().flatten() {
+            Some(q) => {
+                out += &format!(",{:.4}", q.score);
+                for c in q.components() {
+                    out += &format!(",{:.4}", c.1);
+                }
+            }
+            None => out += &",".repeat(names.len() + 1),
+        }
+        out += "\n";
     }
     out
 }
@@ -242,17 +282,41 @@ pub fn evaluate(
             "the pair list needs both same and different pairs".into(),
         ));
     }
-    // A pair is as good as its worse image; an image without a face has quality 0.
-    let pair_quality: Vec<f32> = pairs
+    // A pair is as good as its worse image, component by component; an image without a face
+    // has no quality (0 when ranking).
+    let pair_quality: Vec<Option<Quality>> = pairs
         .iter()
         .map(|p| {
-            let q = |path: &PathBuf| qualities.get(path.as_path()).copied().unwrap_or(0.0);
-            q(&p.a).min(q(&p.b))
+            let q = |path: &PathBuf| qualities.get(path.as_path()).copied();
+            Some(q(&p.a)?.worse(&q(&p.b)?))
+        })
+        .collect();
+    let ranked = |value: &dyn Fn(&Quality) -> Option<f32>| -> Vec<f32> {
+        pair_quality
+            .iter()
+            .map(|q| q.as_ref().and_then(value).unwrap_or(0.0))
+            .collect()
+    };
+    let overall = ranked(&|q| Some(q.score));
+    // Each component alone, for the components every face has.
+    let names: Vec<&'static str> = pair_quality
+        .iter()
+        .flatten()
+        .next()
+        .map(|q| q.components().into_iter().map(|c| c.0).collect())
+        .unwrap_or_default();
+    let component_reject = names
+        .into_iter()
+        .filter_map(|name| {
+            let values = ranked(&|q| q.component(name));
+            let (rows, _) = quality_reject(pipeline, &scored, &values, &overall);
+            let (_, fnmr, fmr, _, lowest) = *rows.last()?;
+            Some((name, fnmr, fmr, lowest))
         })
         .collect();
     let roc = metrics::roc(&scored);
     let (accuracy_mean, accuracy_std, _) = metrics::kfold_accuracy(&scored);
-    let (quality_reject, quality_gate) = quality_reject(pipeline, &scored, &pair_quality);
+    let (quality_reject, quality_gate) = quality_reject(pipeline, &scored, &overall, &overall);
     let report = Report {
         pairs: pairs.len(),
         images: unique.len(),
@@ -271,6 +335,8 @@ pub fn evaluate(
             .collect(),
         quality_reject,
         quality_gate,
+        component_reject,
+        pair_quality,
         calibrated: calibrated_rates(pipeline, &scored),
         failed_images,
         failed_pairs,
@@ -290,8 +356,15 @@ type QualityRows = (
 );
 
 /// FNMR and FMR at the calibrated FAR 1e-3 threshold after rejecting the lowest-quality pairs,
-/// by share and at the enrollment gate's quality (empty without a calibration).
-fn quality_reject(pipeline: &Pipeline, scored: &[Scored], quality: &[f32]) -> QualityRows {
+/// by share and at the enrollment gate's quality (empty without a calibration). Pairs of equal
+/// `quality` go in the order of `tie` (a component that is 1 for most faces is ranked by the
+/// overall score among them, not by the list's order).
+fn quality_reject(
+    pipeline: &Pipeline,
+    scored: &[Scored],
+    quality: &[f32],
+    tie: &[f32],
+) -> QualityRows {
     let Some(t) = pipeline
         .embedder
         .calibration()
@@ -313,7 +386,11 @@ fn quality_reject(pipeline: &Pipeline, scored: &[Scored], quality: &[f32]) -> Qu
         (rate(true, &|s| s < t), rate(false, &|s| s >= t))
     };
     let mut order: Vec<usize> = (0..scored.len()).collect();
-    order.sort_by(|&a, &b| quality[a].total_cmp(&quality[b]));
+    order.sort_by(|&a, &b| {
+        quality[a]
+            .total_cmp(&quality[b])
+            .then(tie[a].total_cmp(&tie[b]))
+    });
     let shares = QUALITY_REJECT
         .iter()
         .map(|&share| {

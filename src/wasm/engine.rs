@@ -235,7 +235,7 @@ impl Engine {
     }
 
     /// The main face's dense landmarks in one image (needs the mesh): `{ face, mesh: { points,
-    /// faceScore }, alignmentPoints, eyeOpenness, headPose: { yaw, pitch, roll } }`.
+    /// faceScore, faceLogit }, alignmentPoints, eyeOpenness, headPose: { yaw, pitch, roll } }`.
     pub fn landmarks(&self, data: Vec<u8>, shapes: Vec<u32>) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {

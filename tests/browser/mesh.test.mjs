@@ -54,10 +54,13 @@ for (const [backend, worker] of [['cpu', true], ['webgpu', false]]) {
     assert.ok(cos > 0.999, `cosine ${cos}`);
     assert.deepEqual([got.noFace, got.withoutMesh, got.badAlignment], ['NO_FACE', 'INVALID_INPUT', 'INVALID_INPUT']);
     assert.equal(got.quality.length, 2);
+    // With the mesh the quality has its two components too, in the score's product.
     for (const q of got.quality) {
-      for (const k of ['score', 'sharpness', 'exposure', 'pose', 'faceSize', 'detection']) assert.ok(q[k] >= 0 && q[k] <= 1, `${k} ${q[k]}`);
-      assert.ok(Math.abs(q.score - q.sharpness * q.exposure * q.pose * q.faceSize * q.detection) < 1e-5);
+      const parts = ['sharpness', 'exposure', 'pose', 'faceSize', 'detection', 'eyesOpen', 'visibility'];
+      for (const k of ['score', ...parts]) assert.ok(q[k] >= 0 && q[k] <= 1, `${k} ${q[k]}`);
+      assert.ok(Math.abs(q.score - parts.reduce((p, k) => p * q[k], 1)) < 1e-5, JSON.stringify(q));
     }
+    assert.ok(Number.isFinite(landmarks.mesh.faceLogit) && landmarks.mesh.faceScore > 0.5);
     assert.equal(got.qualityNone, null);
     assert.deepEqual(errors, []);
   });

@@ -132,7 +132,7 @@ for (const backend of ['cpu', 'webgpu']) {
         return out;
       }, { backend, names, pngs });
       assert.match(result.backend, backend === 'cpu' ? /^flex/ : /^webgpu/);
-      assert.equal(result.module, backend === 'cpu' ? 'cpu' : 'full');
+      assert.equal(result.module, backend === 'cpu' ? 'cpu' : 'gpu');
       assert.equal(result.shippedModel.formatVersion, 2);
       // int8 bounds as natively (tests/fidelity.rs): the faces, and every input (synthetic
       // gradients move most).

@@ -19,11 +19,11 @@ const FAULT_SITE = join(ROOT, 'build/fault-site');
 let env;
 before(async () => {
   if (!existsSync(join(FAULT_WASM, 'webverify_cpu_bg.wasm'))) throw new Error(`${FAULT_WASM} is not built: run 'make fault-wasm'`);
-  // The built site with the plain builds' modules and glues (full and cpu) swapped for the fault
+  // The built site with the plain builds' modules and glues (gpu and cpu) swapped for the fault
   // builds'.
   rmSync(FAULT_SITE, { recursive: true, force: true });
   cpSync(SITE, FAULT_SITE, { recursive: true });
-  for (const file of ['webverify.js', 'webverify_bg.wasm', 'webverify_cpu.js', 'webverify_cpu_bg.wasm']) copyFileSync(join(FAULT_WASM, file), join(FAULT_SITE, 'webverify/wasm', file));
+  for (const file of ['webverify_gpu.js', 'webverify_gpu_bg.wasm', 'webverify_cpu.js', 'webverify_cpu_bg.wasm']) copyFileSync(join(FAULT_WASM, file), join(FAULT_SITE, 'webverify/wasm', file));
   env = await start({ site: FAULT_SITE });
 });
 after(async () => {

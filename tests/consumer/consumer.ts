@@ -5,7 +5,7 @@ import type { ErrorCode, Identification, Verification, EnrollResult, Calibration
 
 export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key: CryptoKey): Promise<string> {
   const v = await Verifier.create({ backend: 'auto', worker: true, cache: false, onProgress: (p) => p.stage === 'wasm' && p.loaded });
-  const module: 'cpu' | 'full' = v.wasmModule;
+  const module: 'cpu' | 'gpu' | 'full' = v.wasmModule;
   const a: Float32Array = await v.embed(photo);
   const faces: Face[] = await v.detect(photo);
   const crop: ImageData = await v.alignedFace(photo, { face: 'detect' });
