@@ -159,8 +159,9 @@ export interface FineTuneOptions {
   onProgress?: (progress: FineTuneProgress) => void;
   /** A verifier runs the `cpu` or the `gpu` module, which have no training code: its first
    * `fineTune` downloads the full module first, reported here in bytes (stage `training
-   * module`), and trains there on the verifier's backend. Not called when the module is
-   * already loaded (or with a custom `wasmUrl`, which is one module with everything). */
+   * module`), and trains there on the verifier's backend; that engine is kept for the next run
+   * until `dispose()`. Not called when the module is already loaded (or with a custom
+   * `wasmUrl`, which is one module with everything). */
   onLoad?: (progress: LoadProgress) => void;
   /** Aborting cancels the run: the promise rejects with ABORTED and the model is unchanged. */
   signal?: AbortSignal;

@@ -59,6 +59,12 @@ export class Verifier {
   #wasm;
   /** How the full module is loaded when the verifier first fine-tunes: `{ wasmUrl, build }`. */
   #loadFull;
+  /** The engine in the full module that trains for this verifier (`#trainer`), kept for the next
+   * `fineTune`: a new one compiles its kernels again (minutes on a software GPU adapter). */
+  #trainerEngine = null;
+  /** The module instance and backend `#trainerEngine` was made in (a trap or a lost device ends
+   * it). */
+  #trainerMade = null;
   /** The module instance the engine lives in (recovery.js): after a trap it is rebuilt. */
   #generation = currentGeneration();
   /** What rebuilds the engine after a trap: the weights, the detector and the backend chosen.
@@ -523,8 +529,11 @@ export class Verifier {
         this.model = await this.#live().importTuned(tuned);
         this.#live().restoreCalibration(calibration);
       }
-    } finally {
-      if (trainer !== this.#live() && !instanceDead()) trainer.free();
+    } catch (e) {
+      // Only a lost device or a crash leaves the kept engine unusable (bad options, a cancel or
+      // NO_FACE do not): the next run makes a new one.
+      if (trainer === this.#trainerEngine && !['INVALID_INPUT', 'ABORTED', 'NO_FACE'].includes(e?.code)) this.#dropTrainer();
+      throw e;
     }
     this.model = this.#live().modelInfo;
     // The file fine-tuning made and loaded (exportTuned gives the same bytes).
@@ -537,10 +546,17 @@ export class Verifier {
    * `wasmUrl`); otherwise (the `cpu` and `gpu` modules have no training code) an engine on the
    * verifier's backend in the full module, loaded now (`onLoad({ stage: 'training module',
    * loaded, total, ms })` in bytes), with this verifier's model, tuned weights and calibration.
-   * It is freed after the run.
+   * It is kept for the next run (with the verifier's model put back first) and freed by `dispose`.
    */
   async #trainer(onLoad, signal) {
     if (typeof this.#live().fineTune === 'function') return this.#live();
+    const made = this.#trainerMade;
+    if (this.#trainerEngine && made.generation === currentGeneration() && made.backend === this.#origin.backend) {
+      this.#trainerEngine.resetModel();
+      await Verifier.#apply(this.#trainerEngine, this.#state);
+      return this.#trainerEngine;
+    }
+    this.#dropTrainer();
     const { wasmUrl, build, cache } = this.#loadFull;
     const t0 = performance.now();
     const report = (loaded, total) => onLoad?.({ stage: 'training module', loaded, total, ms: performance.now() - t0 });
@@ -550,7 +566,16 @@ export class Verifier {
     const { weights, detector, mesh } = this.#origin;
     const trainer = await wasm.Engine.create(weights, this.#origin.backend, detector, mesh);
     await Verifier.#apply(trainer, this.#state);
+    this.#trainerEngine = trainer;
+    this.#trainerMade = { generation: currentGeneration(), backend: this.#origin.backend };
     return trainer;
+  }
+
+  /** Frees the kept training engine (one of a dead instance is only dropped, see `_current`). */
+  #dropTrainer() {
+    if (this.#trainerEngine && this.#trainerMade.generation === currentGeneration() && !instanceDead()) this.#trainerEngine.free();
+    this.#trainerEngine = null;
+    this.#trainerMade = null;
   }
 
   /** The tuned weights in use as bytes (null for the shipped model): save them and
@@ -618,6 +643,7 @@ export class Verifier {
     // An engine of a dead instance is dropped, not freed (see `_current`).
     if (this.#generation === currentGeneration()) this.#engine?.free();
     this.#engine = null;
+    this.#dropTrainer();
   }
 }
 
