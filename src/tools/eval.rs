@@ -190,16 +190,20 @@ pub fn embed_all_with_quality<'p>(
     Ok((embeddings, qualities))
 }
 
-/// Every pair's score as CSV, lowest-scoring genuine pairs easy to find with `sort`; then the
-/// pair's quality and each component (the worse image's; empty without a face).
-pub fn scores_csv(pairs: &[Pair], scored: &[Scored], report: &Report) -> String {
-    let names: Vec<&str> = report
-        .pair_quality
+/// The components the graded pairs have (the mesh's two only where the pipeline ran the mesh).
+fn component_names(pair_quality: &[Option<Quality>]) -> Vec<&'static str> {
+    pair_quality
         .iter()
         .flatten()
         .next()
         .map(|q| q.components().into_iter().map(|c| c.0).collect())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Every pair's score as CSV, lowest-scoring genuine pairs easy to find with `sort`; then the
+/// pair's quality and each component (the worse image's; empty without a face).
+pub fn scores_csv(pairs: &[Pair], scored: &[Scored], report: &Report) -> String {
+    let names = component_names(&report.pair_quality);
     let mut out = String::from("fold,same,score,a,b,quality");
     for name in &names {
         out += &format!(",{}", name.replace(' ', "_"));
@@ -299,13 +303,7 @@ pub fn evaluate(
     };
     let overall = ranked(&|q| Some(q.score));
     // Each component alone, for the components every face has.
-    let names: Vec<&'static str> = pair_quality
-        .iter()
-        .flatten()
-        .next()
-        .map(|q| q.components().into_iter().map(|c| c.0).collect())
-        .unwrap_or_default();
-    let component_reject = names
+    let component_reject = component_names(&pair_quality)
         .into_iter()
         .filter_map(|name| {
             let values = ranked(&|q| q.component(name));
