@@ -15,7 +15,6 @@ WASM_GPU_FEATURES := webgpu,flex
 WASM_CPU_FEATURES := flex
 # The glue can re-instantiate the module after a trap (pkg/recovery.js).
 WASM_BINDGEN_FLAGS := --experimental-reset-state-function
-WASM_OUT := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/webverify.wasm
 SITE := build/site
 PORT ?= 8080
 export CHROMEDRIVER ?= /usr/bin/chromedriver
@@ -49,10 +48,12 @@ setup-node:
 # aside) and only the .wasm is kept, one glue per module for the page to load.
 # wasm-opt is not run: measured on the cpu module it saves 17 % raw but adds 0.5-0.9 % gzip, the
 # bytes on the wire, and takes minutes per module (docs/BENCHMARKS.md, "wasm-opt").
+# Each build goes through tools/wasm-module.sh, which copies it from a cache keyed by the
+# content of every input when the same inputs built it before (a fresh clone would otherwise
+# recompile the crate eight times; the script says why and what the key holds).
 # $(1): features, $(2): out name, $(3): extra rustc flags (after --), $(4): out dir.
 define wasm_module
-	cargo rustc --release --lib --crate-type cdylib --target wasm32-unknown-unknown --no-default-features --features $(1) $(if $(3),-- $(3))
-	wasm-bindgen --target web $(WASM_BINDGEN_FLAGS) --out-dir $(4) --out-name $(2) $(WASM_OUT)
+	tools/wasm-module.sh '$(1)' $(2) '$(3)' $(4) $(WASM_BINDGEN_FLAGS)
 endef
 RELAXED := -C target-feature=+relaxed-simd
 wasm:
@@ -161,6 +162,7 @@ soak: site
 bench: site
 	cargo run --release --features cli --bin webverify -- bench --backends flex,ndarray
 	node benches/browser.mjs
+	node benches/detector.mjs
 
 # Ours beside TF.js and ONNX Runtime Web in one Chromium (alternating rounds, one table with the
 # ratios), then where the time goes per layer (ours on both kernel paths, TF.js's profiler).

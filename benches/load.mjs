@@ -7,8 +7,11 @@
 //
 // Per visit: bytes on the wire (CDP: the sum of every request's encodedDataLength, headers
 // included; files from the HTTP cache or the Cache API count 0), time to `create()` and to the
-// first verification, both from the call, and from navigation start to the first verification.
-// - ours: `await Verifier.create({ backend: 'cpu', worker: false })` (the default modules and
+// first verification, both from the `create()` call (the issue's measure), and from navigation
+// start to the first verification (everything).
+// - ours: the package's JS imported (its time in its own column: a page's scripts, as the
+//   peers' pages load theirs before their runs start), then
+//   `await Verifier.create({ backend: 'cpu', worker: false })` (the default modules and
 //   weights, detector included), then `verify(a, b)` of two reference photos (detection,
 //   alignment, two embeddings). Inline, so that the page's CDP session sees and throttles every
 //   request (a worker's requests are not emulated).
@@ -68,13 +71,17 @@ const photos = ['face_00_faceid.png', 'face_01_facematch_selected.png']
 async function ours(page) {
   return page.evaluate(async (pngs) => {
     const bitmaps = await Promise.all(pngs.map((b64) => createImageBitmap(new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'image/png' }))));
-    const t0 = performance.now();
+    // The package's JS is imported first, as a page loads its scripts (the peers' pages load
+    // theirs before `runBench`): the issue's times run from the `create()` call. The import's
+    // own time is reported beside them, and `fromNavigation` counts everything.
+    const tImport = performance.now();
     const { Verifier } = await import('./webverify/index.js');
+    const t0 = performance.now();
     const v = await Verifier.create({ backend: 'cpu', worker: false });
     const t1 = performance.now();
     const result = await v.verify(bitmaps[0], bitmaps[1]);
     const t2 = performance.now();
-    return { create: t1 - t0, first: t2 - t0, fromNavigation: t2, module: v.wasmModule, model: v.model.id, similarity: result.similarity };
+    return { import: t0 - tImport, create: t1 - t0, first: t2 - t0, fromNavigation: t2, module: v.wasmModule, model: v.model.id, similarity: result.similarity };
   }, photos);
 }
 
@@ -138,13 +145,13 @@ try {
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
 const both = (xs, f) => `${f(median(xs))} / ${f(Math.min(...xs))}`;
 const ms = (x) => x.toFixed(0);
-console.log(`| engine | network | visit | MB on the wire | create ms (median / min) | first verification ms, from the call | from navigation | rounds |`);
-console.log('|---|---|---|---|---|---|---|---|');
+console.log(`| engine | network | visit | MB on the wire | JS import ms | create ms (median / min) | first verification ms, from the create call | from navigation | rounds |`);
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const kind of values.only.split(',')) {
   for (const network of Object.keys(NETWORKS)) {
     for (const visitKind of ['cold', 'warm']) {
       const rs = results.filter((r) => r.kind === kind && r.network === network && r.visit === visitKind);
-      console.log(`| ${ENGINES[kind].id} | ${network} | ${visitKind} | ${(median(rs.map((r) => r.bytes)) / 1e6).toFixed(2)} | ${both(rs.map((r) => r.create), ms)} | ${both(rs.map((r) => r.first), ms)} | ${both(rs.map((r) => r.fromNavigation), ms)} | ${rs.length} |`);
+      console.log(`| ${ENGINES[kind].id} | ${network} | ${visitKind} | ${(median(rs.map((r) => r.bytes)) / 1e6).toFixed(2)} | ${kind === 'ours' ? both(rs.map((r) => r.import), ms) : 'in page load'} | ${both(rs.map((r) => r.create), ms)} | ${both(rs.map((r) => r.first), ms)} | ${both(rs.map((r) => r.fromNavigation), ms)} | ${rs.length} |`);
     }
   }
 }

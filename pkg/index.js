@@ -2,6 +2,7 @@
 // this file picks a backend and maps the public API onto the engine. Inputs are converted in
 // input.js, loading is loading.js, errors get one wrapper (errors.js), and the worker mode
 // (worker-client.js, worker.js) is derived from the method table in protocol.js.
+import { digests } from './cache.js';
 import { WebverifyError, guardMethods } from './errors.js';
 import { Gallery } from './gallery.js';
 import { runChallenge } from './challenge.js';
@@ -155,13 +156,14 @@ export class Verifier {
     ]);
     const { wasm } = loaded;
     if (signal?.aborted) throw new WebverifyError('ABORTED', 'Verifier.create was aborted');
+    const sha256s = await digests([weights, detector, mesh]);
     const start = async (name) => {
       report('backend')(0, 1);
-      const engine = await guarded(() => wasm.Engine.create(weights, name, detector, mesh));
+      const engine = await guarded(() => wasm.Engine.create(weights, name, detector, mesh, sha256s));
       report('backend')(1, 1);
       return engine;
     };
-    const made = (engine, reason) => new Verifier(engine, reason, { weights, detector, mesh, backend: engine.backend, watch: { timeoutMs, cache } }, loaded, { wasmUrl, build, cache });
+    const made = (engine, reason) => new Verifier(engine, reason, { weights, detector, mesh, sha256s, backend: engine.backend, watch: { timeoutMs, cache } }, loaded, { wasmUrl, build, cache });
     if (backend === 'webgpu') return made(await start('webgpu'));
     if (backend === 'auto') {
       if (gpuReason) return made(await start('cpu'), gpuReason);
@@ -201,8 +203,8 @@ export class Verifier {
     // Null on the usual path, so that a call starts synchronously (as `dispose()` expects).
     if (!this.#engine || this.#generation === currentGeneration()) return null;
     this.#rebuilding ??= (async () => {
-      const { weights, detector, mesh, backend } = this.#origin;
-      const engine = await this.#wasm.Engine.create(weights, backend, detector, mesh);
+      const { weights, detector, mesh, sha256s, backend } = this.#origin;
+      const engine = await this.#wasm.Engine.create(weights, backend, detector, mesh, sha256s);
       const generation = currentGeneration();
       await Verifier.#apply(engine, this.#state);
       if (this.#origin.liveness) engine.loadLiveness(this.#origin.liveness);
@@ -563,8 +565,8 @@ export class Verifier {
     const { wasm } = await loadWasm('full', wasmUrl, { signal, cache, onBytes: report }, build);
     watchTraps(wasm);
     if (signal?.aborted) throw new WebverifyError('ABORTED', 'fine-tuning was cancelled before it started');
-    const { weights, detector, mesh } = this.#origin;
-    const trainer = await wasm.Engine.create(weights, this.#origin.backend, detector, mesh);
+    const { weights, detector, mesh, sha256s } = this.#origin;
+    const trainer = await wasm.Engine.create(weights, this.#origin.backend, detector, mesh, sha256s);
     await Verifier.#apply(trainer, this.#state);
     this.#trainerEngine = trainer;
     this.#trainerMade = { generation: currentGeneration(), backend: this.#origin.backend };

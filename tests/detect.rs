@@ -77,6 +77,40 @@ fn finds_one_face_per_reference_portrait_with_ordered_landmarks() {
 }
 
 #[test]
+fn the_packed_detector_finds_the_faces_burns_module_finds() {
+    let shared = shared_or_skip!();
+    let detector =
+        Detector::with_device(&detector_weights(), Backend::Flex.cpu_device().unwrap()).unwrap();
+    let inputs = shared.join("reference/mobilefacenet/inputs");
+    for name in [
+        "face_00_faceid.png",
+        "face_01_facematch_selected.png",
+        "face_02_samples_woman.png",
+        "face_03_samples_man.png",
+    ] {
+        let image = Image::open(inputs.join(name)).unwrap();
+        detector.set_packed_kernels(true);
+        let kernels = detector.detect(&image).unwrap();
+        detector.set_packed_kernels(false);
+        let burn = detector.detect(&image).unwrap();
+        assert_eq!(kernels.len(), burn.len(), "{name}");
+        for (k, b) in kernels.iter().zip(&burn) {
+            assert!((k.score - b.score).abs() < 1e-4, "{name}: {k:?} vs {b:?}");
+            let (kp, bp) = (
+                k.landmarks.alignment_points(),
+                b.landmarks.alignment_points(),
+            );
+            for (p, q) in kp.iter().zip(&bp) {
+                assert!(
+                    (p[0] - q[0]).abs() < 1e-2 && (p[1] - q[1]).abs() < 1e-2,
+                    "{name}: {k:?} vs {b:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn no_face_is_a_typed_error_and_aligned_faces_still_match() {
     let shared = shared_or_skip!();
     let pipeline = Pipeline::from_paths(

@@ -152,3 +152,25 @@ fn corrupted_weight_files_are_errors_not_panics() {
         );
     }
 }
+
+#[test]
+fn a_digest_given_by_the_caller_names_the_model_and_a_malformed_one_is_refused() {
+    use webverify::io::weights::{sha256_hex, WeightFile};
+    let good = common::weights();
+    let own = WeightFile::parse(&good).unwrap().info;
+    assert_eq!(own.sha256, sha256_hex(&good));
+    // The browser package hands over WebCrypto's digest of the same bytes: the same model.
+    let given = WeightFile::parse_digested(&good, Some(&own.sha256))
+        .unwrap()
+        .info;
+    assert_eq!((given.id(), given.sha256), (own.id(), own.sha256.clone()));
+    for bad in [
+        "",
+        "abc",
+        &own.sha256.to_uppercase(),
+        &format!("{}0", own.sha256),
+    ] {
+        let e = WeightFile::parse_digested(&good, Some(bad)).err();
+        assert_eq!(e.map(|e| e.code()), Some("INVALID_INPUT"), "digest {bad:?}");
+    }
+}

@@ -1,6 +1,8 @@
 //! Face detection: letterboxing into BlazeFace's 128x128 input, anchor decoding, and MediaPipe's
 //! weighted non-maximum suppression; results in the input image's pixels.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::backend::read_back_error;
@@ -9,6 +11,7 @@ use crate::face::align::{Point, Similarity};
 use crate::image::Image;
 use crate::io::weights::{ModelInfo, WeightFile};
 use crate::nn::blazeface::{BlazeFace, HEADS, INPUT_SIZE, MODEL_NAME, VALUES_PER_ANCHOR};
+use crate::nn::cpu::PackedBlazeFace;
 
 /// MediaPipe's `min_score_thresh` for the short-range model.
 pub const MIN_SCORE: f32 = 0.5;
@@ -276,9 +279,27 @@ pub fn weighted_nms(mut faces: Vec<Face>, iou: f32) -> Vec<Face> {
     out
 }
 
+/// Whether `device` is Flex's (the backend the packed kernels serve).
+fn is_flex(device: &Device) -> bool {
+    #[cfg(feature = "flex")]
+    {
+        *device == Device::flex()
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = device;
+        false
+    }
+}
+
 /// A loaded face detector on one backend.
 pub struct Detector {
     model: BlazeFace,
+    /// The same network packed for the CPU kernels (on Flex; `None` on other backends).
+    packed: Option<PackedBlazeFace>,
+    /// Whether detection on Flex runs the packed kernels (the default in wasm, as the
+    /// embedder's: natively burn's gemm uses AVX2/FMA that the kernels' portable form does not).
+    packed_kernels: AtomicBool,
     device: Device,
     info: ModelInfo,
 }
@@ -286,12 +307,59 @@ pub struct Detector {
 impl Detector {
     /// Loads detector weights (a webverify weights file of BlazeFace) onto `device`.
     pub fn with_device(weights: &[u8], device: Device) -> Result<Self> {
-        let file = WeightFile::parse_model(weights, MODEL_NAME)?;
+        Self::with_device_digested(weights, None, device)
+    }
+
+    /// [`Self::with_device`] with the file's SHA-256 computed by the caller
+    /// ([`WeightFile::parse_model_digested`] says why).
+    pub fn with_device_digested(
+        weights: &[u8],
+        sha256: Option<&str>,
+        device: Device,
+    ) -> Result<Self> {
+        let file = WeightFile::parse_model_digested(weights, MODEL_NAME, sha256)?;
+        let read = |name: &str, shape: &[usize]| file.read(name, shape);
+        let packed = if is_flex(&device) {
+            Some(PackedBlazeFace::build(&read)?)
+        } else {
+            None
+        };
         Ok(Self {
-            model: BlazeFace::build(&|name, shape| file.read(name, shape), &device)?,
+            model: BlazeFace::build(&read, &device)?,
+            packed,
+            packed_kernels: AtomicBool::new(cfg!(target_arch = "wasm32")),
             device,
             info: file.info.clone(),
         })
+    }
+
+    /// On Flex, whether detection runs the packed CPU kernels (`true`, the default in wasm) or
+    /// burn's ops.
+    pub fn set_packed_kernels(&self, on: bool) {
+        self.packed_kernels.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether detection runs the packed CPU kernels now.
+    pub fn uses_packed_kernels(&self) -> bool {
+        self.packed.is_some() && self.packed_kernels.load(Ordering::Relaxed)
+    }
+
+    /// The raw anchor outputs (`896 × 17`) for one letterboxed input (`[3, 128, 128]`).
+    pub async fn raw_async(&self, input: Vec<f32>) -> Result<Vec<f32>> {
+        if let Some(packed) = self.packed.as_ref().filter(|_| self.uses_packed_kernels()) {
+            return Ok(packed.forward(&input));
+        }
+        let x = Tensor::<4>::from_data(
+            TensorData::new(input, [1, 3, INPUT_SIZE, INPUT_SIZE]),
+            &self.device,
+        );
+        self.model
+            .forward(x)
+            .into_data_async()
+            .await
+            .map_err(|e| read_back_error("reading detections back", e))?
+            .try_into_vec::<f32>()
+            .map_err(|e| Error::Inference(format!("{e:?}")))
     }
 
     /// The detector weights' name and checksum.
@@ -302,20 +370,8 @@ impl Detector {
     /// Faces in `image`, highest score first.
     pub async fn detect_async(&self, image: &Image) -> Result<Vec<Face>> {
         let (input, lb) = letterboxed_input(image);
-        let x = Tensor::<4>::from_data(
-            TensorData::new(input, [1, 3, INPUT_SIZE, INPUT_SIZE]),
-            &self.device,
-        );
-        let data = self
-            .model
-            .forward(x)
-            .into_data_async()
-            .await
-            .map_err(|e| read_back_error("reading detections back", e))?;
-        let raw = data
-            .as_slice::<f32>()
-            .map_err(|e| Error::Inference(format!("{e:?}")))?;
-        Ok(decode(raw, lb, MIN_SCORE))
+        let raw = self.raw_async(input).await?;
+        Ok(decode(&raw, lb, MIN_SCORE))
     }
 
     #[cfg(not(target_arch = "wasm32"))]
@@ -328,6 +384,51 @@ impl Detector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "flex")]
+    #[test]
+    fn the_packed_kernels_give_the_burn_modules_outputs() {
+        let weights = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/models/blazeface-short.safetensors"
+        ))
+        .unwrap();
+        let detector = Detector::with_device(&weights, Device::flex()).unwrap();
+        assert!(detector.packed.is_some(), "Flex packs the detector");
+        // A smooth pattern with edges in every channel, in [-1, 1], so that every layer (the
+        // padded channels, the pooled shortcuts, both heads) sees non-trivial values.
+        let n = INPUT_SIZE;
+        let input: Vec<f32> = (0..3 * n * n)
+            .map(|i| {
+                let (c, y, x) = (i / (n * n), (i / n) % n, i % n);
+                ((x as f32 * 0.11 + c as f32).sin() * (y as f32 * 0.07).cos()
+                    + if (x / 16 + y / 16 + c) % 2 == 0 {
+                        0.3
+                    } else {
+                        -0.3
+                    })
+                .clamp(-1.0, 1.0)
+            })
+            .collect();
+        let run = |packed: bool| {
+            detector.set_packed_kernels(packed);
+            assert_eq!(detector.uses_packed_kernels(), packed);
+            pollster::block_on(detector.raw_async(input.clone())).unwrap()
+        };
+        let (kernels, burn) = (run(true), run(false));
+        assert_eq!(kernels.len(), 896 * VALUES_PER_ANCHOR);
+        assert_eq!(kernels.len(), burn.len());
+        let scale = burn.iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(scale > 1.0, "outputs of size {scale}");
+        for (k, (a, b)) in kernels.iter().zip(&burn).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-5 * scale,
+                "anchor {} value {}: kernels {a}, burn {b} (scale {scale})",
+                k / VALUES_PER_ANCHOR,
+                k % VALUES_PER_ANCHOR
+            );
+        }
+    }
 
     #[test]
     fn anchor_layout() {

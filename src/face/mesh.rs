@@ -167,7 +167,17 @@ pub struct FaceMesh {
 impl FaceMesh {
     /// Loads mesh weights (a webverify weights file of Face Mesh) onto `device`.
     pub fn with_device(weights: &[u8], device: Device) -> Result<Self> {
-        let file = WeightFile::parse_model(weights, MODEL_NAME)?;
+        Self::with_device_digested(weights, None, device)
+    }
+
+    /// [`Self::with_device`] with the file's SHA-256 computed by the caller
+    /// ([`WeightFile::parse_model_digested`] says why).
+    pub fn with_device_digested(
+        weights: &[u8],
+        sha256: Option<&str>,
+        device: Device,
+    ) -> Result<Self> {
+        let file = WeightFile::parse_model_digested(weights, MODEL_NAME, sha256)?;
         let mut program = Program::parse(
             file.info
                 .metadata

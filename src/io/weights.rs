@@ -295,7 +295,12 @@ impl<'a> WeightFile<'a> {
     /// Checks the header and metadata. Every failure is an [`Error`], never a panic: the bytes
     /// may come from a truncated download or from the wrong file.
     pub fn parse(bytes: &'a [u8]) -> Result<Self> {
-        let file = Self::parse_model(bytes, MODEL_NAME)?;
+        Self::parse_digested(bytes, None)
+    }
+
+    /// [`Self::parse`] with the file's SHA-256 given (see [`Self::parse_model_digested`]).
+    pub fn parse_digested(bytes: &'a [u8], sha256: Option<&str>) -> Result<Self> {
+        let file = Self::parse_model_digested(bytes, MODEL_NAME, sha256)?;
         let number = |key: &str| {
             file.info
                 .metadata
@@ -324,6 +329,27 @@ impl<'a> WeightFile<'a> {
 
     /// Checks the header and that the file holds weights of `model`.
     pub fn parse_model(bytes: &'a [u8], model: &str) -> Result<Self> {
+        Self::parse_model_digested(bytes, model, None)
+    }
+
+    /// [`Self::parse_model`] with the file's SHA-256 (lower-case hex) computed by the caller, or
+    /// computed here when `None`. Why: the browser package hashes the files with WebCrypto
+    /// (native SHA-256, a few ms), where this crate's software SHA-256 in wasm took about 50 ms
+    /// of every start for the 1.8 MB the CPU path loads (docs/BENCHMARKS.md, "Loading"). The
+    /// digest names the model (its id, the galleries' and tuned files' references), so the
+    /// caller must have hashed exactly these bytes; a malformed digest is INVALID_INPUT.
+    pub fn parse_model_digested(
+        bytes: &'a [u8],
+        model: &str,
+        sha256: Option<&str>,
+    ) -> Result<Self> {
+        if let Some(d) = sha256 {
+            if d.len() != 64 || !d.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+                return Err(Error::InvalidInput(format!(
+                    "a SHA-256 is 64 lower-case hex digits, not {d:?}"
+                )));
+            }
+        }
         let tensors = Self::parse_header(bytes)?;
         let (_, header) = SafeTensors::read_metadata(bytes)
             .map_err(|e| Error::ModelLoad(format!("safetensors header: {e}")))?;
@@ -353,7 +379,7 @@ impl<'a> WeightFile<'a> {
         let info = ModelInfo {
             name,
             format_version,
-            sha256: sha256_hex(bytes),
+            sha256: sha256.map_or_else(|| sha256_hex(bytes), str::to_string),
             embedding_dim: get("embedding_dim")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0),

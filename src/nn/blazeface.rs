@@ -26,7 +26,7 @@ pub const INPUT_SIZE: usize = 128;
 pub const VALUES_PER_ANCHOR: usize = 17;
 
 /// (input channels, output channels, stride) of each block.
-const BLOCKS: [(usize, usize, usize); 16] = [
+pub const BLOCKS: [(usize, usize, usize); 16] = [
     (24, 24, 1),
     (24, 28, 1),
     (28, 32, 2),

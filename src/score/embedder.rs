@@ -115,8 +115,18 @@ pub struct Embedder {
 impl Embedder {
     /// Loads weights (the bytes of a webverify weights file) onto `backend`.
     pub async fn load(weights: &[u8], backend: Backend) -> Result<Self> {
+        Self::load_digested(weights, None, backend).await
+    }
+
+    /// [`Self::load`] with the file's SHA-256 computed by the caller
+    /// ([`WeightFile::parse_model_digested`] says why).
+    pub async fn load_digested(
+        weights: &[u8],
+        sha256: Option<&str>,
+        backend: Backend,
+    ) -> Result<Self> {
         // Parse before touching the device: a bad file must not cost a GPU start-up.
-        let file = WeightFile::parse(weights)?;
+        let file = WeightFile::parse_digested(weights, sha256)?;
         let device = backend.device_async().await?;
         Self::with_device(&file, backend, device).await
     }

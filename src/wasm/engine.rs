@@ -33,25 +33,38 @@ pub struct Engine {
 impl Engine {
     /// Loads the embedder weights (bytes of a webverify weights file) on `backend`
     /// (`webgpu`, `flex`, `ndarray` or `cpu`), the face detector's when given, and the face
-    /// mesh's when given (five-point alignment and `landmarks`).
+    /// mesh's when given (five-point alignment and `landmarks`). `sha256s`, when given, holds
+    /// the three files' SHA-256 (hex; '' for a file not given) as the package computed them
+    /// with WebCrypto, so that they are not hashed again here.
     pub async fn create(
         weights: Vec<u8>,
         backend: String,
         detector: Option<Vec<u8>>,
         mesh: Option<Vec<u8>>,
+        sha256s: Option<Vec<String>>,
     ) -> Result<Engine, JsValue> {
         let backend = Backend::parse(&backend).map_err(js_error)?;
-        let embedder = Embedder::load(&weights, backend).await.map_err(js_error)?;
+        let digest = |i: usize| {
+            sha256s
+                .as_ref()
+                .and_then(|d| d.get(i))
+                .map(String::as_str)
+                .filter(|d| !d.is_empty())
+        };
+        let embedder = Embedder::load_digested(&weights, digest(0), backend)
+            .await
+            .map_err(js_error)?;
+        let device = || embedder.device().clone();
         let detector = match detector {
-            Some(bytes) => {
-                Some(Detector::with_device(&bytes, embedder.device().clone()).map_err(js_error)?)
-            }
+            Some(bytes) => Some(
+                Detector::with_device_digested(&bytes, digest(1), device()).map_err(js_error)?,
+            ),
             None => None,
         };
         let mesh = match mesh {
-            Some(bytes) => {
-                Some(FaceMesh::with_device(&bytes, embedder.device().clone()).map_err(js_error)?)
-            }
+            Some(bytes) => Some(
+                FaceMesh::with_device_digested(&bytes, digest(2), device()).map_err(js_error)?,
+            ),
             None => None,
         };
         Ok(Engine {
@@ -174,11 +187,14 @@ impl Engine {
         })
     }
 
-    /// On Flex, run inference on the packed CPU kernels (`true`, the default) or on burn's ops
-    /// (benchmarks compare the two; also a fallback).
+    /// On Flex, run the embedder and the detector on the packed CPU kernels (`true`, the
+    /// default) or on burn's ops (benchmarks and tests compare the two; also a fallback).
     #[wasm_bindgen(js_name = setPackedKernels)]
     pub fn set_packed_kernels(&self, on: bool) {
         self.inner.embedder.set_packed_kernels(on);
+        if let Some(d) = &self.inner.detector {
+            d.set_packed_kernels(on);
+        }
     }
 
     /// Goes back to the calibration shipped with the weights.

@@ -68,6 +68,56 @@ describe('the CPU kernels in both WebAssembly builds', () => {
     });
   });
 
+  test("the detector on the CPU kernels finds the faces burn's ops find; the model id is the weights' SHA-256 whoever hashed them", { skip: needsShared() }, async () => {
+    const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
+    const { names, pngs } = referenceData();
+    const { createHash } = await import('node:crypto');
+    const { readFileSync } = await import('node:fs');
+    const fileSha = (name) => createHash('sha256').update(readFileSync(new URL(`../../models/${name}`, import.meta.url))).digest('hex');
+    const r = await page.evaluate(async ({ names, pngs }) => {
+      const { Verifier } = await import('./webverify/index.js');
+      const { loadWasm, fetchWeights, DEFAULT_MODEL_URL, DEFAULT_DETECTOR_URL } = await import('./webverify/loading.js');
+      // The package's path: WebCrypto's digests handed to the engine.
+      const v = await Verifier.create({ backend: 'cpu', worker: false });
+      const { wasm } = await loadWasm('cpu', undefined, {}, v.wasmBuild);
+      const [weights, detector] = [await fetchWeights(DEFAULT_MODEL_URL), await fetchWeights(DEFAULT_DETECTOR_URL)];
+      // No digests: the engine hashes the files itself.
+      const engine = await wasm.Engine.create(weights, 'flex', detector, undefined);
+      const code = (p) => p.then(() => 'resolved', (e) => e.code);
+      const malformed = await code(wasm.Engine.create(weights, 'flex', detector, undefined, ['ABCD', '', '']));
+      const faces = [];
+      for (const n of names) {
+        const b = await createImageBitmap(new Blob([Uint8Array.from(atob(pngs[n]), (c) => c.charCodeAt(0))], { type: 'image/png' }));
+        const c = new OffscreenCanvas(b.width, b.height).getContext('2d');
+        c.drawImage(b, 0, 0);
+        const data = new Uint8Array(c.getImageData(0, 0, b.width, b.height).data);
+        const shapes = new Uint32Array([b.width, b.height, 4, 0]);
+        engine.setPackedKernels(true);
+        const kernels = await engine.detect(data, shapes);
+        engine.setPackedKernels(false);
+        faces.push({ name: n, kernels, burn: await engine.detect(data, shapes) });
+      }
+      return { packageSha: v.model.sha256, packageId: v.model.id, engineSha: engine.modelInfo.sha256, engineId: engine.modelInfo.id, malformed, faces };
+    }, { names, pngs });
+    assert.equal(r.packageSha, fileSha('mobilefacenet-int8.safetensors'));
+    assert.equal(r.engineSha, r.packageSha);
+    assert.equal(r.engineId, r.packageId);
+    assert.equal(r.malformed, 'INVALID_INPUT');
+    for (const { name, kernels, burn } of r.faces) {
+      assert.equal(kernels.length, burn.length, name);
+      assert.ok(kernels.length >= 1, `${name}: no face`);
+      kernels.forEach((k, i) => {
+        const b = burn[i];
+        assert.ok(Math.abs(k.score - b.score) < 1e-4, `${name}: score ${k.score} vs ${b.score}`);
+        for (const key of Object.keys(b.landmarks)) {
+          const [p, q] = [k.landmarks[key], b.landmarks[key]];
+          assert.ok(Math.abs(p[0] - q[0]) < 1e-2 && Math.abs(p[1] - q[1]) < 1e-2, `${name} ${key}: ${p} vs ${q}`);
+        }
+      });
+    }
+    assert.deepEqual(errors, []);
+  });
+
   test('wasmBuild: auto picks relaxed SIMD where Chromium validates it; bad and conflicting choices are coded errors', async () => {
     const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
     const r = await page.evaluate(async () => {

@@ -34,6 +34,32 @@ pub struct Geometry {
     pub pad_left: usize,
 }
 
+/// TensorFlow's SAME padding along one side of `n` pixels (burn's `PaddingConfig2d::Same` is the
+/// same rule): (output size, padding before; the odd one goes after).
+pub fn same(n: usize, kernel: usize, stride: usize) -> (usize, usize) {
+    let out = n.div_ceil(stride);
+    let total = ((out - 1) * stride + kernel).saturating_sub(n);
+    (out, total / 2)
+}
+
+impl Geometry {
+    /// Output side and geometry of a SAME conv over a square map of `side` pixels.
+    pub fn same(side: usize, kernel: usize, stride: usize) -> (usize, Geometry) {
+        let (out, pad) = same(side, kernel, stride);
+        (
+            out,
+            Geometry {
+                height: side,
+                width: side,
+                out_height: out,
+                out_width: out,
+                pad_top: pad,
+                pad_left: pad,
+            },
+        )
+    }
+}
+
 impl<const K: usize> Depthwise<K> {
     /// Packs burn's `[channels, 1, K, K]` weights.
     pub fn new(

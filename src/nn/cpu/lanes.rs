@@ -51,6 +51,11 @@ mod imp {
             let neg = f32x4_pmin(zero, self.0);
             Self(f32x4_add(pos, f32x4_mul(alpha.0, neg)))
         }
+        /// ReLU: `max(x, 0)`.
+        #[inline(always)]
+        pub fn relu(self) -> Self {
+            Self(f32x4_pmax(f32x4_splat(0.0), self.0))
+        }
     }
 }
 
@@ -90,6 +95,10 @@ mod imp {
                 let x = self.0[i];
                 x.max(0.0) + alpha.0[i] * x.min(0.0)
             }))
+        }
+        #[inline(always)]
+        pub fn relu(self) -> Self {
+            Self(self.0.map(|x| x.max(0.0)))
         }
     }
 }

@@ -2,12 +2,12 @@
 //! repacked once (at load, and again whenever the weights change), then a forward pass over NHWC
 //! maps that fuses every bias, PReLU and residual add into the conv that precedes it.
 
-use std::sync::Mutex;
-
 use burn::tensor::Tensor;
 
-use super::depthwise::{Depthwise, Geometry};
+use super::depthwise::{same, Depthwise, Geometry};
+use super::im2col::im2col;
 use super::pointwise::{Epilogue, Pointwise};
+use super::Scratch;
 use crate::nn::mobilefacenet::{
     Architecture, ConvSpec, ConvUnit, MobileFaceNet, Padding, EMBEDDING_DIM, INPUT_SIZE,
 };
@@ -37,9 +37,8 @@ pub struct PackedMobileFaceNet {
     gdc: Depthwise<7>,
     linear: Pointwise,
     embedding: Pointwise,
-    /// Four maps of [`MAX_MAP`] floats, reused by every call (taken, so a concurrent call
-    /// allocates its own).
-    scratch: Mutex<Option<Vec<f32>>>,
+    /// Four maps of [`MAX_MAP`] floats.
+    scratch: Scratch,
 }
 
 /// A tensor's values as f32 (async: the module's tensors live on a device).
@@ -103,13 +102,6 @@ fn depthwise<const K: usize>(u: Unit, spec: &ConvSpec) -> Result<Depthwise<K>, S
         .map_err(|e| format!("{}: {e}", spec.name))
 }
 
-/// TensorFlow's SAME padding along one side of `n` pixels: (output size, padding before).
-fn same(n: usize, kernel: usize, stride: usize) -> (usize, usize) {
-    let out = n.div_ceil(stride);
-    let total = ((out - 1) * stride + kernel).saturating_sub(n);
-    (out, total / 2)
-}
-
 impl PackedMobileFaceNet {
     /// Repacks a MobileFaceNet module (the shipped one or a tuned one) of architecture `arch`.
     pub async fn from_module(model: &MobileFaceNet, arch: &Architecture) -> Result<Self, String> {
@@ -166,7 +158,7 @@ impl PackedMobileFaceNet {
             gdc,
             linear,
             embedding,
-            scratch: Mutex::new(None),
+            scratch: Scratch::new(4 * MAX_MAP),
         })
     }
 
@@ -178,22 +170,15 @@ impl PackedMobileFaceNet {
             n * 3 * plane,
             "input of {n} images of 3 × {INPUT_SIZE}²"
         );
-        let mut scratch = self
-            .scratch
-            .lock()
-            .ok()
-            .and_then(|mut s| s.take())
-            .unwrap_or_else(|| vec![0.0; 4 * MAX_MAP]);
         let mut out = vec![0.0; n * EMBEDDING_DIM];
-        for (image, embedding) in input
-            .chunks_exact(3 * plane)
-            .zip(out.chunks_exact_mut(EMBEDDING_DIM))
-        {
-            self.forward_one(image, &mut scratch, embedding, &mut |_| {});
-        }
-        if let Ok(mut s) = self.scratch.lock() {
-            *s = Some(scratch);
-        }
+        self.scratch.with(|scratch| {
+            for (image, embedding) in input
+                .chunks_exact(3 * plane)
+                .zip(out.chunks_exact_mut(EMBEDDING_DIM))
+            {
+                self.forward_one(image, scratch, embedding, &mut |_| {});
+            }
+        });
         out
     }
 
@@ -225,12 +210,12 @@ impl PackedMobileFaceNet {
 
         // Stem: im2col of the 3x3 stride-2 conv straight from the NCHW planes, then one GEMM.
         let (h, pad) = same(INPUT_SIZE, 3, self.stem_stride);
-        im2col_3x3(image, INPUT_SIZE, self.stem_stride, pad, h, e);
+        im2col::<3>(image, INPUT_SIZE, self.stem_stride, pad, h, e);
         self.stem.run(e, h * h, Epilogue::Prelu, x);
         lap(LayerKind::FirstConv);
         let mut side = h;
         let dw = &self.stem_depthwise;
-        dw.run(x, geometry(side, 3, dw.stride()).1, d);
+        dw.run(x, Geometry::same(side, 3, dw.stride()).1, d);
         lap(depthwise_kind(dw.stride()));
         self.stem_pointwise.run(d, side * side, Epilogue::Linear, y);
         lap(LayerKind::PointwiseProject);
@@ -240,7 +225,7 @@ impl PackedMobileFaceNet {
             let pixels = side * side;
             b.expand.run(x, pixels, Epilogue::Prelu, e);
             lap(LayerKind::PointwiseExpand);
-            let (out_side, g) = geometry(side, 3, b.depthwise.stride());
+            let (out_side, g) = Geometry::same(side, 3, b.depthwise.stride());
             b.depthwise.run(e, g, d);
             lap(depthwise_kind(b.depthwise.stride()));
             side = out_side;
@@ -276,53 +261,5 @@ fn depthwise_kind(stride: usize) -> LayerKind {
         LayerKind::DepthwiseStride1
     } else {
         LayerKind::DepthwiseStride2
-    }
-}
-
-/// Output side and geometry of a SAME conv over a square map.
-fn geometry(side: usize, kernel: usize, stride: usize) -> (usize, Geometry) {
-    let (out, pad) = same(side, kernel, stride);
-    (
-        out,
-        Geometry {
-            height: side,
-            width: side,
-            out_height: out,
-            out_width: out,
-            pad_top: pad,
-            pad_left: pad,
-        },
-    )
-}
-
-/// Rows of 27 values (channel, then kernel row, then column: the order of burn's `[o, c, ky, kx]`
-/// weights) for each output pixel of a 3x3 conv over three `n × n` planes; zeros in the padding.
-fn im2col_3x3(
-    planes: &[f32],
-    n: usize,
-    stride: usize,
-    pad: usize,
-    out_side: usize,
-    rows: &mut [f32],
-) {
-    let plane = n * n;
-    for oy in 0..out_side {
-        for ox in 0..out_side {
-            let row = &mut rows[(oy * out_side + ox) * 27..][..27];
-            for c in 0..3 {
-                for ky in 0..3 {
-                    let y = (oy * stride + ky) as isize - pad as isize;
-                    for kx in 0..3 {
-                        let x = (ox * stride + kx) as isize - pad as isize;
-                        row[c * 9 + ky * 3 + kx] =
-                            if y >= 0 && x >= 0 && (y as usize) < n && (x as usize) < n {
-                                planes[c * plane + y as usize * n + x as usize]
-                            } else {
-                                0.0
-                            };
-                    }
-                }
-            }
-        }
     }
 }

@@ -1,6 +1,6 @@
-//! Inference-only CPU kernels for the embedder: MobileFaceNet's layers as SIMD kernels over NHWC
-//! maps with the epilogues (bias, PReLU, residual add) fused in, fed from the burn module's own
-//! parameters. The burn module stays the model and its single source of truth (training,
+//! Inference-only CPU kernels: MobileFaceNet's and BlazeFace's layers as SIMD kernels over NHWC
+//! maps with the epilogues (bias, PReLU or ReLU, residual add) fused in, fed from the burn
+//! module's own parameters (the detector's: from the same weights file as its module). The burn module stays the model and its single source of truth (training,
 //! WebGPU, export all use it); these kernels are a second, faster way to run its forward pass on
 //! the CPU, repacked from it once whenever the weights change. docs/BENCHMARKS.md measures both.
 //!
@@ -11,14 +11,51 @@
 //! (Flex's convs take and return NCHW). Both belong upstream; this module is small enough to be
 //! proposed there as Flex's fused depthwise-separable path.
 
+mod blazeface;
 mod depthwise;
+mod im2col;
 mod lanes;
 mod mobilefacenet;
 mod pointwise;
 
+pub use blazeface::PackedBlazeFace;
 pub use mobilefacenet::PackedMobileFaceNet;
 
+use std::sync::Mutex;
+
 use crate::nn::adapter::Network;
+
+/// A network's working memory: `len` floats kept between calls (allocating and zeroing them
+/// per image cost more than small layers), taken for the call so that a concurrent one (a
+/// worker's overlapping requests) allocates its own instead of waiting.
+struct Scratch {
+    len: usize,
+    kept: Mutex<Option<Vec<f32>>>,
+}
+
+impl Scratch {
+    fn new(len: usize) -> Self {
+        Self {
+            len,
+            kept: Mutex::new(None),
+        }
+    }
+
+    /// Runs `f` on the kept buffer (or a new one), then keeps it for the next call.
+    fn with<R>(&self, f: impl FnOnce(&mut [f32]) -> R) -> R {
+        let mut buffer = self
+            .kept
+            .lock()
+            .ok()
+            .and_then(|mut s| s.take())
+            .unwrap_or_else(|| vec![0.0; self.len]);
+        let out = f(&mut buffer);
+        if let Ok(mut s) = self.kept.lock() {
+            *s = Some(buffer);
+        }
+        out
+    }
+}
 use crate::nn::mobilefacenet::Architecture;
 
 /// A [`Network`] (base model and optional adapter) packed for the CPU kernels.

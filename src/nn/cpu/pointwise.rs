@@ -27,6 +27,10 @@ pub enum Epilogue<'a> {
     Prelu,
     /// Bias, then `+ residual[p][o]` (NHWC, as the output).
     Residual(&'a [f32]),
+    /// Bias, then ReLU (BlazeFace's stem).
+    Relu,
+    /// Bias, `+ residual[p][o]`, then ReLU (BlazeFace's blocks).
+    ResidualRelu(&'a [f32]),
 }
 
 /// A packed 1x1 convolution.
@@ -87,7 +91,7 @@ impl Pointwise {
             x.len() >= pixels * ci && out.len() >= pixels * co,
             "pointwise: buffers too short"
         );
-        if let Epilogue::Residual(r) = epilogue {
+        if let Epilogue::Residual(r) | Epilogue::ResidualRelu(r) = epilogue {
             assert!(r.len() >= pixels * co, "pointwise: residual too short");
         }
         if let Epilogue::Prelu = epilogue {
@@ -161,12 +165,19 @@ impl Pointwise {
                     acc[1] = acc[1].prelu(a1);
                 }
             }
-            Epilogue::Residual(res) => {
+            Epilogue::Residual(res) | Epilogue::ResidualRelu(res) => {
                 for (r, acc) in acc.iter_mut().enumerate() {
                     let rp = res.as_ptr().add((p + r) * co + o);
                     acc[0] = acc[0].add(F32x4::load(rp));
                     acc[1] = acc[1].add(F32x4::load(rp.add(4)));
                 }
+            }
+            Epilogue::Relu => {}
+        }
+        if let Epilogue::Relu | Epilogue::ResidualRelu(_) = epilogue {
+            for acc in acc.iter_mut() {
+                acc[0] = acc[0].relu();
+                acc[1] = acc[1].relu();
             }
         }
         for (r, acc) in acc.iter().enumerate() {
@@ -218,6 +229,8 @@ mod tests {
                 ("linear", Epilogue::Linear),
                 ("prelu", Epilogue::Prelu),
                 ("residual", Epilogue::Residual(&residual)),
+                ("relu", Epilogue::Relu),
+                ("residual+relu", Epilogue::ResidualRelu(&residual)),
             ] {
                 let mut out = vec![f32::NAN; pixels * co];
                 layer.run(&x, pixels, epilogue, &mut out);
@@ -231,7 +244,9 @@ mod tests {
                                 alpha[k % co] * lin
                             }
                         }
-                        _ => lin + residual[k],
+                        "relu" => lin.max(0.0),
+                        "residual" => lin + residual[k],
+                        _ => (lin + residual[k]).max(0.0),
                     };
                     assert!(
                         (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
