@@ -105,7 +105,8 @@ describe('the CPU kernels in both WebAssembly builds', () => {
     assert.equal(r.malformed, 'INVALID_INPUT');
     for (const { name, kernels, burn } of r.faces) {
       assert.equal(kernels.length, burn.length, name);
-      assert.ok(kernels.length >= 1, `${name}: no face`);
+      // The reference inputs include synthetic ones (noise, gradients): faces only in the photos.
+      if (name.startsWith('face_')) assert.ok(kernels.length >= 1, `${name}: no face`);
       kernels.forEach((k, i) => {
         const b = burn[i];
         assert.ok(Math.abs(k.score - b.score) < 1e-4, `${name}: score ${k.score} vs ${b.score}`);
