@@ -25,10 +25,12 @@ try {
   for (const backend of values.backends.split(',')) {
     const { page } = await openPage(env.browser, `${env.url}blank.html`);
     const times = await page.evaluate(async ({ backend, rounds, photo }) => {
-      const { Verifier } = await import('./webverify/index.js');
+      // The engine host itself (what an inline Verifier calls): the challenge's per-frame half
+      // is not on the public Verifier.
+      const { EngineHost } = await import('./webverify/engine-host.js');
       const image = await createImageBitmap(new Blob([Uint8Array.from(atob(photo), (c) => c.charCodeAt(0))], { type: 'image/jpeg' }));
-      const plain = await Verifier.create({ backend, worker: false });
-      const mesh = await Verifier.create({ backend, worker: false, alignment: 'mesh' });
+      const plain = await EngineHost.create({ backend });
+      const mesh = await EngineHost.create({ backend, alignment: 'mesh' });
       const steps = {
         'detect (BlazeFace)': () => plain.detect(image),
         'embed, 4-point alignment': () => plain.embed(image),

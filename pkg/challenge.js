@@ -1,16 +1,17 @@
 // Challenge liveness on the page: the loop that takes frames of a playing <video> and hands
 // each to the engine, which decides (src/liveness/challenge.rs). It runs on the page in both
-// modes — a worker cannot read a <video> — through the verifier's two protocol methods
-// `_challengeStart` and `_challengeFrame`, so the inline and the worker verifier share it.
+// modes — a worker cannot read a <video> — through the engine's two protocol methods
+// `_challengeStart` and `_challengeFrame`, which the Verifier hands in as `start` and `frame`.
 import { WebverifyError } from './errors.js';
 import { options } from './input.js';
 
 /**
- * Runs a challenge on `video` with `verifier` (inline or worker): resolves to the final
+ * Runs a challenge on `video` with the engine's `{ start(options), frame(state, image, tMs) }`
+ * (whatever the transport): resolves to the final
  * status once every motion passed, one failed or time ran out. `onProgress(status)` after
  * each frame (with `seen`: what the frame showed); `signal` aborts between frames.
  */
-export async function runChallenge(verifier, video, opts) {
+export async function runChallenge(engine, video, opts) {
   const { intervalMs = 80, onProgress, signal, ...start } = options(opts, 'challenge');
   if (typeof HTMLVideoElement === 'undefined' || !(video instanceof HTMLVideoElement)) {
     throw new WebverifyError('INVALID_INPUT', 'challenge needs a playing <video> (the camera)');
@@ -29,7 +30,7 @@ export async function runChallenge(verifier, video, opts) {
   }
   // URL objects cannot cross to a worker; their text can.
   const plain = Object.fromEntries(Object.entries(start).map(([k, v]) => [k, v instanceof URL ? v.href : v]));
-  let { state, status } = await verifier._challengeStart(plain);
+  let { state, status } = await engine.start(plain);
   onProgress?.({ ...status, seen: null });
   const t0 = performance.now();
   for (;;) {
@@ -38,7 +39,7 @@ export async function runChallenge(verifier, video, opts) {
     const frame = await createImageBitmap(video);
     let seen;
     try {
-      ({ state, status, seen } = await verifier._challengeFrame(state, frame, t));
+      ({ state, status, seen } = await engine.frame(state, frame, t));
     } finally {
       frame.close();
     }

@@ -1,44 +1,24 @@
-// Enrollment and 1:N identification over the wasm gallery (src/gallery/). The logic is in
-// Rust; this wraps it with the Verifier's image handling, and every method with the one error
-// wrapper.
-import { WebverifyError, guardMethods } from './errors.js';
+// The public Gallery: enrollment and 1:N identification with a Verifier's model. Its templates
+// live beside the engine (gallery-host.js over src/gallery/), reached through the verifier's
+// transport (transport.js), in worker and inline mode alike; the methods are made from the
+// table in protocol.js.
+import { transportOf } from './binding.js';
+import { guardMethods } from './errors.js';
+import { galleryBytes, options, sealingKey } from './input.js';
 import { GALLERY_METHODS } from './protocol.js';
-import { checkPostable, options } from './input.js';
-import { aroundEngine, currentGeneration } from './recovery.js';
 
 export class Gallery {
   #verifier;
-  #inner;
-  /** The module instance `#inner` lives in (recovery.js). */
-  #generation = currentGeneration();
-  /** Made on the first call (created while the engine awaited its restart after a trap). */
-  #pending;
+  #handle;
+  /** The transport's generation it was made in: a worker that died took it along. */
+  #generation;
+  #disposed = false;
 
   /** @internal Use `verifier.createGallery()`, `Gallery.fromBytes` or `Gallery.load`. */
-  constructor(verifier, inner) {
+  constructor(verifier, handle, generation) {
     this.#verifier = verifier;
-    this.#inner = inner;
-    this.#pending = inner === null;
-  }
-
-  /** @internal A call's error, seen by the verifier (a lost GPU moves it to the CPU). */
-  _failed(e) {
-    return this.#verifier._failed(e);
-  }
-
-  /** @internal Run before every call, inside recovery.js's guard (null when there is nothing
-   * to wait for). */
-  _current() {
-    const rebuilding = this.#verifier._current();
-    if (!rebuilding && !this.#pending) return null;
-    return (async () => {
-      await rebuilding;
-      if (this.#pending) {
-        this.#inner = this.#verifier._newGallery();
-        this.#generation = currentGeneration();
-        this.#pending = false;
-      }
-    })();
+    this.#handle = handle;
+    this.#generation = generation;
   }
 
   /** An empty gallery for `verifier`'s model (the same as `verifier.createGallery()`). */
@@ -51,7 +31,10 @@ export class Gallery {
    * `{ key }`: the bytes were sealed with `toBytes({ key })`; WRONG_KEY unless they check. */
   static async fromBytes(verifier, bytes, opts) {
     const { key } = options(opts, 'Gallery.fromBytes');
-    return verifier._galleryFromBytes(toBytes(bytes), key === undefined ? undefined : sealingKey(key));
+    const transport = transportOf(verifier);
+    const generation = transport.generation;
+    const handle = await transport.galleryFromBytes(galleryBytes(bytes), key === undefined ? undefined : sealingKey(key));
+    return new Gallery(verifier, handle, generation);
   }
 
   /** Loads a gallery saved with `save(store)`; null when the store holds none. */
@@ -65,121 +48,33 @@ export class Gallery {
     await store.write(await this.toBytes());
   }
 
-  #live() {
-    if (!this.#inner) throw new WebverifyError('DISPOSED', 'this Gallery was disposed');
-    if (this.#generation !== currentGeneration()) {
-      // Its templates were in the crashed instance's memory, which cannot be trusted.
-      throw new WebverifyError('INTERNAL', 'this Gallery was lost when the engine restarted after a crash; load it again from its saved bytes (Gallery.fromBytes, Gallery.load)');
-    }
-    return this.#inner;
+  /** @internal One method of the protocol table, in the host. */
+  async #call(name, args, kinds) {
+    return transportOf(this.#verifier).gallery(this.#handle, this.#generation, name, args, kinds);
   }
 
-  /**
-   * Adds templates to `id` from photos (each goes through the quality gate: NO_FACE,
-   * SEVERAL_FACES, SMALL_FACE, BLURRY, INCONSISTENT) or from ready embeddings (Float32Array).
-   * Photos with issues are held back unless `force`; a photo without a face never enrolls.
-   * Resolves to `{ enrolled, issues }` with one list of `{ code, message }` per input.
-   */
-  async enroll(id, inputs, opts) {
-    const { metadata, force = false, face } = options(opts, 'enroll');
-    if (typeof id !== 'string' || id.length === 0) throw new WebverifyError('INVALID_INPUT', 'enroll needs a non-empty string id');
-    if (!Array.isArray(inputs) || inputs.length === 0) throw new WebverifyError('INVALID_INPUT', 'enroll needs a non-empty array of photos or embeddings');
-    checkPostable(inputs, 'the inputs of enroll');
-    let meta;
-    try {
-      meta = metadata === undefined ? undefined : JSON.stringify(metadata);
-    } catch (e) {
-      throw new WebverifyError('INVALID_INPUT', `enroll metadata must be JSON-serialisable: ${e.message}`, { cause: e });
-    }
-    if (inputs.every((x) => x instanceof Float32Array)) {
-      const flat = new Float32Array(inputs.reduce((n, x) => n + x.length, 0));
-      let at = 0;
-      for (const x of inputs) { flat.set(x, at); at += x.length; }
-      this.#live().enrollEmbeddings(id, flat, meta);
-      return { enrolled: inputs.length, issues: inputs.map(() => []) };
-    }
-    const offer = await this.#verifier._offer(inputs, face);
-    return this.#live().enroll(this.#verifier._engine(), id, offer, meta, force);
-  }
-
-  /**
-   * Who is in `input` (a photo or an embedding)? `{ candidates: [{ id, similarity, far }],
-   * match, threshold, far, face }`, `face` being the detected face that was identified (its box,
-   * score and landmarks; null for an embedding or `face: 'none'`). `match` is the best candidate's id, or null for "nobody
-   * enrolled": the threshold keeps the whole search's false-accept rate at `far` (default 1e-3),
-   * so it rises as the gallery grows (a gallery too large for the calibration to support that
-   * rate is an INVALID_INPUT error: pass a larger `far`, or a cosine `threshold` of your own).
-   * `aggregation`: 'centroid' (default), 'best' or 'mean'.
-   */
-  async identify(input, opts) {
-    const { topK = 5, far, threshold, aggregation, face } = options(opts, 'identify');
-    checkPostable(input, 'the input of identify'); // a detached embedding is INVALID_INPUT, not a TypeError
-    const { embedding, face: found } = input instanceof Float32Array
-      ? { embedding: input, face: null }
-      : await this.#verifier._embedFace(input, face);
-    const result = await this.#live().identify(this.#verifier._engine(), embedding, topK, far, aggregation, threshold);
-    return { ...result, face: found };
-  }
-
-  /**
-   * Brings the gallery to the verifier's current model after `fineTune`/`importTuned`/`resetModel`:
-   * templates of the shipped model pass exactly through an `adapter` fine-tune (no photos
-   * needed). After other fine-tunes the identities must be enrolled again (MODEL_MISMATCH).
-   * Resolves to whether templates changed.
-   */
-  async migrate() {
-    return this.#live().migrate(this.#verifier._engine());
-  }
-
-  /** Removes an identity; false when it was not enrolled. */
-  async remove(id) {
-    return this.#live().remove(id);
-  }
-
-  /** `[{ id, templates, metadata }]` in enrollment order. */
-  async list() {
-    return this.#live().list().map(({ id, templates, metadata }) => (metadata ? { id, templates, metadata: JSON.parse(metadata) } : { id, templates }));
-  }
-
-  /** Number of identities. */
-  async size() {
-    return this.#live().size;
-  }
-
-  /** Number of templates over all identities. */
-  async templateCount() {
-    return this.#live().templateCount;
-  }
-
-  /** The gallery as bytes (versioned, tied to the model, checksummed; not encrypted). The
-   * checksum catches damage, not forgery: with `{ key }` (16+ random bytes the app keeps) the
-   * bytes are sealed with HMAC-SHA256, so whoever stores or carries them cannot forge or alter
-   * them; open them with `Gallery.fromBytes(v, bytes, { key })`. */
-  async toBytes(opts) {
-    const { key } = options(opts, 'toBytes');
-    return key === undefined ? this.#live().toBytes() : this.#live().toSealedBytes(sealingKey(key));
-  }
-
+  /** Frees the templates; later calls fail with DISPOSED. */
   dispose() {
-    if (this.#generation === currentGeneration()) this.#inner?.free();
-    this.#inner = null;
-    this.#pending = false;
+    if (this.#disposed) return;
+    this.#disposed = true;
+    transportOf(this.#verifier).galleryDispose(this.#handle, this.#generation);
+  }
+
+  static {
+    // The methods of the table (enroll, identify, migrate, remove, list, size, templateCount,
+    // toBytes): each one request to the host, documented in index.d.ts.
+    for (const [name, { args: kinds }] of Object.entries(GALLERY_METHODS)) {
+      Object.defineProperty(Gallery.prototype, name, {
+        value: async function (...args) {
+          return this.#call(name, args.slice(0, kinds.length), kinds);
+        },
+        writable: true,
+        configurable: true,
+      });
+    }
   }
 }
 
-guardMethods(Gallery.prototype, [...Object.keys(GALLERY_METHODS), 'save'], aroundEngine);
+// Every public method rejects only with WebverifyError.
+guardMethods(Gallery.prototype, [...Object.keys(GALLERY_METHODS), 'save']);
 guardMethods(Gallery, ['fromBytes', 'load']);
-
-/** A sealing key as bytes (the length is checked by the engine: at least 16). */
-function sealingKey(key) {
-  if (key instanceof Uint8Array) return key;
-  if (key instanceof ArrayBuffer) return new Uint8Array(key);
-  throw new WebverifyError('INVALID_INPUT', 'a sealing key must be a Uint8Array or ArrayBuffer of at least 16 random bytes');
-}
-
-function toBytes(bytes) {
-  if (bytes instanceof Uint8Array) return bytes;
-  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
-  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  throw new WebverifyError('INVALID_INPUT', 'expected the gallery as a Uint8Array or ArrayBuffer');
-}

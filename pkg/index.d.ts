@@ -188,6 +188,11 @@ export interface Verification {
   far: number | null;
   /** Faces found in each photo (the main one of each is compared); null with `face: 'none'`. */
   faces: [number, number] | null;
+  /** The face compared in each photo (its box, score and refined landmarks, in the photo's
+   * pixels); null with `face: 'none'`. */
+  mainFaces: [Face, Face] | null;
+  /** The 112x112 crops the model saw, with `crops: true`. */
+  crops?: [ImageData, ImageData];
   /** Each main face's quality: components in [0, 1] (1: no concern) and their product, `score`
    * (rejecting the lowest-scoring 10 % of LFW comparisons lowers the false non-match rate by a
    * sixth to a third: docs/ACCURACY.md); null with `face: 'none'`. */
@@ -349,16 +354,19 @@ export class Verifier {
   readonly backend: string;
   /** The WebAssembly build in use. */
   readonly wasmBuild: 'relaxed-simd' | 'simd';
-  /** The engine module running it: `cpu` (Flex alone, what a CPU verifier downloads; the full
-   * module is fetched on the first `fineTune`) or `full` (WebGPU, Flex and training). */
+  /** The engine module running it: `cpu` (Flex alone, what a CPU verifier downloads), `gpu`
+   * (WebGPU and Flex, what a WebGPU verifier downloads) or `full` (WebGPU, Flex and training:
+   * fetched by the first `fineTune`, or everything when a custom `wasmUrl` is given). */
   readonly wasmModule: 'cpu' | 'gpu' | 'full';
   readonly model: ModelInfo;
   embed(input: ImageInput, options?: { face?: FaceMode }): Promise<Float32Array>;
   embedBatch(inputs: ImageInput[], options?: { face?: FaceMode }): Promise<Float32Array[]>;
   embedRaw(inputs: ImageInput[]): Promise<Float32Array[]>;
-  /** `far`: pick the calibrated threshold at this false-accept rate (default 1e-3);
-   * `threshold`: use this cosine threshold instead. */
-  verify(a: ImageInput, b: ImageInput, options?: { far?: number; threshold?: number; face?: FaceMode }): Promise<Verification>;
+  /** One engine call. `far`: pick the calibrated threshold at this false-accept rate (default
+   * 1e-3); `threshold`: use this cosine threshold instead (it wins when both are given; `far`
+   * in the result is still the estimate at the observed similarity); `crops: true` adds the
+   * aligned crops the model saw. */
+  verify(a: ImageInput, b: ImageInput, options?: { far?: number; threshold?: number; face?: FaceMode; crops?: boolean }): Promise<Verification>;
   /** Refits the thresholds on the app's own labelled pairs (at least 100 impostor pairs). */
   calibrate(pairs: LabelledPair[], options?: { face?: FaceMode }): Promise<CalibrationResult>;
   /** Goes back to the calibration shipped with the model. */

@@ -190,3 +190,18 @@ export async function postArgument(kind, value, transfer, args = []) {
       return value;
   }
 }
+
+/** A sealing key as bytes (the length is checked by the engine: at least 16). */
+export function sealingKey(key) {
+  if (key instanceof Uint8Array) return key;
+  if (key instanceof ArrayBuffer) return new Uint8Array(key);
+  throw new WebverifyError('INVALID_INPUT', 'a sealing key must be a Uint8Array or ArrayBuffer of at least 16 random bytes');
+}
+
+/** Gallery bytes as a Uint8Array (INVALID_INPUT for anything else). */
+export function galleryBytes(bytes) {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  throw new WebverifyError('INVALID_INPUT', 'expected the gallery as a Uint8Array or ArrayBuffer');
+}

@@ -1,8 +1,8 @@
-// The one declaration of the package's remote-able API: every public method of Verifier and
-// Gallery that the worker runs, with how each argument crosses the worker boundary. The worker
-// client (worker-client.js) builds its methods from it, the worker (worker.js) accepts exactly
-// these, and the inline classes get their error wrapper from it; a test checks that index.d.ts
-// declares the same methods.
+// The one declaration of the package's engine API: every method of Verifier and Gallery that
+// runs in the host (host.js), with how each argument crosses to a worker. The public classes
+// (index.js, gallery.js) build their methods from it, the host accepts exactly these, and the
+// engine host gets its error wrapper from it; a test checks that index.d.ts declares the same
+// methods.
 //
 // Argument kinds: 'image' (one image source: DOM sources become a transferred ImageBitmap),
 // 'images' (an array of them, or embeddings), 'track' (frames for liveness: an array of images,

@@ -3,8 +3,8 @@
 // engine, a held lock), so nothing in it can be trusted again. Inline, this thread keeps going
 // on a fresh instance of the same compiled module: the calls in flight fail with INTERNAL, the
 // next call re-instantiates the module and each Verifier rebuilds its engine (model, tuned
-// weights and calibration restored: index.js). In worker mode the page's client restarts the
-// whole worker instead (worker-client.js).
+// weights and calibration restored: engine-host.js). The same happens in the worker, where the
+// host runs the same code; only a worker that dies outright is restarted (transport.js).
 //
 // A trap inside an async engine call happens in a microtask of wasm-bindgen-futures, not in
 // our call: its promise would never settle. The global error listener sees it and fails every
@@ -35,7 +35,7 @@ let recovering = null;
 /** Bumped by each re-instantiation: engines and galleries of an older generation are dead. */
 let generation = 0;
 let watching = false;
-/** The wasm-bindgen glue of every module this thread loaded (loading.js: `cpu`, `full`). A trap
+/** The wasm-bindgen glue of every module this thread loaded (loading.js: `cpu`, `gpu`, `full`). A trap
  * does not say which instance trapped, so all are re-instantiated. */
 const glues = new Set();
 

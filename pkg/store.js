@@ -3,7 +3,11 @@
 // salt stored beside the ciphertext. Only template bytes are stored, never images.
 import { WebverifyError, guardMethods } from './errors.js';
 
-const PBKDF2_ITERATIONS = 600_000; // OWASP's 2023 figure for PBKDF2-HMAC-SHA256
+const PBKDF2_ITERATIONS = 600_000; // OWASP's 2023 figure for PBKDF2-HMAC-SHA256; new records only
+/** The most iterations a stored record may ask for: a record is opened with the count it was
+ * written with (so raising PBKDF2_ITERATIONS later keeps old galleries readable), and a garbled
+ * count must not stall the page for hours. */
+const MAX_PBKDF2_ITERATIONS = 10_000_000;
 const FORMAT = 1;
 
 function request(r) {
@@ -42,11 +46,11 @@ export class IndexedDBStore {
     return request(open);
   }
 
-  async #key(salt) {
+  async #key(salt, iterations) {
     if (typeof this.#secret !== 'string') return this.#secret;
     const material = await crypto.subtle.importKey('raw', new TextEncoder().encode(this.#secret), 'PBKDF2', false, ['deriveKey']);
     return crypto.subtle.deriveKey(
-      { name: 'PBKDF2', hash: 'SHA-256', salt, iterations: PBKDF2_ITERATIONS },
+      { name: 'PBKDF2', hash: 'SHA-256', salt, iterations },
       material, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt'],
     );
   }
@@ -56,7 +60,7 @@ export class IndexedDBStore {
     const salt = crypto.getRandomValues(new Uint8Array(16));
     const iv = crypto.getRandomValues(new Uint8Array(12));
     const additionalData = new TextEncoder().encode(this.#record);
-    const ciphertext = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData }, await this.#key(salt), bytes));
+    const ciphertext = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData }, await this.#key(salt, PBKDF2_ITERATIONS), bytes));
     const kdf = typeof this.#secret === 'string' ? { name: 'PBKDF2-SHA-256', iterations: PBKDF2_ITERATIONS, salt } : { name: 'none' };
     const db = await this.#open();
     try {
@@ -88,7 +92,7 @@ export class IndexedDBStore {
       throw new WebverifyError('FORMAT_VERSION', `the stored gallery uses storage format ${stored.format}; this package reads ${FORMAT}`);
     }
     const { kdf, iv, ciphertext } = stored;
-    const kdfOk = kdf && (kdf.name === 'none' || (kdf.name === 'PBKDF2-SHA-256' && bytes(kdf.salt, 16) && Number.isInteger(kdf.iterations) && kdf.iterations > 0));
+    const kdfOk = kdf && (kdf.name === 'none' || (kdf.name === 'PBKDF2-SHA-256' && bytes(kdf.salt, 16) && Number.isInteger(kdf.iterations) && kdf.iterations > 0 && kdf.iterations <= MAX_PBKDF2_ITERATIONS));
     if (!kdfOk || !bytes(iv, 12) || !bytes(ciphertext)) {
       throw new WebverifyError('CORRUPT_DATA', 'the stored record lacks or garbles its kdf, iv or ciphertext; it was not written by this package');
     }
@@ -97,7 +101,8 @@ export class IndexedDBStore {
     }
     try {
       const additionalData = new TextEncoder().encode(this.#record);
-      const key = await this.#key(stored.kdf.salt);
+      // The record's own iteration count, not today's constant.
+      const key = await this.#key(stored.kdf.salt, stored.kdf.iterations);
       return new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: stored.iv, additionalData }, key, stored.ciphertext));
     } catch (e) {
       throw new WebverifyError('WRONG_KEY', 'cannot decrypt the stored gallery: wrong key or passphrase, or the record was modified', { cause: e });

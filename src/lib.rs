@@ -5,10 +5,19 @@
 //!
 //! ```no_run
 //! # fn main() -> webverify::Result<()> {
-//! use webverify::{Backend, Embedder, Image};
-//! let embedder = Embedder::from_path("models/mobilefacenet.safetensors", Backend::Flex)?;
-//! let result = embedder.verify(&Image::open("a.png")?, &Image::open("b.png")?)?;
-//! println!("similarity {:.3}, match: {}", result.similarity, result.is_match);
+//! use webverify::{Backend, FaceMode, Image, Pipeline, Threshold};
+//! // The embedder and the face detector: photos in, faces found and aligned, then compared.
+//! let pipeline = Pipeline::from_paths(
+//!     webverify::DEFAULT_WEIGHTS_PATH,
+//!     webverify::DEFAULT_DETECTOR_PATH,
+//!     Backend::Flex,
+//! )?;
+//! let a = Image::open("a.jpg")?;
+//! let b = Image::open("b.jpg")?;
+//! // At the calibrated threshold for a false-accept rate of 1e-3 (the default).
+//! let result = pipeline.verify(&a, &b, FaceMode::Detect, Threshold::AtFar(None))?;
+//! let v = result.verification;
+//! println!("similarity {:.3}, match: {}, FAR {:?}", v.similarity, v.is_match, v.far);
 //! # Ok(()) }
 //! ```
 //!
@@ -61,7 +70,7 @@ pub use backend::Backend;
 pub use error::{Error, ErrorCode, Result};
 pub use face::detect::{BoundingBox, Detector, Face, Landmarks};
 pub use face::mesh::{FaceMesh, HeadPose, Mesh};
-pub use face::pipeline::{Embedded, Pipeline};
+pub use face::pipeline::{Embedded, PhotoVerification, Pipeline};
 pub use face::prepared::{FaceMode, Prepared};
 pub use face::quality;
 pub use gallery::enroll::{EnrollReport, CONSISTENCY_FAR};
@@ -75,7 +84,7 @@ pub use nn::profile::{LayerKind, LayerTimes};
 pub use random::Rng;
 pub use score::calibration::{Calibration, FarThreshold, Refit, ThresholdSource, DEFAULT_FAR};
 pub use score::embedder::Embedder;
-pub use score::verify::{verify, Verification, DEFAULT_THRESHOLD};
+pub use score::verify::{verify, Threshold, Verification, DEFAULT_THRESHOLD};
 #[cfg(feature = "train")]
 pub use train::{fine_tune, FineTuned, Loss, Progress, TrainConfig, TrainingSet};
 pub use vector::similarity;

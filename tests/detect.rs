@@ -135,11 +135,19 @@ fn no_face_is_a_typed_error_and_aligned_faces_still_match() {
             .copy_from_slice(&face.as_rgb()[y * w * 3..(y + 1) * w * 3]);
     }
     let shifted = Image::from_pixels(&canvas, 300, 220, webverify::PixelFormat::Rgb, None).unwrap();
-    let v = pipeline
-        .verify(&face, &shifted, FaceMode::Detect, None)
+    let verified = pipeline
+        .verify(&face, &shifted, FaceMode::Detect, webverify::Threshold::AtFar(None))
         .unwrap();
+    let v = verified.verification;
     assert!(v.similarity > 0.9, "similarity {}", v.similarity);
     assert_eq!(v.faces, Some([1, 1]), "one face in each photo");
+    // One call carries what a page draws: the faces compared (the shifted one 150 px right and
+    // 60 px down of the original), their quality and the crops the model saw.
+    let [fa, fb] = verified.main_faces.expect("faces with FaceMode::Detect");
+    assert!((fb.bbox.x - fa.bbox.x - 150.0).abs() < 4.0, "{fa:?} {fb:?}");
+    assert!((fb.bbox.y - fa.bbox.y - 60.0).abs() < 4.0, "{fa:?} {fb:?}");
+    assert!(verified.quality.is_some());
+    assert!(verified.crops.iter().all(|c| c.width() == 112 && c.height() == 112));
     assert_eq!(
         pipeline
             .prepare(&shifted, FaceMode::Detect)

@@ -76,8 +76,9 @@ function update() {
   for (const which of ['a', 'b']) $(`snap-${which}`).disabled = !(verifier && camera.srcObject && camera.readyState >= 2);
 }
 
-/** Draws the image, and when `faces` is given (after a comparison) the faces found in it. */
-function draw(which, faces = null) {
+/** Draws the image, and when `face` is given (after a comparison) the face that was compared,
+ * with `found` faces in the photo in all. */
+function draw(which, face = null, found = 0) {
   const bitmap = images[which];
   const canvas = $(`view-${which}`);
   const ctx = canvas.getContext('2d');
@@ -88,19 +89,17 @@ function draw(which, faces = null) {
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   ctx.drawImage(bitmap, dx, dy, bitmap.width * scale, bitmap.height * scale);
   ctx.translate(dx, dy);
-  if (!faces) {
+  if (!face) {
     delete canvas.dataset.faces;
     return;
   }
-  // Every face found, with its six landmarks.
-  faces.forEach((f) => {
-    ctx.strokeStyle = '#39d353';
-    ctx.lineWidth = 2;
-    ctx.strokeRect(f.box.x * scale, f.box.y * scale, f.box.width * scale, f.box.height * scale);
-    ctx.fillStyle = ctx.strokeStyle;
-    for (const [x, y] of Object.values(f.landmarks)) ctx.fillRect(x * scale - 1.5, y * scale - 1.5, 3, 3);
-  });
-  canvas.dataset.faces = String(faces.length);
+  // The compared face, with its six landmarks.
+  ctx.strokeStyle = '#39d353';
+  ctx.lineWidth = 2;
+  ctx.strokeRect(face.box.x * scale, face.box.y * scale, face.box.width * scale, face.box.height * scale);
+  ctx.fillStyle = ctx.strokeStyle;
+  for (const [x, y] of Object.values(face.landmarks)) ctx.fillRect(x * scale - 1.5, y * scale - 1.5, 3, 3);
+  canvas.dataset.faces = String(found);
 }
 
 async function pick(which, source) {
@@ -114,13 +113,13 @@ async function compare() {
   $('compare').disabled = true;
   try {
     const t = performance.now();
-    const result = await verifier.verify(images.a, images.b);
+    // One engine call: the verdict, the faces compared and the crops the model saw.
+    const result = await verifier.verify(images.a, images.b, { crops: true });
     const ms = performance.now() - t;
-    for (const which of ['a', 'b']) {
-      // What the model saw: the faces found and the aligned 112x112 crop.
-      draw(which, await verifier.detect(images[which]));
-      $(`crop-${which}`).getContext('2d').putImageData(await verifier.alignedFace(images[which]), 0, 0);
-    }
+    ['a', 'b'].forEach((which, i) => {
+      draw(which, result.mainFaces[i], result.faces[i]);
+      $(`crop-${which}`).getContext('2d').putImageData(result.crops[i], 0, 0);
+    });
     $('similarity').textContent = result.similarity.toFixed(4);
     $('verdict').textContent = result.match
       ? `same person (similarity ≥ ${result.threshold.toFixed(2)})`

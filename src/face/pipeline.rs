@@ -7,10 +7,10 @@ use crate::face::align::{align_face, align_face_five};
 use crate::face::detect::{Detector, Face, Landmarks};
 use crate::face::mesh::{FaceMesh, HeadPose, Mesh};
 use crate::face::prepared::{FaceMode, Prepared};
-use crate::face::quality::{photo_issues, Issue, Offered};
+use crate::face::quality::{photo_issues, Issue, Offered, Quality};
 use crate::image::Image;
 use crate::score::embedder::Embedder;
-use crate::score::verify::Verification;
+use crate::score::verify::{Threshold, Verification};
 
 /// The mesh's face probability below which its points are not used for alignment.
 const MESH_MIN_FACE: f32 = 0.5;
@@ -202,28 +202,57 @@ impl Pipeline {
             faces,
             main,
             quality,
+            crops,
         })
     }
 
-    /// Are the main faces of `a` and `b` the same person? At the calibrated threshold for
-    /// `far` (default [`crate::score::calibration::DEFAULT_FAR`]); the result says how many faces each
-    /// photo held.
+    /// Are the main faces of `a` and `b` the same person? Both photos are prepared and embedded
+    /// as one batch and compared at the threshold `rule` names; the result carries what a page
+    /// shows beside the verdict (the faces compared, their quality and crops), so that one call
+    /// answers a comparison.
     pub async fn verify_async(
         &self,
         a: &Image,
         b: &Image,
         mode: FaceMode,
-        far: Option<f64>,
-    ) -> Result<Verification> {
+        rule: Threshold,
+    ) -> Result<PhotoVerification> {
         let e = self
             .embed_photos_async(&[a.clone(), b.clone()], mode)
             .await?;
-        let mut v = self
+        let mut verification = self
             .embedder
-            .compare(&e.embeddings[0], &e.embeddings[1], far)?;
-        v.faces = e.faces[0].zip(e.faces[1]).map(|(x, y)| [x, y]);
-        Ok(v)
+            .decide(&e.embeddings[0], &e.embeddings[1], rule)?;
+        verification.faces = e.faces[0].zip(e.faces[1]).map(|(x, y)| [x, y]);
+        let pair = |v: &[Option<_>]| v[0].zip(v[1]).map(|(x, y)| [x, y]);
+        let [crop_a, crop_b]: [Image; 2] = e
+            .crops
+            .try_into()
+            .map_err(|_| Error::Inference("two photos gave other than two crops".into()))?;
+        Ok(PhotoVerification {
+            verification,
+            main_faces: pair(&e.main),
+            quality: pair(&e.quality),
+            crops: [crop_a, crop_b],
+        })
     }
+}
+
+/// A verification of two photos: the verdict and what it was made from.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhotoVerification {
+    /// Similarity, match, threshold, FAR and the number of faces in each photo.
+    #[serde(flatten)]
+    pub verification: Verification,
+    /// The face compared in each photo, with refined landmarks (`None` with [`FaceMode::None`]).
+    pub main_faces: Option<[Face; 2]>,
+    /// The quality of each compared face (`None` with [`FaceMode::None`]).
+    pub quality: Option<[Quality; 2]>,
+    /// The aligned crops the model saw (112x112 RGB); not serialised: bindings pass them as
+    /// bytes when asked.
+    #[serde(skip)]
+    pub crops: [Image; 2],
 }
 
 impl Pipeline {
@@ -296,6 +325,8 @@ pub struct Embedded {
     /// The face each embedding was made from, with refined landmarks (`None` with
     /// [`FaceMode::None`]).
     pub main: Vec<Option<Face>>,
+    /// The aligned crops the embeddings were made from.
+    pub crops: Vec<Image>,
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -332,8 +363,8 @@ impl Pipeline {
         a: &Image,
         b: &Image,
         mode: FaceMode,
-        far: Option<f64>,
-    ) -> Result<Verification> {
-        pollster::block_on(self.verify_async(a, b, mode, far))
+        rule: Threshold,
+    ) -> Result<PhotoVerification> {
+        pollster::block_on(self.verify_async(a, b, mode, rule))
     }
 }

@@ -7,7 +7,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::backend::{read_back_error, Backend};
 use crate::error::{Error, Result};
@@ -19,7 +19,7 @@ use crate::nn::cpu::PackedNetwork;
 use crate::nn::mobilefacenet::{Architecture, MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE};
 use crate::nn::profile::LayerTimes;
 use crate::score::calibration::{Calibration, Refit, ThresholdSource, DEFAULT_FAR};
-use crate::score::verify::{self, Verification, DEFAULT_THRESHOLD};
+use crate::score::verify::{self, Threshold, Verification, DEFAULT_THRESHOLD};
 
 /// Metadata of a tuned weights file that describes its recipe and is kept on re-export.
 const TUNED_RECIPE_KEYS: [&str; 11] = [
@@ -193,10 +193,7 @@ impl Embedder {
     /// use, on the probe image. `INVALID_INPUT` on other backends (WebGPU runs asynchronously,
     /// so its ops cannot be timed one by one from here).
     pub fn profile_layers(&self, rounds: usize) -> Result<(LayerTimes, LayerTimes)> {
-        let packed = match self.current.read() {
-            Ok(c) => c.packed.clone(),
-            Err(_) => self.shipped_packed.clone(),
-        };
+        let packed = self.current().packed.clone();
         let Some(packed) = packed.filter(|_| rounds > 0) else {
             return Err(Error::InvalidInput(
                 "the layer profile runs on the flex backend, with rounds ≥ 1".into(),
@@ -223,10 +220,7 @@ impl Embedder {
     /// The burn module is cloned only when it is the one that will run (an A/B of the two in
     /// Chromium showed no measurable difference per call; it is simply not needed).
     fn current_model(&self) -> Model {
-        let packed = match self.current.read() {
-            Ok(c) => c.packed.clone(),
-            Err(_) => self.shipped_packed.clone(),
-        };
+        let packed = self.current().packed.clone();
         match packed.filter(|_| self.packed_kernels.load(Ordering::Relaxed)) {
             Some(p) => Model::Packed(p),
             None => Model::Burn(self.network()),
@@ -235,10 +229,7 @@ impl Embedder {
 
     /// The network in use (a cheap handle: tensors are shared).
     pub fn network(&self) -> Network {
-        match self.current.read() {
-            Ok(c) => c.network.clone(),
-            Err(_) => self.shipped_network(),
-        }
+        self.current().network.clone()
     }
 
     /// The network as shipped, without any tuning.
@@ -256,16 +247,13 @@ impl Embedder {
 
     /// What the tuned model in use was tuned from and how (`None`: the shipped model).
     pub fn tuned(&self) -> Option<TunedInfo> {
-        self.current.read().ok().and_then(|c| c.tuned.clone())
+        self.current().tuned.clone()
     }
 
     /// True when a tuned model uses the calibration of the model before it (its weights carry
     /// none): thresholds by FAR are then estimates for the old model; refit with `calibrate`.
     pub fn calibration_inherited(&self) -> bool {
-        self.current
-            .read()
-            .map(|c| c.calibration_inherited)
-            .unwrap_or(false)
+        self.current().calibration_inherited
     }
 
     /// Uses tuned weights (a file from [`crate::io::tuned::export`]) on top of the shipped model.
@@ -289,15 +277,13 @@ impl Embedder {
         if let Some(c) = file_calibration {
             self.set_calibration(Some(c));
         }
-        if let Ok(mut current) = self.current.write() {
-            *current = Current {
-                network,
-                packed,
-                info: info.clone(),
-                tuned: Some(tuned),
-                calibration_inherited: inherited,
-            };
-        }
+        *self.current_mut() = Current {
+            network,
+            packed,
+            info: info.clone(),
+            tuned: Some(tuned),
+            calibration_inherited: inherited,
+        };
         Ok(info)
     }
 
@@ -335,15 +321,13 @@ impl Embedder {
 
     /// Goes back to the shipped weights and their calibration.
     pub fn reset_model(&self) {
-        if let Ok(mut current) = self.current.write() {
-            *current = Current {
-                network: self.shipped_network(),
-                packed: self.shipped_packed.clone(),
-                info: self.shipped_info.clone(),
-                tuned: None,
-                calibration_inherited: false,
-            };
-        }
+        *self.current_mut() = Current {
+            network: self.shipped_network(),
+            packed: self.shipped_packed.clone(),
+            info: self.shipped_info.clone(),
+            tuned: None,
+            calibration_inherited: false,
+        };
         self.reset_calibration();
     }
 
@@ -377,22 +361,39 @@ impl Embedder {
 
     /// Name, checksum and shape of the weights in use (a tuned model's own checksum).
     pub fn model_info(&self) -> ModelInfo {
-        match self.current.read() {
-            Ok(c) => c.info.clone(),
-            Err(_) => self.shipped_info.clone(),
-        }
+        self.current().info.clone()
     }
 
     /// The score calibration in use (shipped with the weights or refitted).
     pub fn calibration(&self) -> Option<Calibration> {
-        self.calibration.read().ok().and_then(|c| c.clone())
+        self.calibration_now().clone()
+    }
+
+    /// The calibration in use, borrowed (a comparison reads it without a copy).
+    fn calibration_now(&self) -> RwLockReadGuard<'_, Option<Calibration>> {
+        self.calibration
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Replaces the calibration.
     pub fn set_calibration(&self, calibration: Option<Calibration>) {
-        if let Ok(mut c) = self.calibration.write() {
-            *c = calibration;
-        }
+        *self
+            .calibration
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = calibration;
+    }
+
+    /// The model in use. A lock poisoned by a panic elsewhere still holds a whole `Current`
+    /// (it is only ever replaced whole), so its value is used: falling back to the shipped
+    /// model would silently verify with a different network than the one loaded.
+    fn current(&self) -> RwLockReadGuard<'_, Current> {
+        self.current.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The model in use, to replace (see [`Self::current`] on poisoning).
+    fn current_mut(&self) -> RwLockWriteGuard<'_, Current> {
+        self.current.write().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Refits the calibration on the user's labelled pairs of embeddings `(a, b, same person)`
@@ -454,7 +455,7 @@ impl Embedder {
     /// 1e-3), the shipped calibration's threshold is used at that FAR, so that `calibrate` never
     /// makes a plain `verify()` fail; [`Embedder::calibrate`] reports where it does so.
     pub fn threshold(&self, far: Option<f64>) -> Result<f32> {
-        match (self.calibration(), far) {
+        match (self.calibration_now().as_ref(), far) {
             (Some(c), far) => {
                 let far = far.unwrap_or(DEFAULT_FAR);
                 match &self.shipped_calibration {
@@ -491,7 +492,8 @@ impl Embedder {
     /// The estimated false-accept rate of a 1:N search over `comparisons` comparisons whose best
     /// score is `similarity` (`None` without a calibration).
     pub fn search_far_at(&self, similarity: f32, comparisons: usize) -> Option<f64> {
-        self.calibration()
+        self.calibration_now()
+            .as_ref()
             .map(|c| crate::score::calibration::search_far(c.far_at(similarity), comparisons))
     }
 
@@ -517,8 +519,19 @@ impl Embedder {
     /// Compares two embeddings at the threshold for `far`, with the FAR estimated at their
     /// similarity.
     pub fn compare(&self, a: &[f32], b: &[f32], far: Option<f64>) -> Result<Verification> {
-        let mut v = verify::verify(a, b, self.threshold(far)?)?;
-        v.far = self.calibration().map(|c| c.far_at(v.similarity));
+        self.decide(a, b, Threshold::AtFar(far))
+    }
+
+    /// Compares two embeddings at the threshold `rule` names (a cosine given by the caller is
+    /// used as it is: it needs no calibration), with the FAR estimated at their similarity
+    /// whenever the model is calibrated.
+    pub fn decide(&self, a: &[f32], b: &[f32], rule: Threshold) -> Result<Verification> {
+        let threshold = match rule {
+            Threshold::Cosine(t) => t,
+            Threshold::AtFar(far) => self.threshold(far)?,
+        };
+        let mut v = verify::verify(a, b, threshold)?;
+        v.far = self.calibration_now().as_ref().map(|c| c.far_at(v.similarity));
         Ok(v)
     }
 
@@ -635,5 +648,66 @@ impl Embedder {
     /// Embeds both crops and compares them (blocking).
     pub fn verify(&self, a: &Image, b: &Image) -> Result<Verification> {
         pollster::block_on(self.verify_async(a, b))
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+
+    fn embedder() -> Embedder {
+        Embedder::from_path(crate::DEFAULT_WEIGHTS_PATH, Backend::Flex).unwrap()
+    }
+
+    /// Panics while holding both write locks, as a bug in another thread would.
+    fn poison(e: &Embedder) {
+        std::thread::scope(|s| {
+            let _ = s
+                .spawn(|| {
+                    let _current = e.current.write().unwrap();
+                    let _calibration = e.calibration.write().unwrap();
+                    panic!("poisoning the locks on purpose");
+                })
+                .join();
+        });
+        assert!(e.current.is_poisoned() && e.calibration.is_poisoned());
+    }
+
+    #[test]
+    fn a_poisoned_lock_keeps_the_model_and_calibration_in_use() {
+        let e = embedder();
+        // A model other than the shipped one in use (what a tuned import leaves).
+        let mut tuned = e.model_info();
+        tuned.name = "tuned-for-the-test".into();
+        e.current_mut().info = tuned.clone();
+        e.set_calibration(None);
+        poison(&e);
+        assert_eq!(e.model_info().name, tuned.name, "not the shipped model");
+        assert!(e.calibration().is_none(), "not the shipped calibration");
+        // Writes still land.
+        e.reset_model();
+        assert_eq!(e.model_info().name, e.shipped_info().name);
+        assert!(e.calibration().is_some());
+    }
+
+    #[test]
+    fn an_explicit_threshold_wins_over_far() {
+        let e = embedder();
+        let a = [1.0, 0.0];
+        let b = [1.0, 1.0];
+        // The shipped calibration cannot support FAR 1e-9: asked for it alone, an error...
+        assert_eq!(
+            e.decide(&a, &b, Threshold::AtFar(Some(1e-9)))
+                .unwrap_err()
+                .code(),
+            "INVALID_INPUT"
+        );
+        // ...but with a threshold named as well, that threshold decides, and FAR is estimated.
+        let v = e
+            .decide(&a, &b, Threshold::from_options(Some(1e-9), Some(0.5)))
+            .unwrap();
+        assert_eq!(v.threshold, 0.5);
+        assert!(v.is_match);
+        assert!(v.far.is_some());
     }
 }

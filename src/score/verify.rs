@@ -7,6 +7,27 @@ pub use crate::vector::similarity;
 /// calibration; calibrated models use the threshold at [`crate::score::calibration::DEFAULT_FAR`].
 pub const DEFAULT_THRESHOLD: f32 = 0.45;
 
+/// How a comparison's threshold is chosen.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Threshold {
+    /// The calibrated threshold at this false-accept rate (default
+    /// [`crate::score::calibration::DEFAULT_FAR`]).
+    AtFar(Option<f64>),
+    /// A cosine the caller chose; it needs no calibration.
+    Cosine(f32),
+}
+
+impl Threshold {
+    /// The rule of the options `{ far, threshold }`: an explicit threshold wins over `far`
+    /// (a calibration that cannot support `far` must not fail a call that named its threshold).
+    pub fn from_options(far: Option<f64>, threshold: Option<f32>) -> Self {
+        match threshold {
+            Some(t) => Threshold::Cosine(t),
+            None => Threshold::AtFar(far),
+        }
+    }
+}
+
 /// The answer to "are these the same?".
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Verification {

@@ -586,7 +586,12 @@ fn run(command: Command) -> crate::Result<()> {
         }
         Command::Verify { a, b, far, models } => {
             let (pipeline, mode) = models.load()?;
-            let v = pipeline.verify(&Image::open(&a)?, &Image::open(&b)?, mode, far)?;
+            let v = pipeline.verify(
+                &Image::open(&a)?,
+                &Image::open(&b)?,
+                mode,
+                crate::score::verify::Threshold::AtFar(far),
+            )?;
             println!("{}", serde_json::to_string(&v).unwrap_or_default());
         }
         #[cfg(feature = "train")]

@@ -28,7 +28,7 @@ pub use config::{Loss, TrainConfig};
 pub use tune::FineTuned;
 
 /// Reported after every step.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Progress {
     /// Steps done (1-based).
     pub step: usize,

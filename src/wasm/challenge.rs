@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::engine::{unpack, Engine};
-use super::{js_error, set, to_js};
+use super::{set, to_js};
 use crate::error::Error;
 use crate::face::mesh::FaceMesh;
 use crate::liveness::challenge::{observe_async, Action, Challenge, DEFAULT_STEP_MS};
@@ -25,7 +25,7 @@ impl Engine {
     #[wasm_bindgen(js_name = loadChallengeMesh)]
     pub fn load_challenge_mesh(&self, weights: Vec<u8>) -> Result<(), JsValue> {
         let mesh = FaceMesh::with_device(&weights, self.inner.embedder.device().clone())
-            .map_err(js_error)?;
+            ?;
         *self.challenge_mesh.borrow_mut() = Some(Rc::new(mesh));
         Ok(())
     }
@@ -51,13 +51,13 @@ impl Engine {
         threshold: Option<f32>,
     ) -> Result<JsValue, JsValue> {
         let liveness = self.liveness.borrow().clone().ok_or_else(|| {
-            js_error(Error::InvalidInput(
+            JsValue::from(Error::InvalidInput(
                 "no liveness model is loaded (loadLiveness)".into(),
             ))
         })?;
         let actions = match (steps, count) {
             (Some(_), Some(_)) => {
-                return Err(js_error(Error::InvalidInput(
+                return Err(JsValue::from(Error::InvalidInput(
                     "pass steps or count, not both".into(),
                 )))
             }
@@ -65,22 +65,22 @@ impl Engine {
                 .iter()
                 .map(|n| Action::parse(n))
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(js_error)?,
+                ?,
             (None, count) => {
                 Challenge::random_steps(count.map_or(DEFAULT_COUNT, |c| c as usize), seed as u64)
-                    .map_err(js_error)?
+                    ?
             }
         };
         let threshold = liveness
             .threshold(bpcer.unwrap_or(DEFAULT_BPCER), threshold)
-            .map_err(js_error)?;
+            ?;
         let challenge = Challenge::new(actions, step_ms.unwrap_or(DEFAULT_STEP_MS), threshold)
-            .map_err(js_error)?;
+            ?;
         let out = Object::new();
         set(
             &out,
             "state",
-            challenge.to_state().map_err(js_error)?.into(),
+            challenge.to_state()?.into(),
         );
         set(&out, "status", to_js(&challenge.status(0.0))?);
         Ok(out.into())
@@ -102,7 +102,7 @@ impl Engine {
         let loaded_mesh = self.challenge_mesh.borrow().clone();
         future_to_promise(async move {
             let liveness = liveness.ok_or_else(|| {
-                js_error(Error::InvalidInput(
+                JsValue::from(Error::InvalidInput(
                     "no liveness model is loaded (loadLiveness)".into(),
                 ))
             })?;
@@ -111,27 +111,27 @@ impl Engine {
                 .as_ref()
                 .or(loaded_mesh.as_deref())
                 .ok_or_else(|| {
-                    js_error(Error::InvalidInput(
+                    JsValue::from(Error::InvalidInput(
                         "no face mesh is loaded (loadChallengeMesh)".into(),
                     ))
                 })?;
-            let mut challenge = Challenge::from_state(&state).map_err(js_error)?;
-            let frames = unpack(&data, &shapes).map_err(js_error)?;
+            let mut challenge = Challenge::from_state(&state)?;
+            let frames = unpack(&data, &shapes)?;
             let [frame] = <[_; 1]>::try_from(frames).map_err(|f: Vec<_>| {
-                js_error(Error::InvalidInput(format!(
+                JsValue::from(Error::InvalidInput(format!(
                     "a challenge takes one frame at a time, not {}",
                     f.len()
                 )))
             })?;
             let seen = observe_async(&inner, mesh, &liveness, &frame)
                 .await
-                .map_err(js_error)?;
-            let status = challenge.observe(t_ms, seen).map_err(js_error)?;
+                ?;
+            let status = challenge.observe(t_ms, seen)?;
             let out = Object::new();
             set(
                 &out,
                 "state",
-                challenge.to_state().map_err(js_error)?.into(),
+                challenge.to_state()?.into(),
             );
             set(&out, "status", to_js(&status)?);
             set(&out, "seen", to_js(&seen)?);

@@ -3,11 +3,11 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Float32Array, Object, Promise};
+use js_sys::{Float32Array, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::{js_error, set, to_js};
+use super::{to_js, with_arrays};
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::face::detect::Detector;
@@ -18,6 +18,7 @@ use crate::image::Image;
 use crate::liveness::Liveness;
 use crate::score::calibration::Calibration;
 use crate::score::embedder::Embedder;
+use crate::score::verify::Threshold;
 
 /// A loaded model on one backend.
 #[wasm_bindgen]
@@ -43,7 +44,7 @@ impl Engine {
         mesh: Option<Vec<u8>>,
         sha256s: Option<Vec<String>>,
     ) -> Result<Engine, JsValue> {
-        let backend = Backend::parse(&backend).map_err(js_error)?;
+        let backend = Backend::parse(&backend)?;
         let digest = |i: usize| {
             sha256s
                 .as_ref()
@@ -53,17 +54,17 @@ impl Engine {
         };
         let embedder = Embedder::load_digested(&weights, digest(0), backend)
             .await
-            .map_err(js_error)?;
+            ?;
         let device = || embedder.device().clone();
         let detector = match detector {
             Some(bytes) => Some(
-                Detector::with_device_digested(&bytes, digest(1), device()).map_err(js_error)?,
+                Detector::with_device_digested(&bytes, digest(1), device())?,
             ),
             None => None,
         };
         let mesh = match mesh {
             Some(bytes) => Some(
-                FaceMesh::with_device_digested(&bytes, digest(2), device()).map_err(js_error)?,
+                FaceMesh::with_device_digested(&bytes, digest(2), device())?,
             ),
             None => None,
         };
@@ -95,13 +96,47 @@ impl Engine {
     /// calibrated one at `far` (default 1e-3) when the weights carry a calibration, and `far`
     /// in the result estimates the false-accept rate at this similarity (null without one).
     pub fn compare(&self, a: &[f32], b: &[f32], far: Option<f64>) -> Result<JsValue, JsValue> {
-        let v = self.inner.embedder.compare(a, b, far).map_err(js_error)?;
-        let obj = Object::new();
-        set(&obj, "similarity", v.similarity.into());
-        set(&obj, "match", v.is_match.into());
-        set(&obj, "threshold", v.threshold.into());
-        set(&obj, "far", v.far.map_or(JsValue::NULL, JsValue::from));
-        Ok(obj.into())
+        to_js(&self.inner.embedder.compare(a, b, far)?)
+    }
+
+    /// Verifies two photos in one call: `data`/`shapes` hold both images packed as for
+    /// [`Engine::embed_batch`], `face` is `detect` or `none`; the threshold is `threshold` when
+    /// given (it wins over `far`), else the calibrated one at `far` (default 1e-3). Resolves to
+    /// `{ similarity, match, threshold, far, faces, mainFaces, quality }` and, with `crops`,
+    /// `crops`: the two 112x112 RGB crops the model saw, one after the other in a `Uint8Array`.
+    pub fn verify(
+        &self,
+        data: Vec<u8>,
+        shapes: Vec<u32>,
+        face: String,
+        far: Option<f64>,
+        threshold: Option<f32>,
+        crops: bool,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let images = unpack(&data, &shapes)?;
+            let [a, b] = images.as_slice() else {
+                return Err(Error::InvalidInput(format!(
+                    "verify compares two images, not {}",
+                    images.len()
+                ))
+                .into());
+            };
+            let mode = FaceMode::parse(&face)?;
+            let rule = Threshold::from_options(far, threshold);
+            let v = inner.verify_async(a, b, mode, rule).await?;
+            let mut arrays = Vec::new();
+            if crops {
+                let pixels: Vec<u8> = v
+                    .crops
+                    .iter()
+                    .flat_map(|c| c.resize_bilinear(112, 112).as_rgb().to_vec())
+                    .collect();
+                arrays.push(("crops", js_sys::Uint8Array::from(pixels.as_slice()).into()));
+            }
+            with_arrays(&v, arrays)
+        })
     }
 
     /// Embeds images packed one after another in `data`; `shapes` holds
@@ -114,28 +149,21 @@ impl Engine {
     pub fn embed_batch(&self, data: Vec<u8>, shapes: Vec<u32>, face: String) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let images = unpack(&data, &shapes).map_err(js_error)?;
-            let mode = FaceMode::parse(&face).map_err(js_error)?;
+            let images = unpack(&data, &shapes)?;
+            let mode = FaceMode::parse(&face)?;
             let embedded = inner
                 .embed_photos_async(&images, mode)
                 .await
-                .map_err(js_error)?;
-            let flat: Vec<f32> = embedded.embeddings.into_iter().flatten().collect();
-            let faces = js_sys::Array::new();
-            for n in embedded.faces {
-                faces.push(&n.map_or(JsValue::NULL, |n| (n as u32).into()));
-            }
-            let obj = Object::new();
-            set(
-                &obj,
-                "embeddings",
-                Float32Array::from(flat.as_slice()).into(),
-            );
-            set(&obj, "faces", faces.into());
-            // The faces the embeddings were made from (null entries with `none`).
-            set(&obj, "mainFaces", to_js(&embedded.main)?);
-            set(&obj, "quality", to_js(&embedded.quality)?);
-            Ok(obj.into())
+                ?;
+            let flat: Vec<f32> = embedded.embeddings.iter().flatten().copied().collect();
+            with_arrays(
+                &EmbeddedPhotos {
+                    faces: &embedded.faces,
+                    main_faces: &embedded.main,
+                    quality: &embedded.quality,
+                },
+                vec![("embeddings", Float32Array::from(flat.as_slice()).into())],
+            )
         })
     }
 
@@ -149,7 +177,7 @@ impl Engine {
             .inner
             .embedder
             .calibrate_packed(a, b, &same)
-            .map_err(js_error)?;
+            ?;
         to_js(&refit)
     }
 
@@ -162,14 +190,19 @@ impl Engine {
             .inner
             .embedder
             .profile_layers(rounds as usize)
-            .map_err(js_error)?;
+            ?;
         let rows = |t: &crate::nn::profile::LayerTimes| -> Vec<(&str, f64)> {
             t.0.iter().map(|(k, ms)| (k.label(), *ms)).collect()
         };
-        let obj = Object::new();
-        set(&obj, "kernels", to_js(&rows(&kernels))?);
-        set(&obj, "burn", to_js(&rows(&burn))?);
-        Ok(obj.into())
+        #[derive(serde::Serialize)]
+        struct Profile<'a> {
+            kernels: Vec<(&'a str, f64)>,
+            burn: Vec<(&'a str, f64)>,
+        }
+        to_js(&Profile {
+            kernels: rows(&kernels),
+            burn: rows(&burn),
+        })
     }
 
     /// Milliseconds per embedding on this engine's backend (median of `runs` after a warm-up):
@@ -182,7 +215,7 @@ impl Engine {
                 .embedder
                 .time_embedding(runs as usize)
                 .await
-                .map_err(js_error)?;
+                ?;
             Ok(ms.into())
         })
     }
@@ -218,7 +251,7 @@ impl Engine {
         let calibration = json
             .map(|j| Calibration::from_json(&j))
             .transpose()
-            .map_err(js_error)?;
+            ?;
         self.inner.embedder.set_calibration(calibration);
         Ok(())
     }
@@ -229,8 +262,8 @@ impl Engine {
     pub fn embed_raw(&self, data: Vec<u8>, shapes: Vec<u32>) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let images = unpack(&data, &shapes).map_err(js_error)?;
-            let embeddings = inner.embedder.embed_raw(&images).await.map_err(js_error)?;
+            let images = unpack(&data, &shapes)?;
+            let embeddings = inner.embedder.embed_raw(&images).await?;
             let flat: Vec<f32> = embeddings.into_iter().flatten().collect();
             Ok(Float32Array::from(flat.as_slice()).into())
         })
@@ -244,8 +277,8 @@ impl Engine {
     pub fn detect(&self, data: Vec<u8>, shapes: Vec<u32>) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let images = unpack(&data, &shapes).map_err(js_error)?;
-            let faces = inner.detect_async(&images[0]).await.map_err(js_error)?;
+            let images = unpack(&data, &shapes)?;
+            let faces = inner.detect_async(&images[0]).await?;
             to_js(&faces)
         })
     }
@@ -255,8 +288,8 @@ impl Engine {
     pub fn landmarks(&self, data: Vec<u8>, shapes: Vec<u32>) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let images = unpack(&data, &shapes).map_err(js_error)?;
-            let found = inner.landmarks_async(&images[0]).await.map_err(js_error)?;
+            let images = unpack(&data, &shapes)?;
+            let found = inner.landmarks_async(&images[0]).await?;
             to_js(&found)
         })
     }
@@ -266,12 +299,12 @@ impl Engine {
     pub fn aligned_face(&self, data: Vec<u8>, shapes: Vec<u32>, face: String) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let images = unpack(&data, &shapes).map_err(js_error)?;
-            let mode = FaceMode::parse(&face).map_err(js_error)?;
+            let images = unpack(&data, &shapes)?;
+            let mode = FaceMode::parse(&face)?;
             let prepared = inner
                 .prepare_async(&images[0], mode)
                 .await
-                .map_err(js_error)?;
+                ?;
             let crop = prepared.crop.resize_bilinear(112, 112);
             Ok(js_sys::Uint8Array::from(crop.as_rgb()).into())
         })
@@ -301,19 +334,14 @@ impl Engine {
     ) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let images = unpack(&data, &shapes).map_err(js_error)?;
-            let mode = FaceMode::parse(&face).map_err(js_error)?;
-            let config = crate::train::TrainConfig::from_json(&options).map_err(js_error)?;
+            let images = unpack(&data, &shapes)?;
+            let mode = FaceMode::parse(&face)?;
+            let config = crate::train::TrainConfig::from_json(&options)?;
             let labels: Option<Vec<usize>> =
                 (!labels.is_empty()).then(|| labels.iter().map(|&l| l as usize).collect());
             let tuned = inner
                 .fine_tune_async(&images, labels.as_deref(), mode, &config, |p| {
-                    let progress = Object::new();
-                    set(&progress, "step", (p.step as u32).into());
-                    set(&progress, "steps", (p.steps as u32).into());
-                    set(&progress, "loss", p.loss.into());
-                    set(&progress, "ms", p.ms.into());
-                    let returned = on_step.call1(&JsValue::NULL, &progress.into());
+                    let returned = to_js(&p).and_then(|p| on_step.call1(&JsValue::NULL, &p));
                     async move {
                         let value = match returned {
                             Ok(v) if v.is_instance_of::<Promise>() => {
@@ -326,17 +354,23 @@ impl Engine {
                     }
                 })
                 .await
-                .map_err(js_error)?;
-            let obj = Object::new();
-            set(
-                &obj,
-                "losses",
-                Float32Array::from(tuned.losses.as_slice()).into(),
-            );
-            set(&obj, "ms", tuned.ms.into());
-            set(&obj, "skipped", (tuned.skipped as u32).into());
-            set(&obj, "modelInfo", model_info(&inner.embedder));
-            Ok(obj.into())
+                ?;
+            #[derive(serde::Serialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Tuned {
+                ms: f64,
+                skipped: usize,
+                model_info: ModelSummary,
+            }
+            let summary = Tuned {
+                ms: tuned.ms,
+                skipped: tuned.skipped,
+                model_info: ModelSummary::of(&inner.embedder),
+            };
+            with_arrays(
+                &summary,
+                vec![("losses", Float32Array::from(tuned.losses.as_slice()).into())],
+            )
         })
     }
 }
@@ -351,7 +385,7 @@ impl Engine {
         let inner = self.inner.clone();
         future_to_promise(async move {
             Ok(
-                match inner.embedder.export_tuned().await.map_err(js_error)? {
+                match inner.embedder.export_tuned().await? {
                     Some(bytes) => js_sys::Uint8Array::from(bytes.as_slice()).into(),
                     None => JsValue::NULL,
                 },
@@ -370,7 +404,7 @@ impl Engine {
                 .embedder
                 .load_tuned_async(&bytes)
                 .await
-                .map_err(js_error)?;
+                ?;
             Ok(model_info(&inner.embedder))
         })
     }
@@ -382,46 +416,68 @@ impl Engine {
     }
 }
 
+/// What [`Engine::embed_batch`] returns beside the embeddings.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EmbeddedPhotos<'a> {
+    /// Faces found per image (null with `none`).
+    faces: &'a [Option<usize>],
+    /// The faces the embeddings were made from (null entries with `none`).
+    main_faces: &'a [Option<crate::face::detect::Face>],
+    quality: &'a [Option<crate::face::quality::Quality>],
+}
+
 /// What [`Engine::model_info`] returns, for the engine's getter and fine-tuning's result.
-fn model_info(embedder: &Embedder) -> JsValue {
-    let info = embedder.model_info();
-    let obj = Object::new();
-    set(&obj, "id", info.id().into());
-    set(&obj, "name", info.name.clone().into());
-    set(&obj, "sha256", info.sha256.clone().into());
-    set(&obj, "embeddingDim", (info.embedding_dim as u32).into());
-    set(&obj, "inputSize", (info.input_size as u32).into());
-    set(&obj, "formatVersion", info.format_version.into());
-    let tuned = match embedder.tuned() {
-        Some(t) => {
-            let meta = |k: &str| t.metadata.get(k).cloned();
-            let o = Object::new();
-            set(&o, "scope", t.scope.name().into());
-            set(&o, "baseSha256", t.base_sha256.clone().into());
-            set(&o, "baseId", embedder.shipped_info().id().into());
-            set(
-                &o,
-                "loss",
-                meta("loss").map_or(JsValue::NULL, JsValue::from),
-            );
-            set(
-                &o,
-                "steps",
-                meta("steps")
-                    .and_then(|v| v.parse::<u32>().ok())
-                    .map_or(JsValue::NULL, JsValue::from),
-            );
-            o.into()
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ModelSummary {
+    id: String,
+    name: String,
+    sha256: String,
+    embedding_dim: usize,
+    input_size: usize,
+    format_version: u32,
+    /// What a tuned model was tuned from and how (null: the shipped model).
+    tuned: Option<TunedSummary>,
+    calibration_inherited: bool,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TunedSummary {
+    scope: &'static str,
+    base_sha256: String,
+    base_id: String,
+    loss: Option<String>,
+    steps: Option<u32>,
+}
+
+impl ModelSummary {
+    fn of(embedder: &Embedder) -> Self {
+        let info = embedder.model_info();
+        let tuned = embedder.tuned().map(|t| TunedSummary {
+            scope: t.scope.name(),
+            base_sha256: t.base_sha256.clone(),
+            base_id: embedder.shipped_info().id(),
+            loss: t.metadata.get("loss").cloned(),
+            steps: t.metadata.get("steps").and_then(|v| v.parse().ok()),
+        });
+        ModelSummary {
+            id: info.id(),
+            name: info.name,
+            sha256: info.sha256,
+            embedding_dim: info.embedding_dim,
+            input_size: info.input_size,
+            format_version: info.format_version,
+            tuned,
+            calibration_inherited: embedder.calibration_inherited(),
         }
-        None => JsValue::NULL,
-    };
-    set(&obj, "tuned", tuned);
-    set(
-        &obj,
-        "calibrationInherited",
-        embedder.calibration_inherited().into(),
-    );
-    obj.into()
+    }
+}
+
+fn model_info(embedder: &Embedder) -> JsValue {
+    // A struct of strings and numbers always converts.
+    to_js(&ModelSummary::of(embedder)).unwrap_or(JsValue::NULL)
 }
 
 /// Splits the packed batch of [`Engine::embed_batch`] into images.

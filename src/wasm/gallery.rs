@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::engine::{unpack, Engine};
-use super::{js_error, to_js};
+use super::to_js;
 use crate::face::prepared::FaceMode;
 use crate::face::quality::Offered;
 use crate::gallery::identify::{SearchOptions, Searcher};
@@ -28,9 +28,9 @@ impl Engine {
     pub fn offer(&self, data: Vec<u8>, shapes: Vec<u32>, face: String) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let images = unpack(&data, &shapes).map_err(js_error)?;
-            let mode = FaceMode::parse(&face).map_err(js_error)?;
-            let items = inner.offer_async(&images, mode).await.map_err(js_error)?;
+            let images = unpack(&data, &shapes)?;
+            let mode = FaceMode::parse(&face)?;
+            let items = inner.offer_async(&images, mode).await?;
             Ok(Offer { items }.into())
         })
     }
@@ -70,7 +70,7 @@ impl WasmGallery {
             .inner
             .embedder
             .load_gallery(bytes)
-            .map_err(js_error)?;
+            ?;
         Ok(Self::wrap(gallery))
     }
 
@@ -82,7 +82,7 @@ impl WasmGallery {
             .inner
             .embedder
             .migrate_gallery(&mut self.inner.borrow_mut())
-            .map_err(js_error)?;
+            ?;
         self.searcher.invalidate();
         Ok(changed)
     }
@@ -95,7 +95,7 @@ impl WasmGallery {
     /// The gallery's bytes sealed (HMAC-SHA256) under `key`: see `io::sealed`.
     #[wasm_bindgen(js_name = toSealedBytes)]
     pub fn to_sealed_bytes(&self, key: &[u8]) -> Result<Vec<u8>, JsValue> {
-        self.inner.borrow().to_sealed_bytes(key).map_err(js_error)
+        self.inner.borrow().to_sealed_bytes(key).map_err(JsValue::from)
     }
 
     /// A gallery from `toSealedBytes` bytes: WRONG_KEY unless they check under `key`, then as
@@ -110,7 +110,7 @@ impl WasmGallery {
             .inner
             .embedder
             .load_sealed_gallery(bytes, key)
-            .map_err(js_error)?;
+            ?;
         Ok(Self::wrap(gallery))
     }
 
@@ -134,7 +134,7 @@ impl WasmGallery {
                 metadata.as_deref(),
                 force,
             )
-            .map_err(js_error)?;
+            ?;
         to_js(&report)
     }
 
@@ -149,7 +149,7 @@ impl WasmGallery {
         self.inner
             .borrow_mut()
             .enroll_packed(&id, embeddings, metadata.as_deref())
-            .map_err(js_error)
+            .map_err(JsValue::from)
     }
 
     /// Removes an identity; false when it was not enrolled.
@@ -195,7 +195,7 @@ impl WasmGallery {
         );
         future_to_promise(async move {
             let aggregation = match aggregation {
-                Some(a) => Aggregation::parse(&a).map_err(js_error)?,
+                Some(a) => Aggregation::parse(&a)?,
                 None => Aggregation::default(),
             };
             let options = SearchOptions {
@@ -207,7 +207,7 @@ impl WasmGallery {
             let result = searcher
                 .identify(&gallery, &pipeline.embedder, &probe, &options)
                 .await
-                .map_err(js_error)?;
+                ?;
             to_js(&result)
         })
     }

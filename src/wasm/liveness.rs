@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::engine::{unpack, Engine};
-use super::{js_error, set, to_js};
+use super::{set, to_js};
 use crate::error::Error;
 use crate::liveness::{Liveness, LivenessModel, CALIBRATED_BPCERS, DEFAULT_BPCER};
 
@@ -20,7 +20,7 @@ impl Engine {
     #[wasm_bindgen(js_name = loadLiveness)]
     pub fn load_liveness(&self, weights: Vec<u8>) -> Result<JsValue, JsValue> {
         let model = LivenessModel::with_device(&weights, self.inner.embedder.device().clone())
-            .map_err(js_error)?;
+            ?;
         let info = Object::new();
         let m = model.model_info();
         set(&info, "id", m.id().into());
@@ -37,7 +37,7 @@ impl Engine {
             }
         }
         set(&info, "thresholds", thresholds.into());
-        let liveness = Liveness::new(vec![model]).map_err(js_error)?;
+        let liveness = Liveness::new(vec![model])?;
         *self.liveness.borrow_mut() = Some(Rc::new(liveness));
         Ok(info.into())
     }
@@ -63,20 +63,20 @@ impl Engine {
         let liveness = self.liveness.borrow().clone();
         future_to_promise(async move {
             let liveness = liveness.ok_or_else(|| {
-                js_error(Error::InvalidInput(
+                JsValue::from(Error::InvalidInput(
                     "no liveness model is loaded (loadLiveness)".into(),
                 ))
             })?;
             let detector = inner.detector.as_ref().ok_or_else(|| {
-                js_error(Error::InvalidInput(
+                JsValue::from(Error::InvalidInput(
                     "liveness needs the face detector; this engine was created without one".into(),
                 ))
             })?;
-            let frames = unpack(&data, &shapes).map_err(js_error)?;
+            let frames = unpack(&data, &shapes)?;
             let result = liveness
                 .check_async(detector, &frames, bpcer.unwrap_or(DEFAULT_BPCER), threshold)
                 .await
-                .map_err(js_error)?;
+                ?;
             to_js(&result)
         })
     }

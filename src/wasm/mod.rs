@@ -24,33 +24,49 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
-pub(crate) fn js_error(e: Error) -> JsValue {
-    let err = js_sys::Error::new(&e.to_string());
-    let _ = Reflect::set(&err, &"code".into(), &e.code().into());
-    err.into()
+/// Every error crosses to JavaScript the same way: an `Error` whose `code` is [`Error::code`]
+/// (so `?` is the whole error mapping of a binding).
+impl From<Error> for JsValue {
+    fn from(e: Error) -> JsValue {
+        let err = js_sys::Error::new(&e.to_string());
+        let _ = Reflect::set(&err, &"code".into(), &e.code().into());
+        err.into()
+    }
 }
 
 /// A result as the plain JS value `JSON.parse` would give (objects, arrays, `null` for `None`).
 pub(crate) fn to_js<T: serde::Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| js_error(Error::Inference(format!("cannot convert a result: {e}"))))
+        .map_err(|e| Error::Inference(format!("cannot convert a result: {e}")).into())
 }
 
 pub(crate) fn set(obj: &Object, key: &str, value: JsValue) {
     let _ = Reflect::set(obj, &key.into(), &value);
 }
 
-/// `{ similarity, match, threshold }` for two embeddings (threshold: the default when absent).
+/// `{ similarity, match, threshold, far: null, faces: null }` for two embeddings (threshold:
+/// the default when absent).
 #[wasm_bindgen(js_name = verifyEmbeddings)]
 pub fn verify_embeddings(a: &[f32], b: &[f32], threshold: Option<f32>) -> Result<JsValue, JsValue> {
-    let v =
-        verify::verify(a, b, threshold.unwrap_or(verify::DEFAULT_THRESHOLD)).map_err(js_error)?;
-    let obj = Object::new();
-    set(&obj, "similarity", v.similarity.into());
-    set(&obj, "match", v.is_match.into());
-    set(&obj, "threshold", v.threshold.into());
-    Ok(obj.into())
+    to_js(&verify::verify(
+        a,
+        b,
+        threshold.unwrap_or(verify::DEFAULT_THRESHOLD),
+    )?)
+}
+
+/// A serialised result with typed arrays set on it (embeddings, pixels: `Float32Array` and
+/// `Uint8Array`, which the serializer would turn into plain arrays of numbers).
+pub(crate) fn with_arrays<T: serde::Serialize + ?Sized>(
+    value: &T,
+    arrays: Vec<(&str, JsValue)>,
+) -> Result<JsValue, JsValue> {
+    let obj = to_js(value)?;
+    for (key, array) in arrays {
+        let _ = Reflect::set(&obj, &key.into(), &array);
+    }
+    Ok(obj)
 }
 
 /// Backends compiled into this module.

@@ -100,3 +100,38 @@ for (const [backend, worker] of [['cpu', true], ['webgpu', true], ['cpu', false]
     });
   });
 }
+
+test('a stored record opens with its own PBKDF2 iteration count, not the current constant', async () => {
+  const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
+  const out = await page.evaluate(async () => {
+    const { IndexedDBStore } = await import('./webverify/index.js');
+    const code = (p) => p.then((x) => (x instanceof Uint8Array ? Array.from(x) : 'resolved'), (e) => `${e.name}:${e.code}`);
+    const database = 'webverify-kdf-test';
+    // Records as a package with another iteration constant would have written them.
+    async function storeRecord(record, iterations) {
+      const salt = crypto.getRandomValues(new Uint8Array(16));
+      const iv = crypto.getRandomValues(new Uint8Array(12));
+      const material = await crypto.subtle.importKey('raw', new TextEncoder().encode('passphrase'), 'PBKDF2', false, ['deriveKey']);
+      const key = await crypto.subtle.deriveKey({ name: 'PBKDF2', hash: 'SHA-256', salt, iterations: Math.min(iterations, 1000) }, material, { name: 'AES-GCM', length: 256 }, false, ['encrypt']);
+      const ciphertext = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(record) }, key, new Uint8Array([1, 2, 3])));
+      await new IndexedDBStore({ database, record: 'probe', key: 'x' }).clear(); // creates the database
+      const db = await new Promise((resolve, reject) => { const r = indexedDB.open(database, 1); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+      const tx = db.transaction('records', 'readwrite');
+      tx.objectStore('records').put({ format: 1, kdf: { name: 'PBKDF2-SHA-256', iterations, salt }, iv, ciphertext }, record);
+      await new Promise((resolve) => { tx.oncomplete = resolve; });
+      db.close();
+    }
+    await storeRecord('older', 1000);
+    // A garbled count (here 1e12, hours of PBKDF2) is refused before any key derivation.
+    await storeRecord('garbled', 1e12);
+    const out = {
+      older: await code(new IndexedDBStore({ database, record: 'older', key: 'passphrase' }).read()),
+      garbled: await code(new IndexedDBStore({ database, record: 'garbled', key: 'passphrase' }).read()),
+    };
+    indexedDB.deleteDatabase(database);
+    return out;
+  });
+  assert.deepEqual(out.older, [1, 2, 3]);
+  assert.equal(out.garbled, 'WebverifyError:CORRUPT_DATA');
+  assert.deepEqual(errors, []);
+});

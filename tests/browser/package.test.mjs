@@ -232,6 +232,91 @@ for (const backend of ['cpu', 'webgpu']) {
       assert.deepEqual(errors, []);
     });
 
+    test('one Verifier class in both modes; verify() is one message and one engine call', { skip: needsShared() }, async () => {
+      const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
+      const { pngs } = referenceData();
+      const out = await page.evaluate(async ({ backend, png }) => {
+        const { Verifier } = await import('./webverify/index.js');
+        const code = (p) => p.then(() => 'resolved', (e) => `${e.name}:${e.code}`);
+        const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0));
+        const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/png' }), { colorSpaceConversion: 'none' });
+        const canvas = new OffscreenCanvas(300, 220);
+        const ctx = canvas.getContext('2d');
+        ctx.fillStyle = '#5a5a5a';
+        ctx.fillRect(0, 0, 300, 220);
+        ctx.drawImage(bitmap, 150, 60);
+        const pixels = new Uint8ClampedArray(112 * 112 * 4).map((_, i) => (i * 7) % 251);
+        // The messages a verifier posts to its worker.
+        let posted = 0;
+        const post = Worker.prototype.postMessage;
+        Worker.prototype.postMessage = function (...args) { posted += 1; return post.apply(this, args); };
+        // The calls into the engine's wasm classes on this thread (inline mode loads this very glue).
+        const glue = await import(`./webverify/wasm/${backend === 'cpu' ? 'webverify_cpu' : 'webverify_gpu'}.js`);
+        let engineCalls = 0;
+        for (const cls of [glue.Engine, glue.Gallery]) {
+          for (const name of Object.getOwnPropertyNames(cls.prototype)) {
+            const d = Object.getOwnPropertyDescriptor(cls.prototype, name);
+            if (name === 'constructor' || name === 'free' || typeof d.value !== 'function') continue;
+            Object.defineProperty(cls.prototype, name, { ...d, value: function (...args) { engineCalls += 1; return d.value.apply(this, args); } });
+          }
+        }
+        const out = {};
+        for (const worker of [true, false]) {
+          // A relative URL is the page's in both modes (in a worker it used to be the worker
+          // script's: a 404 for a URL right for the page).
+          const v = await Verifier.create({ backend, worker, modelUrl: './webverify/models/mobilefacenet-int8.safetensors' });
+          const [postedBefore, callsBefore] = [posted, engineCalls];
+          const r = await v.verify(bitmap, canvas, { crops: true });
+          const mode = {
+            isVerifier: v instanceof Verifier,
+            protocolOnInstance: Object.getOwnPropertyNames(Object.getPrototypeOf(v)).filter((n) => n.startsWith('_')),
+            posted: posted - postedBefore,
+            engineCalls: engineCalls - callsBefore,
+            match: r.match,
+            faces: r.faces,
+            boxes: r.mainFaces.map((f) => [f.box.x, f.box.y]),
+            crops: r.crops.map((c) => [c.width, c.height, c.data.length]),
+            quality: r.quality.length,
+          };
+          // The crop in the result is the one alignedFace gives.
+          const alone = await v.alignedFace(canvas);
+          mode.cropIsAlignedFace = alone.data.every((x, i) => x === r.crops[1].data[i]);
+          // An explicit threshold wins over a FAR the calibration cannot support; FAR alone
+          // stays an error, and so do a bad FAR or threshold.
+          const noise = new ImageData(pixels, 112, 112);
+          const both = await v.verify(noise, noise, { far: 1e-12, threshold: 0.5, face: 'none' });
+          mode.both = [both.threshold, both.match, typeof both.far, both.mainFaces, both.crops];
+          mode.farAlone = await code(v.verify(noise, noise, { far: 1e-12, face: 'none' }));
+          mode.badFar = await code(v.verify(noise, noise, { far: 'often', face: 'none' }));
+          mode.badThreshold = await code(v.verify(noise, noise, { threshold: NaN, face: 'none' }));
+          v.dispose();
+          out[worker ? 'worker' : 'inline'] = mode;
+        }
+        Worker.prototype.postMessage = post;
+        return out;
+      }, { backend, png: pngs['face_03_samples_man.png'] });
+      console.log(`one verify(), ${backend}: ${JSON.stringify({ worker: [out.worker.posted, out.worker.engineCalls], inline: [out.inline.posted, out.inline.engineCalls] })} (messages, engine calls on the page)`);
+      for (const [mode, r] of Object.entries(out)) {
+        assert.equal(r.isVerifier, true, mode);
+        assert.deepEqual(r.protocolOnInstance, [], mode);
+        assert.equal(r.match, true, mode);
+        assert.deepEqual(r.faces, [1, 1], mode);
+        // The pasted face is 150 px right and 60 px down in the second photo.
+        assert.ok(Math.abs(r.boxes[1][0] - r.boxes[0][0] - 150) < 4 && Math.abs(r.boxes[1][1] - r.boxes[0][1] - 60) < 4, `${mode}: ${JSON.stringify(r.boxes)}`);
+        assert.deepEqual(r.crops, [[112, 112, 112 * 112 * 4], [112, 112, 112 * 112 * 4]], mode);
+        assert.equal(r.quality, 2, mode);
+        assert.ok(r.cropIsAlignedFace, mode);
+        assert.deepEqual(r.both, [0.5, true, 'number', null, undefined], mode);
+        assert.equal(r.farAlone, 'WebverifyError:INVALID_INPUT', mode);
+        assert.equal(r.badFar, 'WebverifyError:INVALID_INPUT', mode);
+        assert.equal(r.badThreshold, 'WebverifyError:INVALID_INPUT', mode);
+      }
+      // Worker mode: one message to the worker, no engine call on the page; inline: one engine call.
+      assert.deepEqual([out.worker.posted, out.worker.engineCalls], [1, 0]);
+      assert.deepEqual([out.inline.posted, out.inline.engineCalls], [0, 1]);
+      assert.deepEqual(errors, []);
+    });
+
     test('bad input gives coded errors and the verifier keeps working', async () => {
       const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
       const codes = await page.evaluate(async (backend) => {

@@ -33,3 +33,33 @@ test('every protocol entry names known argument kinds', () => {
     for (const k of args) assert.ok(kinds.has(k), `${name}: unknown argument kind ${k}`);
   }
 });
+
+// The public classes, as a user meets them (importing the package loads no engine: the host
+// is loaded by the first inline call, or lives in the worker).
+const { Verifier, Gallery } = await import('../../pkg/index.js');
+
+/** Own method names of a prototype, constructor and accessors aside. */
+function methodsOf(proto) {
+  return Object.getOwnPropertyNames(proto)
+    .filter((n) => n !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, n).value === 'function')
+    .sort();
+}
+
+test('the public Verifier has exactly the methods index.d.ts declares: no protocol internals', () => {
+  assert.deepEqual(methodsOf(Verifier.prototype), declaredMethods('Verifier'));
+  assert.deepEqual(methodsOf(Verifier.prototype).filter((m) => m.startsWith('_')), []);
+  // backend, wasmBuild, wasmModule and model are read-only views of the engine's state.
+  for (const p of ['backend', 'wasmBuild', 'wasmModule', 'model']) {
+    const d = Object.getOwnPropertyDescriptor(Verifier.prototype, p);
+    assert.ok(d?.get && !d.set, `${p} is a getter`);
+  }
+});
+
+test('the public Gallery has exactly the methods index.d.ts declares', () => {
+  assert.deepEqual(methodsOf(Gallery.prototype), declaredMethods('Gallery'));
+});
+
+test('the package exports one class per concept', async () => {
+  const exported = Object.keys(await import('../../pkg/index.js')).sort();
+  assert.deepEqual(exported, ['Gallery', 'IndexedDBStore', 'Verifier', 'WebverifyError', 'default']);
+});

@@ -1,0 +1,622 @@
+// The engine host: what runs beside the wasm engine (src/wasm/), on the page (inline mode) or in
+// the module worker (worker.js) alike. It picks a backend, loads the module and the weights and
+// maps each protocol method (protocol.js) onto the engine; all logic lives in Rust. Not public:
+// users hold a Verifier (index.js), which reaches this through its transport (transport.js).
+// Inputs are converted in input.js, loading is loading.js, errors get one wrapper (errors.js);
+// after a trap the next call rebuilds the engine here (recovery.js), in both modes.
+import { digests } from './cache.js';
+import { WebverifyError, guardMethods } from './errors.js';
+import { GalleryHost } from './gallery-host.js';
+import { checkPostable, options, pack, trackOf } from './input.js';
+import { DEFAULT_DETECTOR_URL, DEFAULT_LIVENESS_URL, DEFAULT_MESH_URL, DEFAULT_MODEL_URL, fetchWeights, loadWasm, moduleFor, webgpuUnavailableReason } from './loading.js';
+import { VERIFIER_METHODS } from './protocol.js';
+import { aroundEngine, currentGeneration, guarded, instanceDead, watchTraps } from './recovery.js';
+
+/** Timed embeddings per backend (after a warm-up) when `auto` chooses between WebGPU and the
+ * CPU: the median of these decides. */
+const PROBE_RUNS = 3;
+
+const FACE_MODES = ['detect', 'none'];
+
+function faceMode(face = 'detect') {
+  if (!FACE_MODES.includes(face)) {
+    throw new WebverifyError('INVALID_INPUT', `face must be 'detect' or 'none', not '${face}'`);
+  }
+  return face;
+}
+
+/** One engine and what it needs to rebuild itself (after a trap, or on the CPU after a lost GPU). */
+export class EngineHost {
+  #engine;
+  /** The glue of the module the engine lives in (loading.js: `cpu`, `gpu` or `full`). */
+  #wasm;
+  /** How the full module is loaded when the verifier first fine-tunes: `{ wasmUrl, build }`. */
+  #loadFull;
+  /** The engine in the full module that trains for this verifier (`#trainer`), kept for the next
+   * `fineTune`: a new one compiles its kernels again (minutes on a software GPU adapter). */
+  #trainerEngine = null;
+  /** The module instance and backend `#trainerEngine` was made in (a trap or a lost device ends
+   * it). */
+  #trainerMade = null;
+  /** The module instance the engine lives in (recovery.js): after a trap it is rebuilt. */
+  #generation = currentGeneration();
+  /** What rebuilds the engine after a trap: the weights, the detector and the backend chosen.
+   * The bytes are kept (5.6 MB with the shipped files) so that a recovery needs no network. */
+  #origin;
+  /** The state to restore on top: `{ tuned, calibration }` once either changed (else null). */
+  #state = null;
+  #rebuilding = null;
+  /** The liveness model's loading (started by the first `liveness()` call), or null. */
+  #livenessLoad = null;
+  /** The challenge's face mesh loading (its first call, without `alignment: 'mesh'`), or null. */
+  #meshLoad = null;
+
+  constructor(engine, backendReason, origin, loaded, loadFull) {
+    this.#engine = engine;
+    this.#origin = origin;
+    this.#wasm = loaded.wasm;
+    this.#loadFull = loadFull;
+    /** The backend in use, and for `auto` why or the measured times, e.g. `flex (navigator.gpu is missing)`. */
+    this.backend = backendReason ? `${engine.backend} (${backendReason})` : engine.backend;
+    /** The WebAssembly build running the engine: `relaxed-simd` or `simd`. */
+    this.wasmBuild = loaded.build;
+    /** The engine module in use: `cpu` (Flex alone), `gpu` (WebGPU and Flex) or `full` (with
+     * training too). */
+    this.wasmModule = loaded.kind;
+    /** `{ id, name, sha256, embeddingDim, inputSize, formatVersion, tuned, calibrationInherited }`. */
+    this.model = engine.modelInfo;
+  }
+
+  /**
+   * Loads the wasm module and the weights and starts a backend, on this thread (the public
+   * `Verifier.create` documents the options; it validated `timeoutMs` and `signal`).
+   * `onProgress({ stage: 'wasm'|'model'|'detector'|'backend', loaded, total, ms })` reports the
+   * download (bytes; total 0 when unknown) and the backend start.
+   * `alignment: 'mesh'` also loads MediaPipe Face Mesh (1.1 MB gzip, `meshUrl` overrides it):
+   * faces are aligned on five mesh points (LFW View 1 DevTest 99.20 % instead of 98.80 % with the int8 weights), and
+   * `landmarks()` works. The default, `'detector'`, aligns on the detector's four points.
+   * @param {{ backend?: 'auto'|'webgpu'|'cpu'|'flex'|'ndarray', modelUrl?: string|URL|ArrayBuffer|Uint8Array, detectorUrl?: string|URL|ArrayBuffer|Uint8Array|null, alignment?: 'detector'|'mesh', meshUrl?: string|URL|ArrayBuffer|Uint8Array, wasmUrl?: string|URL, wasmBuild?: 'auto'|'relaxed-simd'|'simd', worker?: boolean, onProgress?: Function }} [options]
+   */
+  static async create(given) {
+    return EngineHost.#createInline(options(given, 'Verifier.create'));
+  }
+
+  static async #createInline({ backend = 'auto', modelUrl = DEFAULT_MODEL_URL, detectorUrl = DEFAULT_DETECTOR_URL, alignment = 'detector', meshUrl = DEFAULT_MESH_URL, wasmUrl, wasmBuild: build, onProgress, signal, timeoutMs, cache = true }) {
+    const known = ['auto', 'webgpu', 'cpu', 'flex'];
+    if (!known.includes(backend)) {
+      throw new WebverifyError('INVALID_INPUT', `unknown backend '${backend}'; use ${known.join(', ')}`);
+    }
+    if (alignment !== 'detector' && alignment !== 'mesh') {
+      throw new WebverifyError('INVALID_INPUT', `alignment must be 'detector' or 'mesh', not ${alignment}`);
+    }
+    if (alignment === 'mesh' && detectorUrl === null) {
+      throw new WebverifyError('INVALID_INPUT', "alignment 'mesh' needs the face detector (detectorUrl is null)");
+    }
+    const t0 = performance.now();
+    const report = (stage) => (loaded, total) => onProgress?.({ stage, loaded, total, ms: performance.now() - t0 });
+    // The module's bytes as they arrive, then its end (loaded = total; 1 of 1 when no bytes
+    // were counted: a file read in Node.js).
+    let wasmBytes = 0;
+    const wasmReport = (loaded, total) => { wasmBytes = loaded; report('wasm')(loaded, total); };
+    if (typeof cache !== 'boolean') throw new WebverifyError('INVALID_INPUT', `cache must be true or false, not ${cache}`);
+    const watch = { signal, timeoutMs, cache };
+    // Which module: known before any download, except for `auto`, which needs WebGPU's answer.
+    const gpuReason = backend === 'auto' || backend === 'webgpu' ? await webgpuUnavailableReason() : 'not asked for';
+    if (backend === 'webgpu' && gpuReason) {
+      throw new WebverifyError('BACKEND_UNAVAILABLE', `WebGPU is not available: ${gpuReason}; use backend 'cpu' or 'auto'`);
+    }
+    const kind = moduleFor(gpuReason ? 'cpu' : 'webgpu', wasmUrl);
+    let loaded;
+    const [, weights, detector, mesh] = await Promise.all([
+      loadWasm(kind, wasmUrl, { ...watch, onBytes: wasmReport }, build).then((done) => {
+        loaded = done;
+        watchTraps(done.wasm);
+        report('wasm')(wasmBytes || 1, wasmBytes || 1);
+      }),
+      fetchWeights(modelUrl, report('model'), watch, 'the model'),
+      detectorUrl === null ? undefined : fetchWeights(detectorUrl, report('detector'), watch, 'the face detector'),
+      alignment === 'mesh' ? fetchWeights(meshUrl, report('mesh'), watch, 'the face mesh') : undefined,
+    ]);
+    const { wasm } = loaded;
+    if (signal?.aborted) throw new WebverifyError('ABORTED', 'Verifier.create was aborted');
+    const sha256s = await digests([weights, detector, mesh]);
+    const start = async (name) => {
+      report('backend')(0, 1);
+      const engine = await guarded(() => wasm.Engine.create(weights, name, detector, mesh, sha256s));
+      report('backend')(1, 1);
+      return engine;
+    };
+    const made = (engine, reason) => new EngineHost(engine, reason, { weights, detector, mesh, sha256s, backend: engine.backend, watch: { timeoutMs, cache } }, loaded, { wasmUrl, build, cache });
+    if (backend === 'webgpu') return made(await start('webgpu'));
+    if (backend === 'auto') {
+      if (gpuReason) return made(await start('cpu'), gpuReason);
+      let gpu;
+      try {
+        gpu = await start('webgpu');
+      } catch (e) {
+        if (e.code !== 'BACKEND_UNAVAILABLE') throw e;
+        return made(await start('cpu'), `WebGPU failed: ${e.message}`);
+      }
+      // Both can run: keep the faster one on this device, by measurement (a GPU may lose to the
+      // CPU kernels for one face; a software adapter always does). A GPU that fails its timing
+      // counts as infinitely slow.
+      const cpu = await start('cpu').catch((e) => { gpu.free(); throw e; });
+      // (After a trap both engines are dead: nothing to free, the error is INTERNAL.)
+      const gpuMs = await guarded(() => gpu.timeEmbedding(PROBE_RUNS)).catch((e) => { if (e?.trapped) throw e; return Infinity; });
+      const cpuMs = await guarded(() => cpu.timeEmbedding(PROBE_RUNS)).catch((e) => {
+        if (!e?.trapped) { gpu.free(); cpu.free(); }
+        throw e;
+      });
+      const [keep, drop] = gpuMs <= cpuMs ? [gpu, cpu] : [cpu, gpu];
+      drop.free();
+      return made(keep, `auto: measured webgpu ${gpuMs.toFixed(1)} ms, cpu ${cpuMs.toFixed(1)} ms per face`);
+    }
+    return made(await start(backend));
+  }
+
+  #live() {
+    if (!this.#engine) throw new WebverifyError('DISPOSED', 'this Verifier was disposed');
+    return this.#engine;
+  }
+
+  /** @internal Run before every call (inside recovery.js's guard): after a trap re-instantiated
+   * the module, or the GPU device was lost, a new engine with this verifier's model, tuned
+   * weights and calibration. */
+  _current() {
+    // Null on the usual path, so that a call starts synchronously (as `dispose()` expects).
+    if (!this.#engine || this.#generation === currentGeneration()) return null;
+    this.#rebuilding ??= (async () => {
+      const { weights, detector, mesh, sha256s, backend } = this.#origin;
+      const engine = await this.#wasm.Engine.create(weights, backend, detector, mesh, sha256s);
+      const generation = currentGeneration();
+      await EngineHost.#apply(engine, this.#state);
+      if (this.#origin.liveness) engine.loadLiveness(this.#origin.liveness);
+      if (this.#origin.challengeMesh) engine.loadChallengeMesh(this.#origin.challengeMesh);
+      // The dead engine is not freed: its pointer means nothing in the new instance.
+      this.#engine = engine;
+      this.#generation = generation;
+      this.model = engine.modelInfo;
+    })().finally(() => { this.#rebuilding = null; });
+    return this.#rebuilding;
+  }
+
+  static async #apply(engine, state) {
+    if (!state) return;
+    if (state.tuned) await engine.importTuned(state.tuned);
+    engine.restoreCalibration(state.calibration);
+  }
+
+  /** @internal The tuned weights and calibration in use, for a restart (worker.js keeps the
+   * page's client up to date with it). */
+  _state() {
+    return this.#state;
+  }
+
+  /** @internal Puts a `_state()` back (a restarted worker). */
+  async _restore(state) {
+    await EngineHost.#apply(this.#live(), state);
+    this.#state = state;
+    this.model = this.#live().modelInfo;
+    return this.model;
+  }
+
+  /**
+   * @internal Every call's error passes here. A lost WebGPU device (BACKEND_UNAVAILABLE from a
+   * GPU read: nothing on that device works again) moves this verifier to the CPU: the call
+   * fails, and the next one runs on a new CPU engine with the same model and calibration.
+   */
+  _failed(e) {
+    if (e?.code !== 'BACKEND_UNAVAILABLE' || this.#origin?.backend !== 'webgpu' || !this.#engine) return e;
+    this.#origin = { ...this.#origin, backend: 'flex' };
+    this.#generation = -1;
+    this.backend = `flex (moved from WebGPU: ${e.message})`;
+    return new WebverifyError('BACKEND_UNAVAILABLE', `${e.message}; this verifier moved to the CPU backend: call again`, { cause: e });
+  }
+
+  /** @internal The backend the engine runs on ('flex', 'webgpu' or 'ndarray'), for a restart. */
+  _engineBackend() {
+    return this.#origin.backend;
+  }
+
+  /** Records the model and calibration after a call that changed them; `tuned`: the bytes of
+   * a new tuned model (the very file imported, so that its id and checksum, which galleries
+   * record, stay the same after a restart). */
+  #remember(tuned = this.#state?.tuned ?? null) {
+    this.#state = { tuned, calibration: this.#live().calibrationJson() ?? null };
+  }
+
+  /**
+   * The unit-length 192-d embedding of the face in one image. `face: 'detect'` (default) finds
+   * and aligns the main face (the largest, discounted by its distance from the centre; error
+   * NO_FACE when there is none); `'none'` takes the input as an aligned face crop.
+   */
+  async embed(input, opts) {
+    const [e] = await this.embedBatch([input], options(opts, 'embed'));
+    return e;
+  }
+
+  /** Embeddings of several images, computed as one batch. */
+  async embedBatch(inputs, opts) {
+    return (await this.#embedPhotos(inputs, options(opts, 'embedBatch').face)).embeddings;
+  }
+
+  /** `{ embeddings, faces, mainFaces, quality }`: faces found per image, the face each
+   * embedding was made from and its quality (null with `face: 'none'`). */
+  async #embedPhotos(inputs, face) {
+    if (!Array.isArray(inputs) || inputs.length === 0) {
+      throw new WebverifyError('INVALID_INPUT', 'embedBatch expects a non-empty array of images');
+    }
+    const engine = this.#live();
+    const out = await engine.embedBatch(...pack(inputs), faceMode(face));
+    const dim = this.model.embeddingDim;
+    return {
+      embeddings: inputs.map((_, i) => out.embeddings.slice(i * dim, (i + 1) * dim)),
+      faces: out.faces,
+      mainFaces: out.mainFaces,
+      quality: out.quality,
+    };
+  }
+
+  /** The model's raw outputs (not normalised), for comparing with other implementations. */
+  async embedRaw(inputs) {
+    if (!Array.isArray(inputs) || inputs.length === 0) {
+      throw new WebverifyError('INVALID_INPUT', 'embedRaw expects a non-empty array of images');
+    }
+    const flat = await this.#live().embedRaw(...pack(inputs));
+    const dim = this.model.embeddingDim;
+    return inputs.map((_, i) => flat.slice(i * dim, (i + 1) * dim));
+  }
+
+  /**
+   * Are `a` and `b` the same? `{ similarity, match, threshold, far, faces }`. The threshold is
+   * the calibrated one at `far` (default 1e-3); `threshold` overrides it. The result's `far` is
+   * the estimated false-accept rate at the observed similarity; `faces` says how many faces
+   * each photo held (the main one is compared), null with `face: 'none'`.
+   */
+  async verify(a, b, opts) {
+    const { far, threshold, face, crops = false } = options(opts, 'verify');
+    if (far !== undefined && !(typeof far === 'number' && far > 0 && far <= 1)) {
+      throw new WebverifyError('INVALID_INPUT', `far must be a rate in (0, 1], not ${far}`);
+    }
+    if (threshold !== undefined && !Number.isFinite(threshold)) {
+      throw new WebverifyError('INVALID_INPUT', `threshold must be a finite cosine, not ${threshold}`);
+    }
+    if (typeof crops !== 'boolean') throw new WebverifyError('INVALID_INPUT', `crops must be true or false, not ${crops}`);
+    // One engine call: both photos prepared and embedded as one batch, then compared (an
+    // explicit threshold wins over far: src/score/verify.rs, Threshold).
+    const result = await this.#live().verify(...pack([a, b]), faceMode(face), far, threshold, crops);
+    if (!crops) return result;
+    const side = 112 * 112 * 3;
+    return { ...result, crops: [rgbImage(result.crops.subarray(0, side)), rgbImage(result.crops.subarray(side))] };
+  }
+
+  /**
+   * Refits the score calibration on your own labelled pairs, `[{ a, b, same }]` where `a` and
+   * `b` are embeddings (Float32Array) or images. Every later `verify` uses the new thresholds
+   * and FAR estimates. Needs at least 100 impostor pairs; at a FAR below 1 / impostors the
+   * shipped threshold is kept (`source: 'shipped'`). Resolves to `{ genuine, impostors,
+   * thresholds: [{ far, threshold, tar, source }] }`.
+   */
+  async calibrate(pairs, opts) {
+    const { face } = options(opts, 'calibrate');
+    checkPostable(pairs, 'the pairs of calibrate');
+    if (!Array.isArray(pairs) || pairs.length === 0) {
+      throw new WebverifyError('INVALID_INPUT', 'calibrate expects a non-empty array of { a, b, same } pairs');
+    }
+    const dim = this.model.embeddingDim;
+    const isEmbedding = (x) => x instanceof Float32Array && x.length === dim;
+    const images = pairs.flatMap((p) => [p?.a, p?.b]).filter((x) => !isEmbedding(x));
+    const embedded = [];
+    for (let i = 0; i < images.length; i += 16) {
+      embedded.push(...(await this.embedBatch(images.slice(i, i + 16), { face })));
+    }
+    const a = new Float32Array(pairs.length * dim);
+    const b = new Float32Array(pairs.length * dim);
+    let next = 0;
+    const vector = (x) => (isEmbedding(x) ? x : embedded[next++]);
+    pairs.forEach((p, i) => {
+      a.set(vector(p.a), i * dim);
+      b.set(vector(p.b), i * dim);
+    });
+    const same = Uint8Array.from(pairs, (p) => (p.same ? 1 : 0));
+    const refit = this.#live().calibrate(a, b, same);
+    this.#remember();
+    return refit;
+  }
+
+  /** Goes back to the calibration shipped with the model. */
+  async resetCalibration() {
+    this.#live().resetCalibration();
+    this.#remember();
+  }
+
+  /**
+   * Faces in one image, best first: `[{ box: {x, y, width, height}, score, landmarks: {rightEye,
+   * leftEye, noseTip, mouth, rightEar, leftEar} }]` in the image's pixels ("right" is the
+   * subject's right). An empty array when there is no face.
+   */
+  async detect(input) {
+    return this.#live().detect(...pack([input]));
+  }
+
+  /**
+   * The main face's dense landmarks (a verifier created with `alignment: 'mesh'`): `{ face,
+   * mesh: { points: [[x, y, z] × 468], faceScore, faceLogit }, alignmentPoints, eyeOpenness: [right, left],
+   * headPose: { yaw, pitch, roll } }` in the image's pixels and degrees; NO_FACE without a face.
+   */
+  async landmarks(input) {
+    return this.#live().landmarks(...pack([input]));
+  }
+
+  /**
+   * Passive liveness: is the face a live person or a print or screen held to the camera?
+   * `input`: one image, an array of frames (a face track), or a playing `<video>` sampled
+   * `frames` times (default 5) every `intervalMs` (default 100). The main face of each frame is
+   * scored by MiniFASNet (downloaded on the first call, about 0.9 MB; `livenessUrl` overrides
+   * it) and the mean live probability is compared with the threshold calibrated at `bpcer`
+   * (0.05 default, or 0.01: the share of live people wrongly rejected on the calibration data)
+   * or an explicit `threshold`. Resolves to `{ live, score, threshold, frameScores,
+   * framesWithFace, faces, model }` (`model`: the liveness weights' id); NO_FACE when no frame
+   * has a face. It does not stop masks,
+   * deepfakes or injected camera streams (docs/LIVENESS.md).
+   */
+  async liveness(input, opts) {
+    const { bpcer, threshold, livenessUrl, frames, intervalMs } = options(opts, 'liveness');
+    if (bpcer !== undefined && bpcer !== 0.01 && bpcer !== 0.05) {
+      throw new WebverifyError('INVALID_INPUT', `bpcer must be 0.01 or 0.05 (the calibrated points), not ${bpcer}; or pass a threshold`);
+    }
+    if (threshold !== undefined && !(Number.isFinite(threshold) && threshold >= 0 && threshold <= 1)) {
+      throw new WebverifyError('INVALID_INPUT', `threshold must be a number from 0 to 1, not ${threshold}`);
+    }
+    const track = await trackOf(input, { frames, intervalMs });
+    const model = await this.#loadLiveness(livenessUrl);
+    return { ...(await this.#live().liveness(...pack(track), bpcer, threshold)), model: model.id };
+  }
+
+  /**
+   * Challenge liveness on a playing `<video>` (the camera): the person is asked for motions —
+   * `steps` (an array of 'blink', 'turnLeft', 'turnRight', 'lookUp') or `count` (default 3)
+   * different ones in a random order — each within `stepMs` (default 5000, the neutral pose
+   * first); every frame (one each `intervalMs`, default 80, or as fast as the engine goes) is
+   * checked on the face mesh (downloaded on first use unless the verifier aligns with it) and
+   * scored by the passive model, whose mean over the frames facing the camera must pass the
+   * threshold at `bpcer` (or `threshold`). `onProgress(status)` after each frame shows which
+   * motion is asked now. Resolves to `{ passed, failure, steps: [{ action, passed, ms }],
+   * elapsedMs, frames, framesWithFace, neutral, passive }`; `failure` is null or one of
+   * 'noNeutralFace', 'timeout', 'wrongMotion', 'faceLost', 'faceChanged', 'notLive'.
+   */
+  /** The first half of `challenge` (its loop runs on the page: challenge.js): the models
+   * loaded, the motions chosen. */
+  async _challengeStart(opts) {
+    const { steps, count, stepMs, bpcer, threshold, livenessUrl, meshUrl } = options(opts, 'challenge');
+    if (bpcer !== undefined && bpcer !== 0.01 && bpcer !== 0.05) {
+      throw new WebverifyError('INVALID_INPUT', `bpcer must be 0.01 or 0.05 (the calibrated points), not ${bpcer}; or pass a threshold`);
+    }
+    if (steps !== undefined && !(Array.isArray(steps) && steps.every((s) => typeof s === 'string'))) {
+      throw new WebverifyError('INVALID_INPUT', "steps must be an array of 'blink', 'turnLeft', 'turnRight', 'lookUp'");
+    }
+    if (count !== undefined && !(Number.isInteger(count) && count >= 1 && count <= 4)) {
+      throw new WebverifyError('INVALID_INPUT', `count must be an integer from 1 to 4, not ${count}`);
+    }
+    await Promise.all([this.#loadLiveness(livenessUrl), this.#loadChallengeMesh(meshUrl)]);
+    // The order is drawn from a secure random seed: a prepared video cannot know it.
+    const [seed] = crypto.getRandomValues(new Uint32Array(1));
+    return this.#live().challengeStart(steps, count, seed, stepMs, bpcer, threshold);
+  }
+
+  /** One frame of `challenge`. */
+  async _challengeFrame(state, frame, tMs) {
+    if (typeof state !== 'string') throw new WebverifyError('INVALID_INPUT', 'not a challenge state');
+    return this.#live().challengeFrame(state, ...pack([frame]), tMs);
+  }
+
+  /** Loads the face mesh for challenges once, unless the engine has it (`alignment: 'mesh'`). */
+  #loadChallengeMesh(url = DEFAULT_MESH_URL) {
+    if (this.#live().hasMesh) return Promise.resolve();
+    this.#meshLoad ??= (async () => {
+      const bytes = await fetchWeights(url, () => {}, this.#origin.watch ?? {}, 'the face mesh');
+      this.#live().loadChallengeMesh(bytes);
+      this.#origin = { ...this.#origin, challengeMesh: bytes };
+    })().catch((e) => { this.#meshLoad = null; throw e; });
+    return this.#meshLoad;
+  }
+
+  /** Fetches and loads the liveness model once (again after a failure); resolves to its
+   * `{ id, name, sha256, cropScale, thresholds }`. */
+  #loadLiveness(url = DEFAULT_LIVENESS_URL) {
+    this.#livenessLoad ??= (async () => {
+      const bytes = await fetchWeights(url, () => {}, this.#origin.watch ?? {}, 'the liveness model');
+      const info = this.#live().loadLiveness(bytes);
+      this.#origin = { ...this.#origin, liveness: bytes };
+      return info;
+    })().catch((e) => { this.#livenessLoad = null; throw e; });
+    return this.#livenessLoad;
+  }
+
+  /** The 112x112 crop the model sees for this input, as ImageData (or `{ data, width, height }`
+   * where ImageData does not exist). */
+  async alignedFace(input, opts) {
+    const { face } = options(opts, 'alignedFace');
+    return rgbImage(await this.#live().alignedFace(...pack([input]), faceMode(face)));
+  }
+
+  /**
+   * Fine-tunes the embedder on this device (see FineTuneOptions in index.d.ts): `images` are
+   * photos (faces are found as in `embed`; photos without one are left out and counted in
+   * `skipped`), `labels` one value per image (any strings or numbers; not needed for
+   * `loss: 'ntxent'`). `onProgress({ step, steps, loss, ms })` is called after every step;
+   * aborting `signal` stops the run (error ABORTED, model unchanged). From then on the verifier
+   * embeds with the tuned model; galleries made before need `gallery.migrate()`.
+   */
+  async fineTune(opts) {
+    const { images, labels, face, onProgress, onLoad, signal, ...recipe } = options(opts, 'fineTune');
+    // NaN and Infinity would become null in JSON, and null means "the default": a typo'd
+    // `steps: NaN` would silently train 100 steps. Refused here, before serialising.
+    for (const [key, value] of Object.entries(recipe)) {
+      if (typeof value === 'number' && !Number.isFinite(value)) {
+        throw new WebverifyError('INVALID_INPUT', `fineTune option ${key} is ${value}; give a finite number or leave it out`);
+      }
+    }
+    if (!Array.isArray(images) || images.length < 2) {
+      throw new WebverifyError('INVALID_INPUT', 'fineTune expects an array of at least 2 images');
+    }
+    if (labels != null && (!Array.isArray(labels) && !ArrayBuffer.isView(labels) || labels.length !== images.length)) {
+      throw new WebverifyError('INVALID_INPUT', `fineTune expects one label per image (${images.length})`);
+    }
+    if (signal?.aborted) throw new WebverifyError('ABORTED', 'fine-tuning was cancelled before it started');
+    const ids = new Map();
+    const dense = labels == null ? new Uint32Array(0) : Uint32Array.from(labels, (l) => {
+      if (!ids.has(l)) ids.set(l, ids.size);
+      return ids.get(l);
+    });
+    const onStep = async (progress) => {
+      onProgress?.(progress);
+      // A turn of the event loop: the page stays responsive and an abort is seen.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      return !signal?.aborted;
+    };
+    const trainer = await this.#trainer(onLoad, signal);
+    let out;
+    try {
+      out = await trainer.fineTune(...pack(images), dense, faceMode(face), JSON.stringify(recipe), onStep);
+      if (trainer !== this.#live()) {
+        // Trained in the full module: the verifier's own engine takes the very file (same model
+        // id and checksum) and the calibration that training left.
+        const tuned = await trainer.exportTuned();
+        const calibration = trainer.calibrationJson() ?? null;
+        this.model = await this.#live().importTuned(tuned);
+        this.#live().restoreCalibration(calibration);
+      }
+    } catch (e) {
+      // Only a lost device or a crash leaves the kept engine unusable (bad options, a cancel or
+      // NO_FACE do not): the next run makes a new one.
+      if (trainer === this.#trainerEngine && !['INVALID_INPUT', 'ABORTED', 'NO_FACE'].includes(e?.code)) this.#dropTrainer();
+      throw e;
+    }
+    this.model = this.#live().modelInfo;
+    // The file fine-tuning made and loaded (exportTuned gives the same bytes).
+    this.#remember((await this.#live().exportTuned()) ?? null);
+    return { losses: out.losses, ms: out.ms, skipped: out.skipped, modelId: out.modelInfo.id, model: out.modelInfo };
+  }
+
+  /**
+   * The engine that trains: this verifier's own when it runs in the full module (a custom
+   * `wasmUrl`); otherwise (the `cpu` and `gpu` modules have no training code) an engine on the
+   * verifier's backend in the full module, loaded now (`onLoad({ stage: 'training module',
+   * loaded, total, ms })` in bytes), with this verifier's model, tuned weights and calibration.
+   * It is kept for the next run (with the verifier's model put back first) and freed by `dispose`.
+   */
+  async #trainer(onLoad, signal) {
+    if (typeof this.#live().fineTune === 'function') return this.#live();
+    const made = this.#trainerMade;
+    if (this.#trainerEngine && made.generation === currentGeneration() && made.backend === this.#origin.backend) {
+      this.#trainerEngine.resetModel();
+      await EngineHost.#apply(this.#trainerEngine, this.#state);
+      return this.#trainerEngine;
+    }
+    this.#dropTrainer();
+    const { wasmUrl, build, cache } = this.#loadFull;
+    const t0 = performance.now();
+    const report = (loaded, total) => onLoad?.({ stage: 'training module', loaded, total, ms: performance.now() - t0 });
+    const { wasm } = await loadWasm('full', wasmUrl, { signal, cache, onBytes: report }, build);
+    watchTraps(wasm);
+    if (signal?.aborted) throw new WebverifyError('ABORTED', 'fine-tuning was cancelled before it started');
+    const { weights, detector, mesh, sha256s } = this.#origin;
+    const trainer = await wasm.Engine.create(weights, this.#origin.backend, detector, mesh, sha256s);
+    await EngineHost.#apply(trainer, this.#state);
+    this.#trainerEngine = trainer;
+    this.#trainerMade = { generation: currentGeneration(), backend: this.#origin.backend };
+    return trainer;
+  }
+
+  /** Frees the kept training engine (one of a dead instance is only dropped, see `_current`). */
+  #dropTrainer() {
+    if (this.#trainerEngine && this.#trainerMade.generation === currentGeneration() && !instanceDead()) this.#trainerEngine.free();
+    this.#trainerEngine = null;
+    this.#trainerMade = null;
+  }
+
+  /** The tuned weights in use as bytes (null for the shipped model): save them and
+   * `importTuned` them later, here or in `webverify --tuned`. */
+  async exportTuned() {
+    return (await this.#live().exportTuned()) ?? null;
+  }
+
+  /** Uses tuned weights from `exportTuned` or `webverify train`; MODEL_MISMATCH when they were
+   * tuned from another base model. Returns the new model info. */
+  async importTuned(bytes) {
+    const file = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    this.model = await this.#live().importTuned(file);
+    this.#remember(file.slice());
+    return this.model;
+  }
+
+  /** Goes back to the shipped model (and its calibration). Returns the model info. */
+  async resetModel() {
+    const engine = this.#live();
+    engine.resetModel();
+    this.model = engine.modelInfo;
+    this.#state = null;
+    return this.model;
+  }
+
+  /** An empty gallery for enrollment and 1:N identification with this model. */
+  createGallery() {
+    const engine = this.#live();
+    // Synchronous: while the engine awaits its restart after a trap, the gallery is made on
+    // its first call instead (Gallery's guard).
+    const alive = this.#generation === currentGeneration() && !instanceDead();
+    return new GalleryHost(this, alive ? new this.#wasm.Gallery(engine) : null);
+  }
+
+  /** @internal For Gallery: a new empty wasm gallery on the live engine. */
+  _newGallery() {
+    return new this.#wasm.Gallery(this.#live());
+  }
+
+  /** @internal For Gallery.fromBytes. */
+  async _galleryFromBytes(bytes, key) {
+    const engine = this.#live();
+    return new GalleryHost(this, key === undefined ? this.#wasm.Gallery.fromBytes(engine, bytes) : this.#wasm.Gallery.fromSealedBytes(engine, bytes, key));
+  }
+
+  /** @internal For Gallery: the embedding of one photo's main face, and that face. */
+  async _embedFace(input, face) {
+    const { embeddings: [embedding], mainFaces: [main] } = await this.#embedPhotos([input], face);
+    return { embedding, face: main };
+  }
+
+  /** @internal For Gallery: the live wasm engine. */
+  _engine() {
+    return this.#live();
+  }
+
+  /** @internal For Gallery: photos embedded and checked for enrollment (a wasm Offer). */
+  async _offer(inputs, face) {
+    return this.#live().offer(...pack(inputs), faceMode(face));
+  }
+
+  /** Releases the model's memory; the verifier cannot be used afterwards. */
+  dispose() {
+    // An engine of a dead instance is dropped, not freed (see `_current`).
+    if (this.#generation === currentGeneration()) this.#engine?.free();
+    this.#engine = null;
+    this.#dropTrainer();
+  }
+}
+
+// Every protocol method rejects only with WebverifyError, and runs on a live engine: a trap
+// fails the calls in flight and the next call restarts the engine (recovery.js).
+guardMethods(EngineHost.prototype, [...Object.keys(VERIFIER_METHODS), 'fineTune', '_galleryFromBytes'], aroundEngine);
+guardMethods(EngineHost, ['create']);
+
+/** A 112x112 RGB crop from the engine as ImageData (or `{ data, width, height }` where
+ * ImageData does not exist, as in Node.js). */
+function rgbImage(rgb) {
+  const rgba = new Uint8ClampedArray(112 * 112 * 4);
+  for (let i = 0; i < 112 * 112; i++) {
+    rgba.set(rgb.subarray(i * 3, i * 3 + 3), i * 4);
+    rgba[i * 4 + 3] = 255;
+  }
+  return typeof ImageData !== 'undefined' ? new ImageData(rgba, 112, 112) : { data: rgba, width: 112, height: 112 };
+}
