@@ -5,6 +5,7 @@
 // Inputs are converted in input.js, loading is loading.js, errors get one wrapper (errors.js);
 // after a trap the next call rebuilds the engine here (recovery.js), in both modes.
 import { digests } from './cache.js';
+import { CROP_SIZE, LIVENESS_BPCERS } from './constants.js';
 import { WebverifyError, guardMethods } from './errors.js';
 import { GalleryHost } from './gallery-host.js';
 import { checkPostable, options, pack, trackOf } from './input.js';
@@ -286,7 +287,7 @@ export class EngineHost {
     // explicit threshold wins over far: src/score/verify.rs, Threshold).
     const result = await this.#live().verify(...pack([a, b]), faceMode(face), far, threshold, crops);
     if (!crops) return result;
-    const side = 112 * 112 * 3;
+    const side = CROP_SIZE * CROP_SIZE * 3;
     return { ...result, crops: [rgbImage(result.crops.subarray(0, side)), rgbImage(result.crops.subarray(side))] };
   }
 
@@ -362,8 +363,8 @@ export class EngineHost {
    */
   async liveness(input, opts) {
     const { bpcer, threshold, livenessUrl, frames, intervalMs } = options(opts, 'liveness');
-    if (bpcer !== undefined && bpcer !== 0.01 && bpcer !== 0.05) {
-      throw new WebverifyError('INVALID_INPUT', `bpcer must be 0.01 or 0.05 (the calibrated points), not ${bpcer}; or pass a threshold`);
+    if (bpcer !== undefined && !LIVENESS_BPCERS.includes(bpcer)) {
+      throw new WebverifyError('INVALID_INPUT', `bpcer must be ${LIVENESS_BPCERS.join(' or ')} (the calibrated points), not ${bpcer}; or pass a threshold`);
     }
     if (threshold !== undefined && !(Number.isFinite(threshold) && threshold >= 0 && threshold <= 1)) {
       throw new WebverifyError('INVALID_INPUT', `threshold must be a number from 0 to 1, not ${threshold}`);
@@ -389,8 +390,8 @@ export class EngineHost {
    * loaded, the motions chosen. */
   async _challengeStart(opts) {
     const { steps, count, stepMs, bpcer, threshold, livenessUrl, meshUrl } = options(opts, 'challenge');
-    if (bpcer !== undefined && bpcer !== 0.01 && bpcer !== 0.05) {
-      throw new WebverifyError('INVALID_INPUT', `bpcer must be 0.01 or 0.05 (the calibrated points), not ${bpcer}; or pass a threshold`);
+    if (bpcer !== undefined && !LIVENESS_BPCERS.includes(bpcer)) {
+      throw new WebverifyError('INVALID_INPUT', `bpcer must be ${LIVENESS_BPCERS.join(' or ')} (the calibrated points), not ${bpcer}; or pass a threshold`);
     }
     if (steps !== undefined && !(Array.isArray(steps) && steps.every((s) => typeof s === 'string'))) {
       throw new WebverifyError('INVALID_INPUT', "steps must be an array of 'blink', 'turnLeft', 'turnRight', 'lookUp'");
@@ -610,13 +611,14 @@ export class EngineHost {
 guardMethods(EngineHost.prototype, [...Object.keys(VERIFIER_METHODS), 'fineTune', '_galleryFromBytes'], aroundEngine);
 guardMethods(EngineHost, ['create']);
 
-/** A 112x112 RGB crop from the engine as ImageData (or `{ data, width, height }` where
+/** An aligned RGB crop from the engine as ImageData (or `{ data, width, height }` where
  * ImageData does not exist, as in Node.js). */
 function rgbImage(rgb) {
-  const rgba = new Uint8ClampedArray(112 * 112 * 4);
-  for (let i = 0; i < 112 * 112; i++) {
+  const n = CROP_SIZE;
+  const rgba = new Uint8ClampedArray(n * n * 4);
+  for (let i = 0; i < n * n; i++) {
     rgba.set(rgb.subarray(i * 3, i * 3 + 3), i * 4);
     rgba[i * 4 + 3] = 255;
   }
-  return typeof ImageData !== 'undefined' ? new ImageData(rgba, 112, 112) : { data: rgba, width: 112, height: 112 };
+  return typeof ImageData !== 'undefined' ? new ImageData(rgba, n, n) : { data: rgba, width: n, height: n };
 }

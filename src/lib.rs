@@ -78,11 +78,14 @@ pub use gallery::identify::{SearchOptions, Searcher};
 pub use gallery::{Aggregation, Candidate, Gallery, Identification, IdentitySummary};
 pub use image::{Image, PixelFormat};
 pub use liveness::challenge;
-pub use liveness::{Liveness, LivenessModel, LivenessResult};
+pub use liveness::{Liveness, LivenessModel, LivenessResult, CALIBRATED_BPCERS};
 pub use nn::adapter::Scope;
+pub use nn::mobilefacenet::{EMBEDDING_DIM, INPUT_SIZE};
 pub use nn::profile::{LayerKind, LayerTimes};
 pub use random::Rng;
-pub use score::calibration::{Calibration, FarThreshold, Refit, ThresholdSource, DEFAULT_FAR};
+pub use score::calibration::{
+    Calibration, FarThreshold, Refit, ThresholdSource, DEFAULT_FAR, REPORTED_FARS,
+};
 pub use score::embedder::Embedder;
 pub use score::verify::{verify, Threshold, Verification, DEFAULT_THRESHOLD};
 #[cfg(feature = "train")]

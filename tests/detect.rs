@@ -136,7 +136,12 @@ fn no_face_is_a_typed_error_and_aligned_faces_still_match() {
     }
     let shifted = Image::from_pixels(&canvas, 300, 220, webverify::PixelFormat::Rgb, None).unwrap();
     let verified = pipeline
-        .verify(&face, &shifted, FaceMode::Detect, webverify::Threshold::AtFar(None))
+        .verify(
+            &face,
+            &shifted,
+            FaceMode::Detect,
+            webverify::Threshold::AtFar(None),
+        )
         .unwrap();
     let v = verified.verification;
     assert!(v.similarity > 0.9, "similarity {}", v.similarity);
@@ -147,7 +152,10 @@ fn no_face_is_a_typed_error_and_aligned_faces_still_match() {
     assert!((fb.bbox.x - fa.bbox.x - 150.0).abs() < 4.0, "{fa:?} {fb:?}");
     assert!((fb.bbox.y - fa.bbox.y - 60.0).abs() < 4.0, "{fa:?} {fb:?}");
     assert!(verified.quality.is_some());
-    assert!(verified.crops.iter().all(|c| c.width() == 112 && c.height() == 112));
+    assert!(verified
+        .crops
+        .iter()
+        .all(|c| c.width() == 112 && c.height() == 112));
     assert_eq!(
         pipeline
             .prepare(&shifted, FaceMode::Detect)

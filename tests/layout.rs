@@ -48,33 +48,114 @@ fn module_of(src: &Path, file: &Path) -> Vec<String> {
     parts
 }
 
-/// Every `crate::a::b…` path in `text` outside comments, as its segments.
+/// Every `crate::a::b…` path in `text` outside comments, as its segments; grouped imports
+/// (`use crate::{a::b, c::{d, e}}`, over several lines too) give one path per leaf.
 fn crate_paths(text: &str) -> Vec<Vec<String>> {
+    let code: String = text
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut paths = Vec::new();
-    for line in text.lines() {
-        let code = line.split("//").next().unwrap_or("");
-        for (i, _) in code.match_indices("crate::") {
-            let mut path = Vec::new();
-            for seg in code[i + "crate::".len()..].split("::") {
-                let name: String = seg
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                if name.is_empty() {
-                    break;
-                }
-                let whole = name.len() == seg.len();
-                path.push(name);
-                if !whole {
-                    break;
+    for (i, _) in code.match_indices("crate::") {
+        let mut at = i + "crate::".len();
+        use_tree(code.as_bytes(), &mut at, Vec::new(), &mut paths);
+    }
+    paths
+}
+
+/// Reads the use tree at `b[*at..]` (after `crate::` or a group's `{`/`,`) into `out`, each
+/// path prefixed by `prefix`. Stops at the first byte that is not part of a path.
+fn use_tree(b: &[u8], at: &mut usize, prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
+    let skip_space = |at: &mut usize| {
+        while *at < b.len() && b[*at].is_ascii_whitespace() {
+            *at += 1;
+        }
+    };
+    let mut path = prefix;
+    loop {
+        skip_space(at);
+        if b.get(*at) == Some(&b'{') {
+            *at += 1;
+            loop {
+                use_tree(b, at, path.clone(), out);
+                skip_space(at);
+                match b.get(*at) {
+                    Some(b',') => {
+                        *at += 1;
+                        skip_space(at);
+                        if b.get(*at) == Some(&b'}') {
+                            *at += 1;
+                            return;
+                        }
+                    }
+                    Some(b'}') => {
+                        *at += 1;
+                        return;
+                    }
+                    _ => return,
                 }
             }
+        }
+        let start = *at;
+        while *at < b.len() && (b[*at].is_ascii_alphanumeric() || b[*at] == b'_') {
+            *at += 1;
+        }
+        let name = std::str::from_utf8(&b[start..*at]).unwrap();
+        if !name.is_empty() && name != "self" {
+            path.push(name.to_string());
+        }
+        if name.is_empty() || !b[*at..].starts_with(b"::") {
             if !path.is_empty() {
-                paths.push(path);
+                out.push(path);
+            }
+            return;
+        }
+        *at += 2;
+    }
+}
+
+/// The crate root's re-exports (`pub use a::b::C;`, grouped ones included): name → the path it
+/// stands for, so that `crate::C` counts as a use of `a::b`.
+fn root_reexports(lib: &str) -> BTreeMap<String, Vec<String>> {
+    let mut names = BTreeMap::new();
+    let code: String = lib
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for (i, _) in code.match_indices("pub use ") {
+        let mut at = i + "pub use ".len();
+        let mut paths = Vec::new();
+        use_tree(code.as_bytes(), &mut at, Vec::new(), &mut paths);
+        for path in paths {
+            if let Some(last) = path.last() {
+                names.insert(last.clone(), path.clone());
             }
         }
     }
-    paths
+    names
+}
+
+#[test]
+fn the_path_reader_sees_grouped_imports_and_root_reexports() {
+    let text = "use crate::{\n    face::detect::{Face, Landmarks}, // a comment\n    score::{self, embedder::Embedder},\n};\nlet x = crate::vector::similarity(a, b);\n";
+    let paths: Vec<String> = crate_paths(text).iter().map(|p| p.join("::")).collect();
+    assert_eq!(
+        paths,
+        [
+            "face::detect::Face",
+            "face::detect::Landmarks",
+            "score",
+            "score::embedder::Embedder",
+            "vector::similarity"
+        ]
+    );
+    let lib = "pub use score::embedder::Embedder;\npub use face::{pipeline::Pipeline, quality};\n";
+    let names = root_reexports(lib);
+    assert_eq!(names["Embedder"].join("::"), "score::embedder::Embedder");
+    assert_eq!(names["Pipeline"].join("::"), "face::pipeline::Pipeline");
+    assert_eq!(names["quality"].join("::"), "face::quality");
 }
 
 #[test]
@@ -83,6 +164,7 @@ fn layers_only_use_lower_layers_and_modules_form_no_cycle() {
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     let modules: BTreeSet<Vec<String>> = files.iter().map(|f| module_of(&src, f)).collect();
+    let reexports = root_reexports(&std::fs::read_to_string(src.join("lib.rs")).unwrap());
     let mut edges: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = BTreeMap::new();
     let mut violations = Vec::new();
     for file in &files {
@@ -96,8 +178,15 @@ fn layers_only_use_lower_layers_and_modules_form_no_cycle() {
         let from_rank = rank(&top).unwrap_or_else(|| panic!("{top} is in no layer"));
         let text = std::fs::read_to_string(file).unwrap();
         for path in crate_paths(&text) {
+            // A root re-export (crate::Embedder) is a use of the module it comes from.
+            let path = match reexports.get(&path[0]) {
+                Some(real) if rank(&path[0]).is_none() => {
+                    real.iter().chain(&path[1..]).cloned().collect()
+                }
+                _ => path,
+            };
             let Some(to_rank) = rank(&path[0]) else {
-                continue; // a root re-export such as crate::Result
+                continue; // a macro or a name of the crate root itself
             };
             let same_folder = path[0] == top;
             if to_rank > from_rank || (to_rank == from_rank && !same_folder && from_rank > 0) {

@@ -7,7 +7,7 @@ use crate::face::align::{align_face, align_face_five};
 use crate::face::detect::{Detector, Face, Landmarks};
 use crate::face::mesh::{FaceMesh, HeadPose, Mesh};
 use crate::face::prepared::{FaceMode, Prepared};
-use crate::face::quality::{photo_issues, Issue, Offered, Quality};
+use crate::face::quality::{issue_code, photo_issues, Issue, Offered, Quality};
 use crate::image::Image;
 use crate::score::embedder::Embedder;
 use crate::score::verify::{Threshold, Verification};
@@ -223,19 +223,27 @@ impl Pipeline {
         let mut verification = self
             .embedder
             .decide(&e.embeddings[0], &e.embeddings[1], rule)?;
-        verification.faces = e.faces[0].zip(e.faces[1]).map(|(x, y)| [x, y]);
-        let pair = |v: &[Option<_>]| v[0].zip(v[1]).map(|(x, y)| [x, y]);
+        verification.faces = both(&e.faces);
         let [crop_a, crop_b]: [Image; 2] = e
             .crops
             .try_into()
             .map_err(|_| Error::Inference("two photos gave other than two crops".into()))?;
         Ok(PhotoVerification {
             verification,
-            main_faces: pair(&e.main),
-            quality: pair(&e.quality),
+            main_faces: both(&e.main),
+            quality: both(&e.quality),
             crops: [crop_a, crop_b],
         })
     }
+}
+
+/// The two entries of a pair as an array, when both are there.
+fn both<T: Copy>(pair: &[Option<T>]) -> Option<[T; 2]> {
+    pair.first()
+        .copied()
+        .flatten()
+        .zip(pair.get(1).copied().flatten())
+        .map(|(x, y)| [x, y])
 }
 
 /// A verification of two photos: the verdict and what it was made from.
@@ -278,7 +286,7 @@ impl Pipeline {
                 Err(e @ Error::NoFace { .. }) => offered.push(Offered {
                     embedding: None,
                     issues: vec![Issue {
-                        code: "NO_FACE",
+                        code: issue_code::NO_FACE,
                         message: e.to_string(),
                     }],
                 }),
@@ -289,7 +297,7 @@ impl Pipeline {
             let mut embeddings = self.embedder.embed_batch_async(&crops).await?.into_iter();
             for o in offered
                 .iter_mut()
-                .filter(|o| o.issues.iter().all(|i| i.code != "NO_FACE"))
+                .filter(|o| o.issues.iter().all(|i| i.code != issue_code::NO_FACE))
             {
                 o.embedding = embeddings.next();
             }

@@ -21,6 +21,35 @@ pub const MIN_SHARPNESS: f32 = 35.0;
 /// 1.83 % (`webverify eval`, int8 weights; docs/ACCURACY.md has DevTest at this gate).
 pub const MIN_QUALITY: f32 = 0.094;
 
+/// The codes of an [`Issue`], spelled as the package and its types spell them
+/// (`ISSUE_CODES` in `pkg/constants.js`, checked equal by `tests/shared_constants.rs`).
+pub mod issue_code {
+    /// No face was found.
+    pub const NO_FACE: &str = "NO_FACE";
+    /// More than one face: which one is meant is not clear.
+    pub const SEVERAL_FACES: &str = "SEVERAL_FACES";
+    /// The face is too small for a good template.
+    pub const SMALL_FACE: &str = "SMALL_FACE";
+    /// The aligned crop is too blurred.
+    pub const BLURRY: &str = "BLURRY";
+    /// The eyes are closed (with the face mesh).
+    pub const EYES_CLOSED: &str = "EYES_CLOSED";
+    /// The quality score is below the enrollment gate.
+    pub const LOW_QUALITY: &str = "LOW_QUALITY";
+    /// The photo does not match the identity's other templates.
+    pub const INCONSISTENT: &str = "INCONSISTENT";
+    /// Every code.
+    pub const ALL: [&str; 7] = [
+        NO_FACE,
+        SEVERAL_FACES,
+        SMALL_FACE,
+        BLURRY,
+        EYES_CLOSED,
+        LOW_QUALITY,
+        INCONSISTENT,
+    ];
+}
+
 /// Why a template was held back.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Issue {
@@ -170,7 +199,7 @@ pub fn photo_issues(prepared: &Prepared) -> Vec<Issue> {
     let mut issues = Vec::new();
     if prepared.faces.len() > 1 {
         issues.push(Issue {
-            code: "SEVERAL_FACES",
+            code: issue_code::SEVERAL_FACES,
             message: format!(
                 "{} faces in the photo; the main one would be enrolled",
                 prepared.faces.len()
@@ -180,7 +209,7 @@ pub fn photo_issues(prepared: &Prepared) -> Vec<Issue> {
     if let Some(main) = &prepared.main {
         if main.bbox.width < MIN_FACE_WIDTH {
             issues.push(Issue {
-                code: "SMALL_FACE",
+                code: issue_code::SMALL_FACE,
                 message: format!(
                     "the face is {:.0} pixels wide; come closer (at least {MIN_FACE_WIDTH:.0})",
                     main.bbox.width
@@ -191,7 +220,7 @@ pub fn photo_issues(prepared: &Prepared) -> Vec<Issue> {
     let s = sharpness(&prepared.crop);
     if s < MIN_SHARPNESS {
         issues.push(Issue {
-            code: "BLURRY",
+            code: issue_code::BLURRY,
             message: format!("the face is blurred (sharpness {s:.0}, at least {MIN_SHARPNESS:.0})"),
         });
     }
@@ -201,7 +230,7 @@ pub fn photo_issues(prepared: &Prepared) -> Vec<Issue> {
         .filter(|&o| o < MIN_EYES_OPEN)
     {
         issues.push(Issue {
-            code: "EYES_CLOSED",
+            code: issue_code::EYES_CLOSED,
             message: format!(
                 "the eyes look closed (eyes open {open:.2}): use a photo with open eyes"
             ),
@@ -210,7 +239,7 @@ pub fn photo_issues(prepared: &Prepared) -> Vec<Issue> {
     if let Some(q) = graded.filter(|q| q.score < MIN_QUALITY) {
         let (name, value) = q.weakest();
         issues.push(Issue {
-            code: "LOW_QUALITY",
+            code: issue_code::LOW_QUALITY,
             message: format!(
                 "the photo's quality is low ({:.3}, at least {MIN_QUALITY}; weakest: {name} \
                  {value:.2}): use a sharp, well-lit photo facing the camera",

@@ -21,7 +21,7 @@ pub fn consistency_issue(
     let sims = gallery.similarities_to(id, embedding)?;
     let best = sims.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     Ok((!sims.is_empty() && best < threshold).then(|| Issue {
-        code: "INCONSISTENT",
+        code: crate::face::quality::issue_code::INCONSISTENT,
         message: format!(
             "this face does not look like {id}'s {} enrolled template(s) (best similarity {best:.3}, \
              expected at least {threshold:.3}): another person?",

@@ -531,7 +531,10 @@ impl Embedder {
             Threshold::AtFar(far) => self.threshold(far)?,
         };
         let mut v = verify::verify(a, b, threshold)?;
-        v.far = self.calibration_now().as_ref().map(|c| c.far_at(v.similarity));
+        v.far = self
+            .calibration_now()
+            .as_ref()
+            .map(|c| c.far_at(v.similarity));
         Ok(v)
     }
 

@@ -24,8 +24,7 @@ impl Engine {
     /// Loads the face mesh for challenges on an engine created without one.
     #[wasm_bindgen(js_name = loadChallengeMesh)]
     pub fn load_challenge_mesh(&self, weights: Vec<u8>) -> Result<(), JsValue> {
-        let mesh = FaceMesh::with_device(&weights, self.inner.embedder.device().clone())
-            ?;
+        let mesh = FaceMesh::with_device(&weights, self.inner.embedder.device().clone())?;
         *self.challenge_mesh.borrow_mut() = Some(Rc::new(mesh));
         Ok(())
     }
@@ -64,24 +63,15 @@ impl Engine {
             (Some(names), None) => names
                 .iter()
                 .map(|n| Action::parse(n))
-                .collect::<Result<Vec<_>, _>>()
-                ?,
+                .collect::<Result<Vec<_>, _>>()?,
             (None, count) => {
-                Challenge::random_steps(count.map_or(DEFAULT_COUNT, |c| c as usize), seed as u64)
-                    ?
+                Challenge::random_steps(count.map_or(DEFAULT_COUNT, |c| c as usize), seed as u64)?
             }
         };
-        let threshold = liveness
-            .threshold(bpcer.unwrap_or(DEFAULT_BPCER), threshold)
-            ?;
-        let challenge = Challenge::new(actions, step_ms.unwrap_or(DEFAULT_STEP_MS), threshold)
-            ?;
+        let threshold = liveness.threshold(bpcer.unwrap_or(DEFAULT_BPCER), threshold)?;
+        let challenge = Challenge::new(actions, step_ms.unwrap_or(DEFAULT_STEP_MS), threshold)?;
         let out = Object::new();
-        set(
-            &out,
-            "state",
-            challenge.to_state()?.into(),
-        );
+        set(&out, "state", challenge.to_state()?.into());
         set(&out, "status", to_js(&challenge.status(0.0))?);
         Ok(out.into())
     }
@@ -123,16 +113,10 @@ impl Engine {
                     f.len()
                 )))
             })?;
-            let seen = observe_async(&inner, mesh, &liveness, &frame)
-                .await
-                ?;
+            let seen = observe_async(&inner, mesh, &liveness, &frame).await?;
             let status = challenge.observe(t_ms, seen)?;
             let out = Object::new();
-            set(
-                &out,
-                "state",
-                challenge.to_state()?.into(),
-            );
+            set(&out, "state", challenge.to_state()?.into());
             set(&out, "status", to_js(&status)?);
             set(&out, "seen", to_js(&seen)?);
             Ok(out.into())

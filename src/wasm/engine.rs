@@ -52,20 +52,14 @@ impl Engine {
                 .map(String::as_str)
                 .filter(|d| !d.is_empty())
         };
-        let embedder = Embedder::load_digested(&weights, digest(0), backend)
-            .await
-            ?;
+        let embedder = Embedder::load_digested(&weights, digest(0), backend).await?;
         let device = || embedder.device().clone();
         let detector = match detector {
-            Some(bytes) => Some(
-                Detector::with_device_digested(&bytes, digest(1), device())?,
-            ),
+            Some(bytes) => Some(Detector::with_device_digested(&bytes, digest(1), device())?),
             None => None,
         };
         let mesh = match mesh {
-            Some(bytes) => Some(
-                FaceMesh::with_device_digested(&bytes, digest(2), device())?,
-            ),
+            Some(bytes) => Some(FaceMesh::with_device_digested(&bytes, digest(2), device())?),
             None => None,
         };
         Ok(Engine {
@@ -126,7 +120,7 @@ impl Engine {
             let mode = FaceMode::parse(&face)?;
             let rule = Threshold::from_options(far, threshold);
             let v = inner.verify_async(a, b, mode, rule).await?;
-            let mut arrays = Vec::new();
+            let mut arrays: Vec<(&str, JsValue)> = Vec::new();
             if crops {
                 let pixels: Vec<u8> = v
                     .crops
@@ -151,10 +145,7 @@ impl Engine {
         future_to_promise(async move {
             let images = unpack(&data, &shapes)?;
             let mode = FaceMode::parse(&face)?;
-            let embedded = inner
-                .embed_photos_async(&images, mode)
-                .await
-                ?;
+            let embedded = inner.embed_photos_async(&images, mode).await?;
             let flat: Vec<f32> = embedded.embeddings.iter().flatten().copied().collect();
             with_arrays(
                 &EmbeddedPhotos {
@@ -173,11 +164,7 @@ impl Engine {
     /// `compare` uses the new thresholds and FAR estimates.
     pub fn calibrate(&self, a: &[f32], b: &[f32], same: &[u8]) -> Result<JsValue, JsValue> {
         let same: Vec<bool> = same.iter().map(|&s| s != 0).collect();
-        let refit = self
-            .inner
-            .embedder
-            .calibrate_packed(a, b, &same)
-            ?;
+        let refit = self.inner.embedder.calibrate_packed(a, b, &same)?;
         to_js(&refit)
     }
 
@@ -186,11 +173,7 @@ impl Engine {
     /// the packed CPU kernels and on burn's ops.
     #[wasm_bindgen(js_name = profileLayers)]
     pub fn profile_layers(&self, rounds: u32) -> Result<JsValue, JsValue> {
-        let (kernels, burn) = self
-            .inner
-            .embedder
-            .profile_layers(rounds as usize)
-            ?;
+        let (kernels, burn) = self.inner.embedder.profile_layers(rounds as usize)?;
         let rows = |t: &crate::nn::profile::LayerTimes| -> Vec<(&str, f64)> {
             t.0.iter().map(|(k, ms)| (k.label(), *ms)).collect()
         };
@@ -211,11 +194,7 @@ impl Engine {
     pub fn time_embedding(&self, runs: u32) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let ms = inner
-                .embedder
-                .time_embedding(runs as usize)
-                .await
-                ?;
+            let ms = inner.embedder.time_embedding(runs as usize).await?;
             Ok(ms.into())
         })
     }
@@ -248,10 +227,7 @@ impl Engine {
     /// file: MODEL_LOAD when it makes no sense); null for none.
     #[wasm_bindgen(js_name = restoreCalibration)]
     pub fn restore_calibration(&self, json: Option<String>) -> Result<(), JsValue> {
-        let calibration = json
-            .map(|j| Calibration::from_json(&j))
-            .transpose()
-            ?;
+        let calibration = json.map(|j| Calibration::from_json(&j)).transpose()?;
         self.inner.embedder.set_calibration(calibration);
         Ok(())
     }
@@ -301,10 +277,7 @@ impl Engine {
         future_to_promise(async move {
             let images = unpack(&data, &shapes)?;
             let mode = FaceMode::parse(&face)?;
-            let prepared = inner
-                .prepare_async(&images[0], mode)
-                .await
-                ?;
+            let prepared = inner.prepare_async(&images[0], mode).await?;
             let crop = prepared.crop.resize_bilinear(112, 112);
             Ok(js_sys::Uint8Array::from(crop.as_rgb()).into())
         })
@@ -353,8 +326,7 @@ impl Engine {
                         matches!(value, Ok(v) if v != JsValue::FALSE)
                     }
                 })
-                .await
-                ?;
+                .await?;
             #[derive(serde::Serialize)]
             #[serde(rename_all = "camelCase")]
             struct Tuned {
@@ -384,12 +356,10 @@ impl Engine {
     pub fn export_tuned(&self) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            Ok(
-                match inner.embedder.export_tuned().await? {
-                    Some(bytes) => js_sys::Uint8Array::from(bytes.as_slice()).into(),
-                    None => JsValue::NULL,
-                },
-            )
+            Ok(match inner.embedder.export_tuned().await? {
+                Some(bytes) => js_sys::Uint8Array::from(bytes.as_slice()).into(),
+                None => JsValue::NULL,
+            })
         })
     }
 
@@ -400,11 +370,7 @@ impl Engine {
     pub fn import_tuned(&self, bytes: Vec<u8>) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            inner
-                .embedder
-                .load_tuned_async(&bytes)
-                .await
-                ?;
+            inner.embedder.load_tuned_async(&bytes).await?;
             Ok(model_info(&inner.embedder))
         })
     }

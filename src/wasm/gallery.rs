@@ -66,11 +66,7 @@ impl WasmGallery {
     #[wasm_bindgen(js_name = fromBytes)]
     /// A gallery of the shipped model loaded into an adapter-tuned engine is migrated.
     pub fn from_bytes(engine: &Engine, bytes: &[u8]) -> Result<WasmGallery, JsValue> {
-        let gallery = engine
-            .inner
-            .embedder
-            .load_gallery(bytes)
-            ?;
+        let gallery = engine.inner.embedder.load_gallery(bytes)?;
         Ok(Self::wrap(gallery))
     }
 
@@ -81,8 +77,7 @@ impl WasmGallery {
         let changed = engine
             .inner
             .embedder
-            .migrate_gallery(&mut self.inner.borrow_mut())
-            ?;
+            .migrate_gallery(&mut self.inner.borrow_mut())?;
         self.searcher.invalidate();
         Ok(changed)
     }
@@ -95,7 +90,10 @@ impl WasmGallery {
     /// The gallery's bytes sealed (HMAC-SHA256) under `key`: see `io::sealed`.
     #[wasm_bindgen(js_name = toSealedBytes)]
     pub fn to_sealed_bytes(&self, key: &[u8]) -> Result<Vec<u8>, JsValue> {
-        self.inner.borrow().to_sealed_bytes(key).map_err(JsValue::from)
+        self.inner
+            .borrow()
+            .to_sealed_bytes(key)
+            .map_err(JsValue::from)
     }
 
     /// A gallery from `toSealedBytes` bytes: WRONG_KEY unless they check under `key`, then as
@@ -106,11 +104,7 @@ impl WasmGallery {
         bytes: &[u8],
         key: &[u8],
     ) -> Result<WasmGallery, JsValue> {
-        let gallery = engine
-            .inner
-            .embedder
-            .load_sealed_gallery(bytes, key)
-            ?;
+        let gallery = engine.inner.embedder.load_sealed_gallery(bytes, key)?;
         Ok(Self::wrap(gallery))
     }
 
@@ -124,17 +118,13 @@ impl WasmGallery {
         metadata: Option<String>,
         force: bool,
     ) -> Result<JsValue, JsValue> {
-        let report = self
-            .inner
-            .borrow_mut()
-            .enroll_photos(
-                &engine.inner.embedder,
-                &id,
-                offer.items,
-                metadata.as_deref(),
-                force,
-            )
-            ?;
+        let report = self.inner.borrow_mut().enroll_photos(
+            &engine.inner.embedder,
+            &id,
+            offer.items,
+            metadata.as_deref(),
+            force,
+        )?;
         to_js(&report)
     }
 
@@ -206,8 +196,7 @@ impl WasmGallery {
             };
             let result = searcher
                 .identify(&gallery, &pipeline.embedder, &probe, &options)
-                .await
-                ?;
+                .await?;
             to_js(&result)
         })
     }

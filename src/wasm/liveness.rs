@@ -19,8 +19,7 @@ impl Engine {
     /// (`thresholds`: `[{ bpcer, threshold }]` stored by the calibration).
     #[wasm_bindgen(js_name = loadLiveness)]
     pub fn load_liveness(&self, weights: Vec<u8>) -> Result<JsValue, JsValue> {
-        let model = LivenessModel::with_device(&weights, self.inner.embedder.device().clone())
-            ?;
+        let model = LivenessModel::with_device(&weights, self.inner.embedder.device().clone())?;
         let info = Object::new();
         let m = model.model_info();
         set(&info, "id", m.id().into());
@@ -75,8 +74,7 @@ impl Engine {
             let frames = unpack(&data, &shapes)?;
             let result = liveness
                 .check_async(detector, &frames, bpcer.unwrap_or(DEFAULT_BPCER), threshold)
-                .await
-                ?;
+                .await?;
             to_js(&result)
         })
     }

@@ -21,7 +21,7 @@ const ALLOWED = {
   // The host side (in the worker, or inline once the first call loads it).
   'worker.js': ['host.js', 'recovery.js'],
   'host.js': ['engine-host.js', 'errors.js', 'protocol.js'],
-  'engine-host.js': ['cache.js', 'errors.js', 'gallery-host.js', 'input.js', 'loading.js', 'protocol.js', 'recovery.js'],
+  'engine-host.js': ['cache.js', 'constants.js', 'errors.js', 'gallery-host.js', 'input.js', 'loading.js', 'protocol.js', 'recovery.js'],
   'gallery-host.js': ['errors.js', 'input.js', 'protocol.js', 'recovery.js'],
   'loading.js': ['cache.js', 'errors.js', 'wasm/webverify.js', 'wasm/webverify_cpu.js', 'wasm/webverify_gpu.js'],
   'recovery.js': ['errors.js'],
@@ -29,6 +29,7 @@ const ALLOWED = {
   // Shared leaves.
   'input.js': ['errors.js'],
   'errors.js': [],
+  'constants.js': [],
   'protocol.js': [],
   'version.js': [],
 };
