@@ -249,3 +249,26 @@ fn layers_only_use_lower_layers_and_modules_form_no_cycle() {
         "the scan found too few dependencies: {edges:?}"
     );
 }
+
+/// Files stay small: past ~500 lines a file says at its top why it is long.
+#[test]
+fn long_files_say_why() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let unexplained: Vec<String> = files
+        .iter()
+        .filter_map(|file| {
+            let text = std::fs::read_to_string(file).unwrap();
+            let lines = text.lines().count();
+            let top: String = text.lines().take(30).collect::<Vec<_>>().join("\n");
+            (lines > 520 && !top.contains("Why this file is long"))
+                .then(|| format!("{} ({lines} lines)", file.display()))
+        })
+        .collect();
+    assert!(
+        unexplained.is_empty(),
+        "long files without a reason: {unexplained:?}"
+    );
+    assert!(files.len() > 50, "the scan found too few files");
+}

@@ -11,9 +11,8 @@ use crate::backend::read_back_error;
 use crate::error::{Error, Result};
 use crate::io::weights::{f32_bytes, write_file, ModelInfo, Provenance, WeightFile};
 use crate::nn::adapter::{Adapter, Network, Scope};
-use crate::nn::mobilefacenet::{
-    Architecture, ConvWeights, MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE,
-};
+use crate::nn::conv::ConvWeights;
+use crate::nn::mobilefacenet::{Architecture, MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE};
 
 /// The `model` metadata of a tuned weights file.
 pub const TUNED_MODEL: &str = "mobilefacenet-tuned";

@@ -23,9 +23,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::io::storage::{self, Storage, Stored, SCALE_SUFFIX};
-use crate::nn::mobilefacenet::{
-    Architecture, ConvSpec, ConvWeights, MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE,
-};
+use crate::nn::conv::{ConvSpec, ConvWeights};
+use crate::nn::mobilefacenet::{Architecture, MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE};
 
 /// The `format` metadata of every webverify weights file.
 pub const FORMAT: &str = "webverify-weights";

@@ -13,8 +13,8 @@ use burn::nn::PaddingConfig2d;
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::error::{Error, Result};
-use crate::nn::mobilefacenet::ConvSpec;
+use crate::error::Result;
+use crate::nn::conv::ConvSpec;
 
 /// Where the weights come from: `read(name, shape)` gives a tensor's values.
 pub type Reader<'a> = &'a dyn Fn(&str, &[usize]) -> Result<Vec<f32>>;
@@ -62,57 +62,118 @@ fn conv_spec(
     }
 }
 
+/// The network's convs by role. The one place their tensor names are spelled: the converter,
+/// the weights loader and both forward paths (burn's and the CPU kernels') go through it.
+pub struct Layout<T> {
+    pub stem: T,
+    /// Per block: its depthwise 3x3, then its pointwise 1x1.
+    pub blocks: Vec<[T; 2]>,
+    /// Per head: its classifier, then its regressor.
+    pub heads: Vec<[T; 2]>,
+}
+
+/// Every conv's description.
+pub fn layout() -> Layout<ConvSpec> {
+    Layout {
+        stem: conv_spec("stem".into(), (3, 24), 5, 2, false),
+        blocks: BLOCKS
+            .iter()
+            .enumerate()
+            .map(|(i, &(cin, cout, stride))| {
+                [
+                    conv_spec(format!("blocks.{i}.depthwise"), (cin, cin), 3, stride, true),
+                    conv_spec(format!("blocks.{i}.pointwise"), (cin, cout), 1, 1, false),
+                ]
+            })
+            .collect(),
+        heads: HEADS
+            .iter()
+            .enumerate()
+            .map(|(h, &(_, channels, anchors))| {
+                [
+                    conv_spec(
+                        format!("heads.{h}.classifier"),
+                        (channels, anchors),
+                        1,
+                        1,
+                        false,
+                    ),
+                    conv_spec(
+                        format!("heads.{h}.regressor"),
+                        (channels, anchors * 16),
+                        1,
+                        1,
+                        false,
+                    ),
+                ]
+            })
+            .collect(),
+    }
+}
+
 /// Every conv in the order the TF.js graph lists them (heads of the 16x16 map come before the
 /// blocks that follow it).
 pub fn slots() -> Vec<ConvSpec> {
-    let mut all = vec![conv_spec("stem".into(), (3, 24), 5, 2, false)];
-    for (i, &(cin, cout, stride)) in BLOCKS.iter().enumerate() {
-        all.push(conv_spec(
-            format!("blocks.{i}.depthwise"),
-            (cin, cin),
-            3,
-            stride,
-            true,
-        ));
-        all.push(conv_spec(
-            format!("blocks.{i}.pointwise"),
-            (cin, cout),
-            1,
-            1,
-            false,
-        ));
-        for (h, &(after, channels, anchors)) in HEADS.iter().enumerate() {
-            if after == i {
-                all.push(conv_spec(
-                    format!("heads.{h}.classifier"),
-                    (channels, anchors),
-                    1,
-                    1,
-                    false,
-                ));
-                all.push(conv_spec(
-                    format!("heads.{h}.regressor"),
-                    (channels, anchors * 16),
-                    1,
-                    1,
-                    false,
-                ));
-            }
+    let Layout {
+        stem,
+        blocks,
+        heads,
+    } = layout();
+    let mut all = vec![stem];
+    let mut heads = heads.into_iter();
+    for (i, block) in blocks.into_iter().enumerate() {
+        all.extend(block);
+        if HEADS.iter().any(|&(after, _, _)| after == i) {
+            all.extend(heads.next().into_iter().flatten());
         }
     }
     all
 }
 
-fn conv(read: Reader, slot: &ConvSpec, device: &Device) -> Result<Conv2d> {
-    let w = read(&format!("{}.weight", slot.name), &slot.weight_shape())?;
-    let b = read(&format!("{}.bias", slot.name), &[slot.out_channels])?;
-    Ok(Conv2d {
+/// One conv's description and values (burn's `[out, in / groups, k, k]` weight layout).
+pub struct ConvTensors {
+    pub spec: ConvSpec,
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
+/// The detector's weights, read once from a weights file for both forward paths.
+pub type BlazeFaceWeights = Layout<ConvTensors>;
+
+impl BlazeFaceWeights {
+    /// Reads every conv of [`layout`] through `read(name, shape)`.
+    pub fn read(read: Reader) -> Result<Self> {
+        let tensors = |spec: ConvSpec| -> Result<ConvTensors> {
+            Ok(ConvTensors {
+                weight: read(&format!("{}.weight", spec.name), &spec.weight_shape())?,
+                bias: read(&format!("{}.bias", spec.name), &[spec.out_channels])?,
+                spec,
+            })
+        };
+        let pair =
+            |[a, b]: [ConvSpec; 2]| -> Result<[ConvTensors; 2]> { Ok([tensors(a)?, tensors(b)?]) };
+        let Layout {
+            stem,
+            blocks,
+            heads,
+        } = layout();
+        Ok(Layout {
+            stem: tensors(stem)?,
+            blocks: blocks.into_iter().map(pair).collect::<Result<_>>()?,
+            heads: heads.into_iter().map(pair).collect::<Result<_>>()?,
+        })
+    }
+}
+
+fn conv(t: &ConvTensors, device: &Device) -> Conv2d {
+    let slot = &t.spec;
+    Conv2d {
         weight: Param::from_tensor(Tensor::from_data(
-            TensorData::new(w, slot.weight_shape()),
+            TensorData::new(t.weight.clone(), slot.weight_shape()),
             device,
         )),
         bias: Some(Param::from_tensor(Tensor::from_data(
-            TensorData::new(b, [slot.out_channels]),
+            TensorData::new(t.bias.clone(), [slot.out_channels]),
             device,
         ))),
         stride: [slot.stride, slot.stride],
@@ -120,7 +181,7 @@ fn conv(read: Reader, slot: &ConvSpec, device: &Device) -> Result<Conv2d> {
         dilation: [1, 1],
         groups: slot.groups(),
         padding: PaddingConfig2d::Same,
-    })
+    }
 }
 
 #[derive(Module, Debug)]
@@ -163,42 +224,34 @@ pub struct BlazeFace {
 }
 
 impl BlazeFace {
-    /// Builds the network from `read(name, shape)`, the values of each named tensor.
-    pub fn build(read: Reader, device: &Device) -> Result<Self> {
-        let slots = slots();
-        let find = |name: &str| {
-            slots
-                .iter()
-                .find(|s| s.name == name)
-                .ok_or_else(|| Error::ModelLoad(format!("no slot {name}")))
-        };
-        let stem = conv(read, find("stem")?, device)?;
+    /// Builds the network from its weights on `device`.
+    pub fn build(weights: &BlazeFaceWeights, device: &Device) -> Self {
         let blocks = BLOCKS
             .iter()
-            .enumerate()
-            .map(|(i, &(cin, cout, stride))| {
-                Ok(BlazeBlock {
-                    depthwise: conv(read, find(&format!("blocks.{i}.depthwise"))?, device)?,
-                    pointwise: conv(read, find(&format!("blocks.{i}.pointwise"))?, device)?,
+            .zip(&weights.blocks)
+            .map(
+                |(&(cin, cout, stride), [depthwise, pointwise])| BlazeBlock {
+                    depthwise: conv(depthwise, device),
+                    pointwise: conv(pointwise, device),
                     pool: (stride == 2)
                         .then(|| MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init()),
                     extra_channels: cout - cin,
-                })
+                },
+            )
+            .collect();
+        let heads = weights
+            .heads
+            .iter()
+            .map(|[classifier, regressor]| Head {
+                classifier: conv(classifier, device),
+                regressor: conv(regressor, device),
             })
-            .collect::<Result<_>>()?;
-        let heads = (0..HEADS.len())
-            .map(|h| {
-                Ok(Head {
-                    classifier: conv(read, find(&format!("heads.{h}.classifier"))?, device)?,
-                    regressor: conv(read, find(&format!("heads.{h}.regressor"))?, device)?,
-                })
-            })
-            .collect::<Result<_>>()?;
-        Ok(Self {
-            stem,
+            .collect();
+        Self {
+            stem: conv(&weights.stem, device),
             blocks,
             heads,
-        })
+        }
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<3> {

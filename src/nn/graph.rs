@@ -11,7 +11,7 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::error::{Error, Result};
-use crate::nn::mobilefacenet::{ConvSpec, ConvUnit, ConvWeights, Padding};
+use crate::nn::conv::{ConvSpec, ConvUnit, ConvWeights, Padding};
 
 /// One operation; `inputs` index earlier ops (the graph input is op 0, [`Op::Input`]).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -19,7 +19,7 @@ use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::Tensor;
 
 use crate::error::{Error, Result};
-use crate::nn::mobilefacenet::{ConvSpec, ConvUnit, ConvWeights, Padding};
+use crate::nn::conv::{ConvSpec, ConvUnit, ConvWeights, Padding};
 
 /// The `model` metadata of liveness weights.
 pub const MODEL_NAME: &str = "minifasnet";

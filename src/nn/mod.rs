@@ -4,6 +4,7 @@
 
 pub mod adapter;
 pub mod blazeface;
+pub mod conv;
 pub mod cpu;
 pub mod graph;
 pub mod minifasnet;

@@ -6,7 +6,8 @@
 use burn::tensor::Tensor;
 use web_time::Instant;
 
-use crate::nn::mobilefacenet::{ConvSpec, ConvUnit, MobileFaceNet};
+use crate::nn::conv::{ConvSpec, ConvUnit};
+use crate::nn::mobilefacenet::MobileFaceNet;
 
 /// The kinds of layer the profile groups by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

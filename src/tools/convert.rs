@@ -12,8 +12,8 @@ use std::collections::{HashMap, HashSet};
 use crate::error::{Error, Result};
 use crate::io::weights::{sha256_hex, HostConv, Provenance};
 use crate::nn::blazeface;
+use crate::nn::conv::Padding;
 pub use crate::nn::mobilefacenet::Architecture;
-use crate::nn::mobilefacenet::Padding;
 use crate::tools::tflite::{self, op, ConvSettings};
 
 /// One conv as found in the graph, weights already in burn's `[out, in / groups, k, k]`.

@@ -13,7 +13,9 @@ use super::im2col::im2col;
 use super::pointwise::{Epilogue, Pointwise, PANEL};
 use super::Scratch;
 use crate::error::{Error, Result};
-use crate::nn::blazeface::{Reader, BLOCKS, HEADS, INPUT_SIZE, VALUES_PER_ANCHOR};
+use crate::nn::blazeface::{
+    BlazeFaceWeights, ConvTensors, BLOCKS, HEADS, INPUT_SIZE, VALUES_PER_ANCHOR,
+};
 
 /// Side of the stem's output: 128 / 2.
 const STEM_SIDE: usize = INPUT_SIZE / 2;
@@ -57,55 +59,48 @@ pub struct PackedBlazeFace {
 
 /// A conv's weights (burn's `[o, i, k, k]`) and bias with the output and input channels padded
 /// with zeros to `outputs` and `inputs`.
-fn read_padded(
-    read: Reader,
-    name: &str,
-    shape: [usize; 4],
-    inputs: usize,
-    outputs: usize,
-) -> Result<(Vec<f32>, Vec<f32>)> {
-    let [o, i, kh, kw] = shape;
-    let w = read(&format!("{name}.weight"), &shape)?;
-    let b = read(&format!("{name}.bias"), &[o])?;
+fn padded_tensors(t: &ConvTensors, inputs: usize, outputs: usize) -> (Vec<f32>, Vec<f32>) {
+    let [o, i, kh, kw] = t.spec.weight_shape();
     let taps = kh * kw;
     let mut weight = vec![0.0; outputs * inputs * taps];
     for oc in 0..o {
         for ic in 0..i {
             let from = (oc * i + ic) * taps;
             let to = (oc * inputs + ic) * taps;
-            weight[to..to + taps].copy_from_slice(&w[from..from + taps]);
+            weight[to..to + taps].copy_from_slice(&t.weight[from..from + taps]);
         }
     }
     let mut bias = vec![0.0; outputs];
-    bias[..o].copy_from_slice(&b);
-    Ok((weight, bias))
+    bias[..o].copy_from_slice(&t.bias);
+    (weight, bias)
 }
 
 fn packing(name: &str) -> impl Fn(String) -> Error + '_ {
     move |e| Error::ModelLoad(format!("packing {name} for the CPU kernels: {e}"))
 }
 
-fn pointwise(read: Reader, name: &str, cin: usize, cout: usize) -> Result<Pointwise> {
-    let (inputs, outputs) = (padded(cin), padded(cout));
-    let (w, b) = read_padded(read, name, [cout, cin, 1, 1], inputs, outputs)?;
-    Pointwise::new(&w, inputs, outputs, b, None).map_err(packing(name))
+fn pointwise(t: &ConvTensors) -> Result<Pointwise> {
+    let (inputs, outputs) = (padded(t.spec.in_channels), padded(t.spec.out_channels));
+    let (w, b) = padded_tensors(t, inputs, outputs);
+    Pointwise::new(&w, inputs, outputs, b, None).map_err(packing(&t.spec.name))
 }
 
 impl PackedBlazeFace {
-    /// Packs the detector from `read(name, shape)`, the weights file's tensors.
-    pub fn build(read: Reader) -> Result<Self> {
-        let stem_out = BLOCKS[0].0;
-        let (w, b) = read_padded(read, "stem", [stem_out, 3, 5, 5], 3, padded(stem_out))?;
+    /// Packs the detector from its weights (the same values as the burn module's).
+    pub fn build(weights: &BlazeFaceWeights) -> Result<Self> {
+        let stem_out = weights.stem.spec.out_channels;
+        let (w, b) = padded_tensors(&weights.stem, 3, padded(stem_out));
         let stem = Pointwise::new(&w, 75, padded(stem_out), b, None).map_err(packing("stem"))?;
         let mut blocks = Vec::with_capacity(BLOCKS.len());
-        for (i, &(cin, cout, stride)) in BLOCKS.iter().enumerate() {
-            let name = format!("blocks.{i}.depthwise");
-            let (w, b) = read_padded(read, &name, [cin, 1, 3, 3], 1, padded(cin))?;
-            let depthwise =
-                Depthwise::<3>::new(&w, padded(cin), stride, b, None).map_err(packing(&name))?;
+        for (&(cin, cout, stride), [depthwise, pointwise_conv]) in
+            BLOCKS.iter().zip(&weights.blocks)
+        {
+            let (w, b) = padded_tensors(depthwise, 1, padded(cin));
+            let depthwise = Depthwise::<3>::new(&w, padded(cin), stride, b, None)
+                .map_err(packing(&depthwise.spec.name))?;
             blocks.push(Block {
                 depthwise,
-                pointwise: pointwise(read, &format!("blocks.{i}.pointwise"), cin, cout)?,
+                pointwise: pointwise(pointwise_conv)?,
                 stride,
                 inputs: padded(cin),
                 outputs: padded(cout),
@@ -113,23 +108,13 @@ impl PackedBlazeFace {
         }
         let heads = HEADS
             .iter()
-            .enumerate()
-            .map(|(h, &(after, channels, anchors))| {
+            .zip(&weights.heads)
+            .map(|(&(after, _, anchors), [classifier, regressor])| {
                 Ok(Head {
                     after,
                     anchors,
-                    classifier: pointwise(
-                        read,
-                        &format!("heads.{h}.classifier"),
-                        channels,
-                        anchors,
-                    )?,
-                    regressor: pointwise(
-                        read,
-                        &format!("heads.{h}.regressor"),
-                        channels,
-                        anchors * 16,
-                    )?,
+                    classifier: pointwise(classifier)?,
+                    regressor: pointwise(regressor)?,
                 })
             })
             .collect::<Result<_>>()?;

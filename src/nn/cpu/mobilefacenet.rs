@@ -8,9 +8,8 @@ use super::depthwise::{same, Depthwise, Geometry};
 use super::im2col::im2col;
 use super::pointwise::{Epilogue, Pointwise};
 use super::Scratch;
-use crate::nn::mobilefacenet::{
-    Architecture, ConvSpec, ConvUnit, MobileFaceNet, Padding, EMBEDDING_DIM, INPUT_SIZE,
-};
+use crate::nn::conv::{ConvSpec, ConvUnit, Padding};
+use crate::nn::mobilefacenet::{Architecture, MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE};
 use crate::nn::profile::{Laps, LayerKind, LayerTimes};
 
 /// The largest map the network makes: 56 × 56 pixels × 128 channels (the first bottleneck's

@@ -17,9 +17,11 @@ mod im2col;
 mod lanes;
 mod mobilefacenet;
 mod pointwise;
+mod switch;
 
 pub use blazeface::PackedBlazeFace;
 pub use mobilefacenet::PackedMobileFaceNet;
+pub use switch::KernelSwitch;
 
 use std::sync::Mutex;
 

@@ -3,10 +3,16 @@
 //! The core is async because on WebGPU in a browser the only way to read a result back is an
 //! async read (a blocking read would kill the wasm instance). Native callers get blocking
 //! wrappers that drive the same futures.
+//!
+//! This file is the model runtime (load, pack for the CPU kernels, tuned import and export,
+//! embed); `scoring` holds the scoring policy (calibration, thresholds, comparisons) and `hooks`
+//! what benchmarks and the backend choice use.
+
+mod hooks;
+mod scoring;
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::backend::{read_back_error, Backend};
@@ -15,11 +21,10 @@ use crate::image::Image;
 use crate::io::tuned::TunedInfo;
 use crate::io::weights::{ModelInfo, WeightFile};
 use crate::nn::adapter::Network;
-use crate::nn::cpu::PackedNetwork;
+use crate::nn::cpu::{KernelSwitch, PackedNetwork};
 use crate::nn::mobilefacenet::{Architecture, MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE};
-use crate::nn::profile::LayerTimes;
-use crate::score::calibration::{Calibration, Refit, ThresholdSource, DEFAULT_FAR};
-use crate::score::verify::{self, Threshold, Verification, DEFAULT_THRESHOLD};
+use crate::score::calibration::Calibration;
+use crate::score::verify::Verification;
 
 /// Metadata of a tuned weights file that describes its recipe and is kept on re-export.
 const TUNED_RECIPE_KEYS: [&str; 11] = [
@@ -108,8 +113,8 @@ pub struct Embedder {
     shipped_probe_norm: std::sync::OnceLock<f64>,
     /// The shipped network packed for the CPU kernels (on Flex).
     shipped_packed: Option<Arc<PackedNetwork>>,
-    /// Whether inference on Flex uses the packed kernels (the default) or burn's ops.
-    packed_kernels: AtomicBool,
+    /// Whether inference on Flex uses the packed kernels or burn's ops (see [`KernelSwitch`]).
+    kernels: KernelSwitch,
 }
 
 impl Embedder {
@@ -138,7 +143,7 @@ impl Embedder {
             base: model.clone(),
             adapter: None,
         };
-        let shipped_packed = Self::pack(backend, &network).await?;
+        let shipped_packed = Self::pack(&device, &network).await?;
         Ok(Self {
             current: RwLock::new(Current {
                 network,
@@ -155,9 +160,7 @@ impl Embedder {
             shipped_calibration: calibration,
             shipped_probe_norm: std::sync::OnceLock::new(),
             shipped_packed,
-            // Natively burn's Flex convs run gemm's AVX2/FMA code (detected at run time), which the
-            // kernels, compiled for the baseline target, do not reach: measured in BENCHMARKS.
-            packed_kernels: AtomicBool::new(cfg!(target_arch = "wasm32")),
+            kernels: KernelSwitch::default(),
         })
     }
 
@@ -165,8 +168,8 @@ impl Embedder {
     /// kept to measure burn's kernels, WebGPU runs burn's shaders). Natively too, where the
     /// kernels are off by default: a copy of the 5 MB of weights at load, so that
     /// `set_packed_kernels(true)` and `profile_layers` need no second path.
-    async fn pack(backend: Backend, network: &Network) -> Result<Option<Arc<PackedNetwork>>> {
-        if backend != Backend::Flex {
+    async fn pack(device: &Device, network: &Network) -> Result<Option<Arc<PackedNetwork>>> {
+        if !KernelSwitch::serves(device) {
             return Ok(None);
         }
         PackedNetwork::from_network(network)
@@ -175,53 +178,12 @@ impl Embedder {
             .map_err(|e| Error::ModelLoad(format!("packing the weights for the CPU kernels: {e}")))
     }
 
-    /// On Flex, whether inference runs the packed CPU kernels (`true`, the default in wasm) or
-    /// burn's ops on the module (`false`, the default natively, where burn's gemm uses AVX2/FMA;
-    /// kept in wasm to compare the two and as a fallback). Training always runs burn. No effect
-    /// on other backends.
-    pub fn set_packed_kernels(&self, on: bool) {
-        self.packed_kernels.store(on, Ordering::Relaxed);
-    }
-
-    /// Whether inference runs the packed CPU kernels now.
-    pub fn uses_packed_kernels(&self) -> bool {
-        self.shipped_packed.is_some() && self.packed_kernels.load(Ordering::Relaxed)
-    }
-
-    /// Where the time of one embedding goes on Flex: per-layer-kind medians over `rounds`
-    /// passes (after two warm-ups) on the packed kernels and on burn's ops, for the network in
-    /// use, on the probe image. `INVALID_INPUT` on other backends (WebGPU runs asynchronously,
-    /// so its ops cannot be timed one by one from here).
-    pub fn profile_layers(&self, rounds: usize) -> Result<(LayerTimes, LayerTimes)> {
-        let packed = self.current().packed.clone();
-        let Some(packed) = packed.filter(|_| rounds > 0) else {
-            return Err(Error::InvalidInput(
-                "the layer profile runs on the flex backend, with rounds ≥ 1".into(),
-            ));
-        };
-        let input = probe_image().to_model_input(INPUT_SIZE);
-        let passes = |f: &mut dyn FnMut() -> LayerTimes| {
-            let _warm = (f(), f());
-            LayerTimes::median(&(0..rounds).map(|_| f()).collect::<Vec<_>>())
-        };
-        let on_kernels = passes(&mut || packed.profile_pass(&input));
-        let network = self.network();
-        let specs = Architecture::mobilefacenet();
-        let specs = specs.convs();
-        let on_burn = passes(&mut || {
-            let shape = [1, 3, INPUT_SIZE, INPUT_SIZE];
-            let x = Tensor::<4>::from_data(TensorData::new(input.clone(), shape), &self.device);
-            crate::nn::profile::burn_pass(&network.base, &specs, x)
-        });
-        Ok((on_kernels, on_burn))
-    }
-
     /// The network in use and, where the kernels are on, its packed form.
     /// The burn module is cloned only when it is the one that will run (an A/B of the two in
     /// Chromium showed no measurable difference per call; it is simply not needed).
     fn current_model(&self) -> Model {
         let packed = self.current().packed.clone();
-        match packed.filter(|_| self.packed_kernels.load(Ordering::Relaxed)) {
+        match self.kernels.pick(packed) {
             Some(p) => Model::Packed(p),
             None => Model::Burn(self.network()),
         }
@@ -267,7 +229,7 @@ impl Embedder {
             crate::io::tuned::import(bytes, &self.shipped, &self.shipped_info, &self.device)?;
         // A calibration stored in the tuned file (by `webverify calibrate --tuned … --write`).
         let file_calibration = Calibration::from_metadata(&info.metadata)?;
-        let packed = Self::pack(self.backend, &network).await?;
+        let packed = Self::pack(&self.device, &network).await?;
         let model = match &packed {
             Some(p) => Model::Packed(p.clone()),
             None => Model::Burn(network.clone()),
@@ -364,26 +326,6 @@ impl Embedder {
         self.current().info.clone()
     }
 
-    /// The score calibration in use (shipped with the weights or refitted).
-    pub fn calibration(&self) -> Option<Calibration> {
-        self.calibration_now().clone()
-    }
-
-    /// The calibration in use, borrowed (a comparison reads it without a copy).
-    fn calibration_now(&self) -> RwLockReadGuard<'_, Option<Calibration>> {
-        self.calibration
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Replaces the calibration.
-    pub fn set_calibration(&self, calibration: Option<Calibration>) {
-        *self
-            .calibration
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = calibration;
-    }
-
     /// The model in use. A lock poisoned by a panic elsewhere still holds a whole `Current`
     /// (it is only ever replaced whole), so its value is used: falling back to the shipped
     /// model would silently verify with a different network than the one loaded.
@@ -394,107 +336,6 @@ impl Embedder {
     /// The model in use, to replace (see [`Self::current`] on poisoning).
     fn current_mut(&self) -> RwLockWriteGuard<'_, Current> {
         self.current.write().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Refits the calibration on the user's labelled pairs of embeddings `(a, b, same person)`
-    /// and uses it from now on; see [`Calibration::from_labelled`].
-    pub fn calibrate(&self, pairs: &[(&[f32], &[f32], bool)]) -> Result<Refit> {
-        let scores = pairs
-            .iter()
-            .map(|(a, b, same)| Ok((verify::similarity(a, b)?, *same)))
-            .collect::<Result<Vec<_>>>()?;
-        let source = format!("{} labelled pairs given to calibrate()", pairs.len());
-        let mut refit = Calibration::from_labelled(&source, &scores)?;
-        self.set_calibration(Some(refit.calibration.clone()));
-        // Where the pairs cannot support a reported FAR, `threshold` keeps the shipped one.
-        for t in refit
-            .thresholds
-            .iter_mut()
-            .filter(|t| t.threshold.is_none())
-        {
-            if let Ok(shipped) = self.threshold(Some(t.far)) {
-                t.threshold = Some(shipped);
-                t.source = ThresholdSource::Shipped;
-                t.tar = None;
-            }
-        }
-        Ok(refit)
-    }
-
-    /// [`Embedder::calibrate`] on pairs packed one after another: `a` and `b` hold the pairs'
-    /// embeddings (`same.len()` of this model's dimension each), `same[i]` says whether pair `i`
-    /// is one person.
-    pub fn calibrate_packed(&self, a: &[f32], b: &[f32], same: &[bool]) -> Result<Refit> {
-        let dim = self.model_info().embedding_dim;
-        if dim == 0 || a.len() != b.len() || a.len() != same.len() * dim {
-            return Err(Error::InvalidInput(format!(
-                "calibrate expects {} pairs of {dim}-d embeddings, got {} and {} values",
-                same.len(),
-                a.len(),
-                b.len()
-            )));
-        }
-        let pairs: Vec<(&[f32], &[f32], bool)> = a
-            .chunks_exact(dim)
-            .zip(b.chunks_exact(dim))
-            .zip(same)
-            .map(|((x, y), &s)| (x, y, s))
-            .collect();
-        self.calibrate(&pairs)
-    }
-
-    /// Goes back to the calibration shipped with the weights.
-    pub fn reset_calibration(&self) {
-        self.set_calibration(self.shipped_calibration.clone());
-    }
-
-    /// The match threshold at `far` (default [`DEFAULT_FAR`]); [`DEFAULT_THRESHOLD`] for an
-    /// uncalibrated model asked for no particular FAR.
-    ///
-    /// After a refit on too few impostor pairs for `far` (100 pairs support 1e-2, not the default
-    /// 1e-3), the shipped calibration's threshold is used at that FAR, so that `calibrate` never
-    /// makes a plain `verify()` fail; [`Embedder::calibrate`] reports where it does so.
-    pub fn threshold(&self, far: Option<f64>) -> Result<f32> {
-        match (self.calibration_now().as_ref(), far) {
-            (Some(c), far) => {
-                let far = far.unwrap_or(DEFAULT_FAR);
-                match &self.shipped_calibration {
-                    Some(shipped) if !c.supports(far) && shipped.supports(far) => {
-                        shipped.threshold(far)
-                    }
-                    _ => c.threshold(far),
-                }
-            }
-            (None, None) => Ok(DEFAULT_THRESHOLD),
-            (None, Some(_)) => Err(Error::InvalidInput(
-                "these weights carry no calibration, so no threshold can be chosen by FAR; \
-                 calibrate on labelled pairs first"
-                    .into(),
-            )),
-        }
-    }
-
-    /// The threshold for a 1:N search whose overall false-accept rate is `far` (default
-    /// [`DEFAULT_FAR`]) when it makes `comparisons` comparisons: the calibrated threshold at the
-    /// per-comparison FAR. Errors when the calibration cannot support that rate.
-    pub fn search_threshold(&self, far: Option<f64>, comparisons: usize) -> Result<f32> {
-        let far = far.unwrap_or(DEFAULT_FAR);
-        let per = crate::score::calibration::per_comparison_far(far, comparisons);
-        self.threshold(Some(per)).map_err(|e| match e {
-            Error::InvalidInput(m) => Error::InvalidInput(format!(
-                "a search over {comparisons} templates at FAR {far:e} needs a per-comparison FAR \
-                 of {per:.1e}: {m}"
-            )),
-            other => other,
-        })
-    }
-
-    /// The estimated false-accept rate of a 1:N search over `comparisons` comparisons whose best
-    /// score is `similarity` (`None` without a calibration).
-    pub fn search_far_at(&self, similarity: f32, comparisons: usize) -> Option<f64> {
-        self.calibration_now()
-            .as_ref()
-            .map(|c| crate::score::calibration::search_far(c.far_at(similarity), comparisons))
     }
 
     /// Which model made this embedder's embeddings, as templates record it.
@@ -514,44 +355,6 @@ impl Embedder {
             sha256: self.shipped_info.sha256.clone(),
             dim: self.shipped_info.embedding_dim,
         }
-    }
-
-    /// Compares two embeddings at the threshold for `far`, with the FAR estimated at their
-    /// similarity.
-    pub fn compare(&self, a: &[f32], b: &[f32], far: Option<f64>) -> Result<Verification> {
-        self.decide(a, b, Threshold::AtFar(far))
-    }
-
-    /// Compares two embeddings at the threshold `rule` names (a cosine given by the caller is
-    /// used as it is: it needs no calibration), with the FAR estimated at their similarity
-    /// whenever the model is calibrated.
-    pub fn decide(&self, a: &[f32], b: &[f32], rule: Threshold) -> Result<Verification> {
-        let threshold = match rule {
-            Threshold::Cosine(t) => t,
-            Threshold::AtFar(far) => self.threshold(far)?,
-        };
-        let mut v = verify::verify(a, b, threshold)?;
-        v.far = self
-            .calibration_now()
-            .as_ref()
-            .map(|c| c.far_at(v.similarity));
-        Ok(v)
-    }
-
-    /// Milliseconds per embedding on this backend, as `auto` compares backends: one warm-up
-    /// embedding of the probe image (compiles the shaders on WebGPU), then the median of `runs`
-    /// timed ones, read-back included.
-    pub async fn time_embedding(&self, runs: usize) -> Result<f64> {
-        let probe = [probe_image()];
-        self.embed_raw(&probe).await?;
-        let mut ms = Vec::with_capacity(runs.max(1));
-        for _ in 0..runs.max(1) {
-            let start = web_time::Instant::now();
-            self.embed_raw(&probe).await?;
-            ms.push(start.elapsed().as_secs_f64() * 1e3);
-        }
-        ms.sort_by(f64::total_cmp);
-        Ok(ms[ms.len() / 2])
     }
 
     /// The model's raw (not normalised) outputs, one `Vec` of 192 per image.
@@ -691,26 +494,5 @@ mod tests {
         e.reset_model();
         assert_eq!(e.model_info().name, e.shipped_info().name);
         assert!(e.calibration().is_some());
-    }
-
-    #[test]
-    fn an_explicit_threshold_wins_over_far() {
-        let e = embedder();
-        let a = [1.0, 0.0];
-        let b = [1.0, 1.0];
-        // The shipped calibration cannot support FAR 1e-9: asked for it alone, an error...
-        assert_eq!(
-            e.decide(&a, &b, Threshold::AtFar(Some(1e-9)))
-                .unwrap_err()
-                .code(),
-            "INVALID_INPUT"
-        );
-        // ...but with a threshold named as well, that threshold decides, and FAR is estimated.
-        let v = e
-            .decide(&a, &b, Threshold::from_options(Some(1e-9), Some(0.5)))
-            .unwrap();
-        assert_eq!(v.threshold, 0.5);
-        assert!(v.is_match);
-        assert!(v.far.is_some());
     }
 }

@@ -1,0 +1,103 @@
+//! `eval`, `calibrate` and `eval-identify`: verification and identification measured on
+//! labelled data, and the score calibration.
+
+use super::args::*;
+use super::read;
+use std::path::PathBuf;
+use std::time::Instant;
+
+pub(super) fn eval(args: EvalArgs) -> crate::Result<()> {
+    let EvalArgs {
+        list,
+        models,
+        outputs,
+    } = args;
+    let (pipeline, mode) = models.load()?;
+    let pairs = list.read()?;
+    let (scored, report) = crate::tools::eval::evaluate(&pipeline, &pairs, mode, true)?;
+    println!("{report}");
+    let write = |path: &PathBuf, body: &str| {
+        std::fs::write(path, body).map_err(|e| {
+            crate::Error::InvalidInput(format!("cannot write {}: {e}", path.display()))
+        })
+    };
+    if let Some(path) = outputs.roc {
+        write(&path, &crate::tools::eval::roc_csv(&report.roc))?;
+    }
+    if let Some(path) = outputs.plot {
+        let title = format!("ROC, {} ({} pairs)", list.name(), report.pairs);
+        crate::tools::eval::roc_svg(&report.roc, &title, &path)?;
+    }
+    if let Some(path) = outputs.scores {
+        write(
+            &path,
+            &crate::tools::eval::scores_csv(&pairs, &scored, &report),
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) fn calibrate(args: CalibrateArgs) -> crate::Result<()> {
+    let CalibrateArgs {
+        list,
+        models,
+        write,
+    } = args;
+    let pairs = list.read()?;
+    let (pipeline, mode) = models.load()?;
+    let unique = crate::tools::eval::unique_images(&pairs);
+    let embeddings = crate::tools::eval::embed_all(&pipeline, &unique, mode, true)?;
+    let impostor = crate::tools::eval::cross_identity_impostors(&embeddings);
+    let source = format!(
+        "all cross-identity pairs of the {} images of {} (face {}; {} without a face left out)",
+        embeddings.values().filter(|e| e.is_some()).count(),
+        list.name(),
+        models.face,
+        embeddings.values().filter(|e| e.is_none()).count(),
+    );
+    let c = crate::score::calibration::Calibration::from_impostors(&source, &impostor)?;
+    println!("calibration: {source}: {} impostor pairs", c.negatives);
+    for far in crate::score::calibration::REPORTED_FARS {
+        match c.threshold(far) {
+            Ok(t) => println!(
+                "FAR {far:e}: threshold {t:.4} (backed by {:.0} accepted impostor pairs)",
+                far * c.negatives as f64
+            ),
+            Err(e) => println!("FAR {far:e}: {e}"),
+        }
+    }
+    if let Some(out) = write {
+        let bytes = crate::io::weights::set_metadata(
+            &read(&out)?,
+            crate::score::calibration::METADATA_KEY,
+            Some(&c.to_json()),
+        )?;
+        std::fs::write(&out, bytes).map_err(|e| {
+            crate::Error::InvalidInput(format!("cannot write {}: {e}", out.display()))
+        })?;
+        println!("stored in {}", out.display());
+    }
+    Ok(())
+}
+
+pub(super) fn eval_identify(args: EvalIdentifyArgs) -> crate::Result<()> {
+    let EvalIdentifyArgs {
+        images,
+        enroll,
+        far,
+        models,
+    } = args;
+    let (pipeline, mode) = models.load()?;
+    let threshold = pipeline.embedder.threshold(Some(far))?;
+    let people = crate::tools::identify_eval::people(&images)?;
+    let start = std::time::Instant::now();
+    let halves = crate::tools::identify_eval::evaluate(&pipeline, &people, enroll, far, mode)?;
+    println!(
+        "{} people in {}; enroll {enroll} per person; FAR {far:e}: per comparison at threshold {threshold:.4}, per search at the threshold for FAR {far:e} / comparisons; halves A and B alternate people in name order",
+        people.len(),
+        images.display()
+    );
+    print!("{}", crate::tools::identify_eval::table(&halves));
+    println!("time {:.1} s", start.elapsed().as_secs_f64());
+    Ok(())
+}
