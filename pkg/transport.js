@@ -38,9 +38,17 @@ class Transport {
   /** Bumped by a restart (a worker that died): galleries made before it were lost. */
   generation = 0;
 
+  /** Keeps the backend the host reports (a lost GPU moves the engine to the CPU: a restart
+   * then starts there too). */
+  noteBackend(backend) {
+    if (backend === undefined || !this.info) return;
+    this.info.backend = backend;
+    if (backend.startsWith('flex') && this.options) this.options.backend = 'flex';
+  }
+
   /** Keeps what a reply says of the engine. */
   seen(reply) {
-    if (reply.backend !== undefined) this.info.backend = reply.backend;
+    this.noteBackend(reply.backend);
     if (reply.model !== undefined) this.info.model = reply.model;
     if ('state' in reply) this.state = reply.state;
     return reply.result;
@@ -117,7 +125,7 @@ export class InlineTransport extends Transport {
     try {
       return await (await this.#host).call(target, args, progress);
     } catch (e) {
-      if (e.backend !== undefined && this.info) this.info.backend = e.backend;
+      this.noteBackend(e.backend);
       throw e;
     }
   }
@@ -240,7 +248,7 @@ export class WorkerTransport extends Transport {
     try {
       return await channel.call(target, args, transfer, job);
     } catch (e) {
-      if (e.backend !== undefined && this.info) this.info.backend = e.backend;
+      this.noteBackend(e.backend);
       throw e;
     } finally {
       if (job !== undefined) channel.progress.delete(job);
