@@ -5,15 +5,17 @@
 
 use std::rc::Rc;
 
-use js_sys::{Object, Promise};
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::engine::{unpack, Engine};
-use super::{set, to_js};
+use super::to_js;
 use crate::error::Error;
 use crate::face::mesh::FaceMesh;
-use crate::liveness::challenge::{observe_async, Action, Challenge, DEFAULT_STEP_MS};
+use crate::liveness::challenge::{
+    observe_async, Action, Challenge, ChallengeStatus, Observation, DEFAULT_STEP_MS,
+};
 use crate::liveness::DEFAULT_BPCER;
 
 /// Motions asked when the caller names neither steps nor a count.
@@ -70,10 +72,11 @@ impl Engine {
         };
         let threshold = liveness.threshold(bpcer.unwrap_or(DEFAULT_BPCER), threshold)?;
         let challenge = Challenge::new(actions, step_ms.unwrap_or(DEFAULT_STEP_MS), threshold)?;
-        let out = Object::new();
-        set(&out, "state", challenge.to_state()?.into());
-        set(&out, "status", to_js(&challenge.status(0.0))?);
-        Ok(out.into())
+        to_js(&Step {
+            state: challenge.to_state()?,
+            status: challenge.status(0.0),
+            seen: None,
+        })
     }
 
     /// One frame of a challenge (packed as for `embedBatch`) taken at `tMs`: resolves to
@@ -115,11 +118,20 @@ impl Engine {
             })?;
             let seen = observe_async(&inner, mesh, &liveness, &frame).await?;
             let status = challenge.observe(t_ms, seen)?;
-            let out = Object::new();
-            set(&out, "state", challenge.to_state()?.into());
-            set(&out, "status", to_js(&status)?);
-            set(&out, "seen", to_js(&seen)?);
-            Ok(out.into())
+            to_js(&Step {
+                state: challenge.to_state()?,
+                status,
+                seen,
+            })
         })
     }
+}
+
+/// What `challengeStart` and `challengeFrame` return: the state to hand back with the next
+/// frame, the status, and what the frame showed (null at the start, or without a face).
+#[derive(serde::Serialize)]
+struct Step {
+    state: String,
+    status: ChallengeStatus,
+    seen: Option<Observation>,
 }

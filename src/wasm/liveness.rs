@@ -3,12 +3,12 @@
 
 use std::rc::Rc;
 
-use js_sys::{Object, Promise};
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::engine::{unpack, Engine};
-use super::{set, to_js};
+use super::to_js;
 use crate::error::Error;
 use crate::liveness::{Liveness, LivenessModel, CALIBRATED_BPCERS, DEFAULT_BPCER};
 
@@ -20,25 +20,24 @@ impl Engine {
     #[wasm_bindgen(js_name = loadLiveness)]
     pub fn load_liveness(&self, weights: Vec<u8>) -> Result<JsValue, JsValue> {
         let model = LivenessModel::with_device(&weights, self.inner.embedder.device().clone())?;
-        let info = Object::new();
         let m = model.model_info();
-        set(&info, "id", m.id().into());
-        set(&info, "name", m.name.clone().into());
-        set(&info, "sha256", m.sha256.clone().into());
-        set(&info, "cropScale", model.crop_scale().into());
-        let thresholds = js_sys::Array::new();
-        for bpcer in CALIBRATED_BPCERS {
-            if let Some(t) = model.calibrated_threshold(bpcer) {
-                let point = Object::new();
-                set(&point, "bpcer", bpcer.into());
-                set(&point, "threshold", t.into());
-                thresholds.push(&point);
-            }
-        }
-        set(&info, "thresholds", thresholds.into());
+        let info = to_js(&LivenessInfo {
+            id: m.id(),
+            name: m.name.clone(),
+            sha256: m.sha256.clone(),
+            crop_scale: model.crop_scale(),
+            thresholds: CALIBRATED_BPCERS
+                .iter()
+                .filter_map(|&bpcer| {
+                    model
+                        .calibrated_threshold(bpcer)
+                        .map(|threshold| CalibratedPoint { bpcer, threshold })
+                })
+                .collect(),
+        })?;
         let liveness = Liveness::new(vec![model])?;
         *self.liveness.borrow_mut() = Some(Rc::new(liveness));
-        Ok(info.into())
+        Ok(info)
     }
 
     /// Whether `loadLiveness` has run.
@@ -78,4 +77,22 @@ impl Engine {
             to_js(&result)
         })
     }
+}
+
+/// What `loadLiveness` returns.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LivenessInfo {
+    id: String,
+    name: String,
+    sha256: String,
+    crop_scale: f32,
+    /// The thresholds the calibration stored, per BPCER point.
+    thresholds: Vec<CalibratedPoint>,
+}
+
+#[derive(serde::Serialize)]
+struct CalibratedPoint {
+    bpcer: f64,
+    threshold: f32,
 }

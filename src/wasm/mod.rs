@@ -5,7 +5,7 @@
 //! is [`Error::code`]; nothing here unwraps caller input, so the instance survives bad input.
 //! Methods that run the model return promises because GPU reads are asynchronous in browsers.
 
-use js_sys::{Object, Reflect};
+use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 
 use crate::backend::Backend;
@@ -39,10 +39,6 @@ pub(crate) fn to_js<T: serde::Serialize + ?Sized>(value: &T) -> Result<JsValue, 
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| Error::Inference(format!("cannot convert a result: {e}")).into())
-}
-
-pub(crate) fn set(obj: &Object, key: &str, value: JsValue) {
-    let _ = Reflect::set(obj, &key.into(), &value);
 }
 
 /// `{ similarity, match, threshold, far: null, faces: null }` for two embeddings (threshold:
