@@ -4,7 +4,6 @@
 use super::args::*;
 use super::read;
 use std::path::PathBuf;
-use std::time::Instant;
 
 pub(super) fn eval(args: EvalArgs) -> crate::Result<()> {
     let EvalArgs {
