@@ -111,25 +111,6 @@ pub fn layout() -> Layout<ConvSpec> {
     }
 }
 
-/// Every conv in the order the TF.js graph lists them (heads of the 16x16 map come before the
-/// blocks that follow it).
-pub fn slots() -> Vec<ConvSpec> {
-    let Layout {
-        stem,
-        blocks,
-        heads,
-    } = layout();
-    let mut all = vec![stem];
-    let mut heads = heads.into_iter();
-    for (i, block) in blocks.into_iter().enumerate() {
-        all.extend(block);
-        if HEADS.iter().any(|&(after, _, _)| after == i) {
-            all.extend(heads.next().into_iter().flatten());
-        }
-    }
-    all
-}
-
 /// One conv's description and values (burn's `[out, in / groups, k, k]` weight layout).
 pub struct ConvTensors {
     pub spec: ConvSpec,

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use crate::error::{Error, Result};
 use crate::io::weights::{sha256_hex, HostConv, Provenance};
 use crate::nn::blazeface;
-use crate::nn::conv::Padding;
+use crate::nn::conv::{ConvSpec, Padding};
 pub use crate::nn::mobilefacenet::Architecture;
 use crate::tools::tflite::{self, op, ConvSettings};
 
@@ -423,7 +423,7 @@ pub fn convert_to_weights(bytes: &[u8], source: &str) -> Result<Vec<u8>> {
 pub fn blazeface_from_tfjs(model_json: &[u8], weights: &[u8], source: &str) -> Result<Vec<u8>> {
     let graph = crate::tools::tfjs::Graph::parse(model_json, weights)?;
     let convs = crate::tools::tfjs::convolutions(&graph)?;
-    let slots = blazeface::slots();
+    let slots = blazeface_graph_order();
     if convs.len() != slots.len() {
         return Err(Error::ModelLoad(format!(
             "the graph has {} convolutions, BlazeFace short-range has {}",
@@ -477,4 +477,23 @@ pub fn blazeface_from_tfjs(model_json: &[u8], weights: &[u8], source: &str) -> R
             source_sha256: crate::io::weights::sha256_hex(&bytes),
         },
     ))
+}
+
+/// Every conv in the order the TF.js graph lists them (heads of the 16x16 map come before the
+/// blocks that follow it).
+fn blazeface_graph_order() -> Vec<ConvSpec> {
+    let blazeface::Layout {
+        stem,
+        blocks,
+        heads,
+    } = blazeface::layout();
+    let mut all = vec![stem];
+    let mut heads = heads.into_iter();
+    for (i, block) in blocks.into_iter().enumerate() {
+        all.extend(block);
+        if blazeface::HEADS.iter().any(|&(after, _, _)| after == i) {
+            all.extend(heads.next().into_iter().flatten());
+        }
+    }
+    all
 }
