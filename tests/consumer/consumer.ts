@@ -14,8 +14,8 @@ export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key
   const quality: FaceQuality | undefined = result.quality?.[0];
   const shown = await v.verify(photo, video, { far: 1e-2, threshold: 0.4, crops: true });
   const compared: Face | undefined = shown.mainFaces?.[1];
-  const seen: ImageData | undefined = shown.crops?.[0];
-  if (!(v instanceof Verifier) || !compared || !seen) throw new Error('typed as the package returns it');
+  const modelSaw: ImageData | undefined = shown.crops?.[0];
+  if (!(v instanceof Verifier) || !compared || !modelSaw) throw new Error('typed as the package returns it');
   const live: LivenessResult = await v.liveness(video, { bpcer: 0.01, frames: 5, intervalMs: 100 });
   const liveFrames: LivenessResult = await v.liveness([photo, photo], { threshold: 0.5 });
   const meshed = await Verifier.create({ alignment: 'mesh' });
