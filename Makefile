@@ -32,8 +32,9 @@ setup-rust:
 	fi
 
 setup-browser:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/ffmpeg ] || [ ! -x /usr/bin/firefox-esr ]; then \
-	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver ffmpeg firefox-esr; \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/ffmpeg ] || [ ! -x /usr/bin/firefox-esr ] \
+	    || [ ! -x /usr/bin/WebKitWebDriver ] || [ ! -x /usr/bin/Xvfb ]; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver ffmpeg firefox-esr webkit2gtk-driver xvfb; \
 	fi
 
 setup-node:
@@ -132,8 +133,9 @@ test-types:
 test-node:
 	node --test tests/node/
 
-# Playwright tests in headless Chromium: the package, the gallery, the demo page, a Vite app
-# built from the packed tarball.
+# Browser tests: Playwright in headless Chromium (the package, the gallery, the demo page, a Vite
+# app built from the packed tarball), and one suite in Firefox ESR (puppeteer-core over BiDi) and in
+# WebKit (WebKitGTK's MiniBrowser under Xvfb, over WebKitWebDriver).
 test-browser:
 	node --test --test-concurrency=1 tests/browser/
 

@@ -1,5 +1,6 @@
 // Shared set-up of the browser tests: the built site served on loopback and Debian's Chromium
 // started headless, with WebGPU on SwiftShader where the machine has no GPU.
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -74,4 +75,27 @@ export function agreement(ours, ref) {
     max = Math.max(max, Math.abs(ours[i] - ref[i]));
   }
   return { cosine: dot / Math.sqrt(na * nb), maxDiff: max / Math.sqrt(nb) };
+}
+
+/** A tuned-weights file (base64) for the shipped int8 embedder: an adapter e + 0.5·e, so another
+ * model id with the same embedding directions (verifications and galleries still match). */
+export function halfAdapterTuned() {
+  const shipped = readFileSync(join(ROOT, 'models/mobilefacenet-int8.safetensors'));
+  const headerLength = Number(shipped.readBigUInt64LE(0));
+  const base = JSON.parse(shipped.subarray(8, 8 + headerLength).toString('utf8')).__metadata__;
+  const sha256 = createHash('sha256').update(shipped).digest('hex');
+  const D = Number(base.embedding_dim);
+  const w = new Float32Array(D * D);
+  for (let i = 0; i < D; i++) w[i * D + i] = 0.5;
+  const meta = {
+    format: 'webverify-weights', format_version: '1', model: 'mobilefacenet-tuned', source: 'a test', source_sha256: sha256,
+    embedding_dim: String(D), input_size: '112', base_model: base.model, base_sha256: sha256, scope: 'adapter',
+  };
+  let json = JSON.stringify({ __metadata__: meta, 'adapter.weight': { dtype: 'F32', shape: [D, D], data_offsets: [0, w.byteLength] } });
+  while (json.length % 8) json += ' ';
+  const out = Buffer.alloc(8 + json.length + w.byteLength);
+  out.writeBigUInt64LE(BigInt(json.length), 0);
+  out.write(json, 8, 'utf8');
+  Buffer.from(w.buffer).copy(out, 8 + json.length);
+  return out.toString('base64');
 }

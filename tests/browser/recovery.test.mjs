@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, SHARED, SITE, needsShared, openPage, start } from './harness.mjs';
+import { ROOT, SHARED, SITE, halfAdapterTuned, needsShared, openPage, start } from './harness.mjs';
 
 const FAULT_WASM = join(ROOT, 'build/fault-wasm');
 const FAULT_SITE = join(ROOT, 'build/fault-site');
@@ -32,7 +32,7 @@ after(async () => {
 });
 
 const png = (n) => readFileSync(join(SHARED, 'reference/mobilefacenet/inputs', n)).toString('base64');
-const faces = () => ({ a: png('face_00_faceid.png'), b: png('face_01_facematch_selected.png') });
+const faces = () => ({ a: png('face_00_faceid.png'), b: png('face_01_facematch_selected.png'), tuned: halfAdapterTuned() });
 
 /** Runs in the page. */
 async function crashAndRecover({ backend, worker, faces, lose }) {
@@ -52,19 +52,7 @@ async function crashAndRecover({ backend, worker, faces, lose }) {
 
   // State to restore: tuned weights (an adapter e + 0.5·e: another model id, same direction)…
   const D = v.model.embeddingDim;
-  const w = new Float32Array(D * D);
-  for (let i = 0; i < D; i++) w[i * D + i] = 0.5;
-  const meta = {
-    format: 'webverify-weights', format_version: '1', model: 'mobilefacenet-tuned', source: 'recovery test', source_sha256: v.model.sha256,
-    embedding_dim: String(D), input_size: '112', base_model: v.model.name, base_sha256: v.model.sha256, scope: 'adapter',
-  };
-  const header = { __metadata__: meta, 'adapter.weight': { dtype: 'F32', shape: [D, D], data_offsets: [0, w.byteLength] } };
-  let json = JSON.stringify(header);
-  while (json.length % 8) json += ' ';
-  const tuned = new Uint8Array(8 + json.length + w.byteLength);
-  new DataView(tuned.buffer).setBigUint64(0, BigInt(json.length), true);
-  tuned.set(new TextEncoder().encode(json), 8);
-  tuned.set(new Uint8Array(w.buffer), 8 + json.length);
+  const tuned = Uint8Array.from(atob(faces.tuned), (c) => c.charCodeAt(0));
   out.shippedId = v.model.id;
   out.tunedId = (await v.importTuned(tuned)).id;
 
