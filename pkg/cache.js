@@ -13,10 +13,12 @@ const SHA_HEADER = 'x-webverify-sha256';
 let opened = null;
 
 /** This version's cache, or null where there is none (Node.js, an opaque origin, storage
- * blocked). Older versions' caches are deleted once per thread. */
+ * blocked, no WebCrypto). Older versions' caches are deleted once per thread. */
 export function openCache() {
   opened ??= (async () => {
-    if (typeof caches === 'undefined') return null;
+    // Entries are checked with WebCrypto's SHA-256: without it (an insecure context lacks
+    // both) nothing is cached.
+    if (typeof caches === 'undefined' || typeof crypto === 'undefined' || !crypto.subtle) return null;
     try {
       const cache = await caches.open(CACHE_NAME);
       const names = await caches.keys();

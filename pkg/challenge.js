@@ -3,7 +3,7 @@
 // modes — a worker cannot read a <video> — through the engine's two protocol methods
 // `_challengeStart` and `_challengeFrame`, which the Verifier hands in as `start` and `frame`.
 import { WebverifyError } from './errors.js';
-import { options } from './input.js';
+import { options, snapshot } from './input.js';
 
 /**
  * Runs a challenge on `video` with the engine's `{ start(options), frame(state, image, tMs) }`
@@ -36,12 +36,12 @@ export async function runChallenge(engine, video, opts) {
   for (;;) {
     if (signal?.aborted) throw new WebverifyError('ABORTED', 'the challenge was aborted');
     const t = performance.now() - t0;
-    const frame = await createImageBitmap(video);
+    const frame = await snapshot(video);
     let seen;
     try {
       ({ state, status, seen } = await engine.frame(state, frame, t));
     } finally {
-      frame.close();
+      frame.close?.();
     }
     onProgress?.({ ...status, seen });
     if (status.done) return status;

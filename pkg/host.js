@@ -10,7 +10,8 @@ import { GALLERY_METHODS, VERIFIER_METHODS } from './protocol.js';
  * worker that died. */
 const STATEFUL = new Set(['calibrate', 'resetCalibration', 'importTuned', 'resetModel']);
 
-const own = (table, name) => Object.hasOwn(table, name);
+// Not Object.hasOwn: Chrome 93, Firefox 92, above the package's oldest browsers.
+const own = (table, name) => Object.prototype.hasOwnProperty.call(table, name);
 
 export class Host {
   /** The engine host, once `create` made it. */

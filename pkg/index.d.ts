@@ -74,7 +74,9 @@ export interface CreateOptions {
   wasmBuild?: WasmBuild;
   /** Run the engine in a dedicated module Web Worker (default on web pages) so the page's main
    * thread only posts messages; `false` runs it on the calling thread (the default in Node.js
-   * and inside workers). The API is the same either way. */
+   * and inside workers). The API is the same either way. Left out, a browser without module
+   * workers, OffscreenCanvas or createImageBitmap runs inline (see `mode`); `true` there fails
+   * with BACKEND_UNAVAILABLE naming the missing feature. */
   worker?: boolean;
   /** Download and start-up progress: bytes of the wasm module, the model and the detector
    * (`total` 0 when the server sends no length), then the backend start. */
@@ -352,6 +354,8 @@ export class Verifier {
   static similarity(a: Float32Array, b: Float32Array): Promise<number>;
   /** The backend in use, and for `auto` why, e.g. `flex (navigator.gpu is missing)`. */
   readonly backend: string;
+  /** Where the engine runs: `worker` (a module worker) or `inline` (the calling thread). */
+  readonly mode: 'worker' | 'inline';
   /** The WebAssembly build in use. */
   readonly wasmBuild: 'relaxed-simd' | 'simd';
   /** The engine module running it: `cpu` (Flex alone, what a CPU verifier downloads), `gpu`

@@ -8,6 +8,7 @@ import { runChallenge } from './challenge.js';
 import { WebverifyError, guardMethods } from './errors.js';
 import { checkPostable, options } from './input.js';
 import { VERIFIER_METHODS } from './protocol.js';
+import { requireWasm, workerMissing } from './support.js';
 import { InlineTransport, WorkerTransport, pageUrls } from './transport.js';
 import { Gallery } from './gallery.js';
 
@@ -52,6 +53,13 @@ export class Verifier {
     return transportOf(this).info.backend;
   }
 
+  /** Where the engine runs: `worker` (a module worker, the default on a page) or `inline`
+   * (this thread: asked for with `worker: false`, in Node.js, or where the browser lacks what
+   * the worker needs). */
+  get mode() {
+    return transportOf(this).mode;
+  }
+
   /** The WebAssembly build running the engine: `relaxed-simd` or `simd`. */
   get wasmBuild() {
     return transportOf(this).info.wasmBuild;
@@ -79,7 +87,19 @@ export class Verifier {
    * `document.baseURI` in both modes).
    */
   static async create(given) {
-    const { worker = typeof window !== 'undefined' && typeof Worker !== 'undefined', onProgress, signal, ...opts } = options(given, 'Verifier.create');
+    const { worker: asked, onProgress, signal, ...opts } = options(given, 'Verifier.create');
+    if (asked !== undefined && typeof asked !== 'boolean') {
+      throw new WebverifyError('INVALID_INPUT', `worker must be true or false, not ${asked}`);
+    }
+    // Before any download: without WebAssembly SIMD nothing can run.
+    requireWasm();
+    // Worker mode by default where the browser has what it needs (support.js), else inline; a
+    // worker asked for explicitly and impossible here is an error naming what is missing.
+    const missing = asked === false ? null : workerMissing();
+    if (asked === true && missing) {
+      throw new WebverifyError('BACKEND_UNAVAILABLE', `worker mode cannot run in this browser: ${missing}; leave \`worker\` out to run inline where workers cannot`);
+    }
+    const worker = asked ?? !missing;
     if (opts.timeoutMs !== undefined && !(Number.isFinite(opts.timeoutMs) && opts.timeoutMs > 0)) {
       throw new WebverifyError('INVALID_INPUT', `timeoutMs must be a positive number of milliseconds, not ${opts.timeoutMs}`);
     }

@@ -142,6 +142,17 @@ async function postable(input, transfer) {
   return bitmap;
 }
 
+/** One frame of a playing `<video>`, to hand on: an ImageBitmap, or where createImageBitmap is
+ * missing (inline mode only: worker mode needs it, support.js) a canvas holding the frame. */
+export async function snapshot(video) {
+  if (typeof createImageBitmap !== 'undefined') return createImageBitmap(video);
+  const canvas = document.createElement('canvas');
+  canvas.width = video.videoWidth;
+  canvas.height = video.videoHeight;
+  canvas.getContext('2d').drawImage(video, 0, 0);
+  return canvas;
+}
+
 /** Frames of a face track for the liveness check: an array of images as given, one image as a
  * track of one, a playing `<video>` sampled `frames` times (default 5) every `intervalMs`
  * (default 100) as ImageBitmaps. */
@@ -163,7 +174,7 @@ export async function trackOf(input, { frames = 5, intervalMs = 100 } = {}) {
   const track = [];
   for (let i = 0; i < frames; i++) {
     if (i > 0) await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    track.push(await createImageBitmap(input));
+    track.push(await snapshot(input));
   }
   return track;
 }

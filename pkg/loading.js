@@ -5,6 +5,7 @@ import * as gpuGlue from './wasm/webverify_gpu.js';
 import * as fullGlue from './wasm/webverify.js';
 import { cachedBytes, cachedResponse, forget, keepBytes, keepResponse } from './cache.js';
 import { WebverifyError } from './errors.js';
+import { hasRelaxedSimd, requireWasm } from './support.js';
 
 /** The shipped embedder: MobileFaceNet with int8 weights (1.4 MB; the f32 file, 5.2 MB, is in
  * the package too as `models/mobilefacenet.safetensors`). LFW View 1 DevTest accuracy and EER
@@ -51,20 +52,13 @@ const MODULES = {
 };
 export const WASM_BUILDS = ['auto', 'relaxed-simd', 'simd'];
 
-/** Whether this engine validates relaxed SIMD: a one-function module using
- * `f32x4.relaxed_madd`, the bytes wasm-feature-detect 1.8.0 (Apache-2.0) uses for its
- * `relaxedSimd()`. */
-export function hasRelaxedSimd() {
-  return WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0,
-    65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11]));
-}
-
 /** `auto`: relaxed-simd where validated, else simd. A custom `wasmUrl` is a simd build of the
  * full module. */
 function chooseBuild(wasmBuild = 'auto', wasmUrl) {
   if (!WASM_BUILDS.includes(wasmBuild)) {
     throw new WebverifyError('INVALID_INPUT', `wasmBuild must be one of ${WASM_BUILDS.join(', ')}, not '${wasmBuild}'`);
   }
+  requireWasm();
   if (wasmUrl) return 'simd';
   if (wasmBuild === 'auto') return hasRelaxedSimd() ? 'relaxed-simd' : 'simd';
   if (wasmBuild === 'relaxed-simd' && !hasRelaxedSimd()) {

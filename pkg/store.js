@@ -39,8 +39,16 @@ export class IndexedDBStore {
     this.#secret = key;
   }
 
+  /** IndexedDB, and WebCrypto for what is encrypted, or BACKEND_UNAVAILABLE naming the one
+   * missing. */
+  static #require(encrypted = true) {
+    if (typeof indexedDB === 'undefined') throw new WebverifyError('BACKEND_UNAVAILABLE', 'IndexedDBStore needs IndexedDB, which this context lacks (blocked storage, or a private mode that turns it off)');
+    // Browsers give WebCrypto to secure contexts only: a page on http:// other than localhost
+    // has no crypto.subtle.
+    if (encrypted && (typeof crypto === 'undefined' || !crypto.subtle)) throw new WebverifyError('BACKEND_UNAVAILABLE', 'IndexedDBStore needs WebCrypto (crypto.subtle), which browsers give only to secure contexts (https:, or http://localhost)');
+  }
+
   async #open() {
-    if (typeof indexedDB === 'undefined') throw new WebverifyError('INVALID_INPUT', 'IndexedDB is not available here');
     const open = indexedDB.open(this.#database, 1);
     open.onupgradeneeded = () => open.result.createObjectStore('records');
     return request(open);
@@ -57,6 +65,7 @@ export class IndexedDBStore {
 
   /** Encrypts and stores `bytes`, replacing what was there. */
   async write(bytes) {
+    IndexedDBStore.#require();
     const salt = crypto.getRandomValues(new Uint8Array(16));
     const iv = crypto.getRandomValues(new Uint8Array(12));
     const additionalData = new TextEncoder().encode(this.#record);
@@ -75,6 +84,7 @@ export class IndexedDBStore {
   /** The decrypted bytes, or null when nothing is stored. WRONG_KEY when the key or passphrase
    * does not open it (or the record was tampered with). */
   async read() {
+    IndexedDBStore.#require();
     const db = await this.#open();
     let stored;
     try {
@@ -111,6 +121,7 @@ export class IndexedDBStore {
 
   /** Deletes the stored gallery. */
   async clear() {
+    IndexedDBStore.#require(false);
     const db = await this.#open();
     try {
       const tx = db.transaction('records', 'readwrite');

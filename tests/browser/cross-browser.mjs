@@ -17,7 +17,7 @@ export async function suite({ worker, faces }) {
   const [vlad0, vlad1, vlad3, woman] = await Promise.all([faces.vlad0, faces.vlad1, faces.vlad3, faces.woman].map(bitmap));
   const out = { ua: navigator.userAgent };
   const v = await Verifier.create({ backend: 'cpu', worker });
-  Object.assign(out, { isVerifier: v instanceof Verifier, backend: v.backend, build: v.wasmBuild, module: v.wasmModule });
+  Object.assign(out, { isVerifier: v instanceof Verifier, mode: v.mode, backend: v.backend, build: v.wasmBuild, module: v.wasmModule });
   const same = await v.verify(vlad0, vlad1);
   const different = await v.verify(vlad0, woman);
   Object.assign(out, { same: [same.match, same.similarity], different: [different.match, different.similarity], faces: same.faces });
@@ -50,9 +50,11 @@ export const faces = () => ({ vlad0: png('face_00_faceid.png'), vlad1: png('face
 
 /** The suite's result as every browser must give it; `ua` the engine's user-agent token and
  * `build` the wasm build it must get (`simd` without relaxed SIMD). */
-export function checkSuite(r, { ua, build }) {
+export function checkSuite(r, { ua, build, worker }) {
   assert.match(r.ua, ua);
   assert.equal(r.isVerifier, true);
+  // The module-worker probe (support.js) must see this browser's module workers.
+  assert.equal(r.mode, worker ? 'worker' : 'inline');
   assert.match(r.backend, /^flex/);
   assert.equal(r.build, build);
   assert.equal(r.module, 'cpu');

@@ -27,7 +27,7 @@ for (const worker of [true, false]) {
       await page.goto(`http://127.0.0.1:${server.address().port}/blank.html`);
       const r = await page.evaluate(suite, { worker, faces: faces() });
       console.log(`firefox ${worker ? 'worker' : 'inline'}: ${r.ua}; ${r.backend}, ${r.build} build, ${r.module} module; same ${r.same[1].toFixed(4)}, different ${r.different[1].toFixed(4)}`);
-      checkSuite(r, { ua: /Firefox\//, build: 'relaxed-simd' });
+      checkSuite(r, { ua: /Firefox\//, build: 'relaxed-simd', worker });
       assert.deepEqual(errors, []);
       await page.close();
     });

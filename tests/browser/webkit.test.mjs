@@ -20,7 +20,7 @@ for (const worker of [true, false]) {
       await webkit.goto(`http://127.0.0.1:${server.address().port}/blank.html`);
       const r = await webkit.evaluate(suite.toString(), { worker, faces: faces() });
       console.log(`webkit ${webkit.version}, ${worker ? 'worker' : 'inline'}: ${r.backend}, ${r.build} build, ${r.module} module; same ${r.same[1].toFixed(4)}, different ${r.different[1].toFixed(4)}`);
-      checkSuite(r, { ua: /AppleWebKit\//, build: 'simd' });
+      checkSuite(r, { ua: /AppleWebKit\//, build: 'simd', worker });
     });
   });
 }

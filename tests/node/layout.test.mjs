@@ -12,7 +12,7 @@ const PKG = new URL('../../pkg/', import.meta.url);
  * `import('…')`), by file name; wasm/ is the generated glue. */
 const ALLOWED = {
   // The page side.
-  'index.js': ['binding.js', 'challenge.js', 'errors.js', 'gallery.js', 'input.js', 'protocol.js', 'store.js', 'transport.js'],
+  'index.js': ['binding.js', 'challenge.js', 'errors.js', 'gallery.js', 'input.js', 'protocol.js', 'store.js', 'support.js', 'transport.js'],
   'gallery.js': ['binding.js', 'errors.js', 'input.js', 'protocol.js'],
   'transport.js': ['errors.js', 'host.js', 'input.js'],
   'binding.js': ['errors.js'],
@@ -23,11 +23,12 @@ const ALLOWED = {
   'host.js': ['engine-host.js', 'errors.js', 'protocol.js'],
   'engine-host.js': ['cache.js', 'constants.js', 'errors.js', 'gallery-host.js', 'input.js', 'loading.js', 'protocol.js', 'recovery.js'],
   'gallery-host.js': ['errors.js', 'input.js', 'protocol.js', 'recovery.js'],
-  'loading.js': ['cache.js', 'errors.js', 'wasm/webverify.js', 'wasm/webverify_cpu.js', 'wasm/webverify_gpu.js'],
+  'loading.js': ['cache.js', 'errors.js', 'support.js', 'wasm/webverify.js', 'wasm/webverify_cpu.js', 'wasm/webverify_gpu.js'],
   'recovery.js': ['errors.js'],
   'cache.js': ['version.js'],
   // Shared leaves.
   'input.js': ['errors.js'],
+  'support.js': ['errors.js'],
   'errors.js': [],
   'constants.js': [],
   'protocol.js': [],

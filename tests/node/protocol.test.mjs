@@ -48,8 +48,8 @@ function methodsOf(proto) {
 test('the public Verifier has exactly the methods index.d.ts declares: no protocol internals', () => {
   assert.deepEqual(methodsOf(Verifier.prototype), declaredMethods('Verifier'));
   assert.deepEqual(methodsOf(Verifier.prototype).filter((m) => m.startsWith('_')), []);
-  // backend, wasmBuild, wasmModule and model are read-only views of the engine's state.
-  for (const p of ['backend', 'wasmBuild', 'wasmModule', 'model']) {
+  // mode, backend, wasmBuild, wasmModule and model are read-only views of the engine's state.
+  for (const p of ['mode', 'backend', 'wasmBuild', 'wasmModule', 'model']) {
     const d = Object.getOwnPropertyDescriptor(Verifier.prototype, p);
     assert.ok(d?.get && !d.set, `${p} is a getter`);
   }
