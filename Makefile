@@ -15,11 +15,15 @@ WASM_GPU_FEATURES := webgpu,flex
 WASM_CPU_FEATURES := flex
 # The glue can re-instantiate the module after a trap (pkg/recovery.js).
 WASM_BINDGEN_FLAGS := --experimental-reset-state-function
+# What ships leaves out the function names (stack traces show wasm-function[N]) and the toolchain
+# record: 0.24 MB of the cpu module, 4.1 and 5.8 MB of the others (docs/BENCHMARKS.md, "Module
+# sizes"); the fault-injection builds for the tests keep their names.
+SHIPPED_BINDGEN_FLAGS := $(WASM_BINDGEN_FLAGS) --remove-name-section --remove-producers-section
 SITE := build/site
 PORT ?= 8080
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: fault-wasm peers bench-load bench-peers soak fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-features test-wasm test-browser bench clean
+.PHONY: fault-wasm peers bench-load bench-peers bench-mobile bench-memory soak fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-features test-wasm test-browser bench clean
 
 setup: setup-rust setup-browser setup-node
 
@@ -52,9 +56,10 @@ setup-node:
 # Each build goes through tools/wasm-module.sh, which copies it from a cache keyed by the
 # content of every input when the same inputs built it before (a fresh clone would otherwise
 # recompile the crate eight times; the script says why and what the key holds).
-# $(1): features, $(2): out name, $(3): extra rustc flags (after --), $(4): out dir.
+# $(1): features, $(2): out name, $(3): extra rustc flags (after --), $(4): out dir,
+# $(5): wasm-bindgen flags (default: the shipped ones).
 define wasm_module
-	tools/wasm-module.sh '$(1)' $(2) '$(3)' $(4) $(WASM_BINDGEN_FLAGS)
+	tools/wasm-module.sh '$(1)' $(2) '$(3)' $(4) $(or $(5),$(SHIPPED_BINDGEN_FLAGS))
 endef
 RELAXED := -C target-feature=+relaxed-simd
 wasm:
@@ -74,8 +79,8 @@ wasm:
 # The plain builds of the modules verifiers run, with the `fault-injection` feature, for the
 # recovery tests only (a 7x13 image panics): build/fault-wasm/, never part of the package.
 fault-wasm:
-	$(call wasm_module,$(WASM_GPU_FEATURES)$(,)fault-injection,webverify_gpu,,build/fault-wasm)
-	$(call wasm_module,$(WASM_CPU_FEATURES)$(,)fault-injection,webverify_cpu,,build/fault-wasm)
+	$(call wasm_module,$(WASM_GPU_FEATURES)$(,)fault-injection,webverify_gpu,,build/fault-wasm,$(WASM_BINDGEN_FLAGS))
+	$(call wasm_module,$(WASM_CPU_FEATURES)$(,)fault-injection,webverify_cpu,,build/fault-wasm,$(WASM_BINDGEN_FLAGS))
 
 package: wasm
 	mkdir -p pkg/models
@@ -185,6 +190,17 @@ bench-peers: site peers
 # ours beside the peers (docs/BENCHMARKS.md, "Loading").
 bench-load: site peers
 	node benches/load.mjs --rounds 3
+
+# Phone-class CPU (CDP throttling 1x, 4x, 6x), viewport and network, ours beside the peers
+# (docs/BENCHMARKS.md, "Phones").
+bench-mobile: site peers
+	node benches/mobile.mjs --rounds 3
+
+# Memory per phase of a CPU verifier, each module's compile cost, and the modules' sizes raw,
+# gzip and brotli (docs/BENCHMARKS.md, "Memory").
+bench-memory: site
+	node benches/memory.mjs
+	node benches/sizes.mjs pkg/wasm
 
 clean:
 	rm -rf build pkg/wasm pkg/models/mobilefacenet.safetensors

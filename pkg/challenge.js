@@ -3,7 +3,7 @@
 // modes — a worker cannot read a <video> — through the engine's two protocol methods
 // `_challengeStart` and `_challengeFrame`, which the Verifier hands in as `start` and `frame`.
 import { WebverifyError } from './errors.js';
-import { options, snapshot } from './input.js';
+import { options, snapshot, videoGone } from './input.js';
 
 /**
  * Runs a challenge on `video` with the engine's `{ start(options), frame(state, image, tMs) }`
@@ -35,6 +35,10 @@ export async function runChallenge(engine, video, opts) {
   const t0 = performance.now();
   for (;;) {
     if (signal?.aborted) throw new WebverifyError('ABORTED', 'the challenge was aborted');
+    // A challenge times motions on live frames: a page in the background (its camera stopped or
+    // frozen, its timers slowed) or a stopped camera ends it rather than failing the person.
+    const gone = videoGone(video);
+    if (gone) throw new WebverifyError('ABORTED', `the challenge stopped: ${gone}; start it again`);
     const t = performance.now() - t0;
     const frame = await snapshot(video);
     let seen;

@@ -8,7 +8,7 @@ import { digests } from './cache.js';
 import { CROP_SIZE, LIVENESS_BPCERS } from './constants.js';
 import { WebverifyError, guardMethods } from './errors.js';
 import { GalleryHost } from './gallery-host.js';
-import { checkPostable, options, pack, trackOf } from './input.js';
+import { checkPostable, closeBitmaps, options, pack, trackOf } from './input.js';
 import { DEFAULT_DETECTOR_URL, DEFAULT_LIVENESS_URL, DEFAULT_MESH_URL, DEFAULT_MODEL_URL, fetchWeights, loadWasm, moduleFor, webgpuUnavailableReason } from './loading.js';
 import { VERIFIER_METHODS } from './protocol.js';
 import { aroundEngine, currentGeneration, guarded, instanceDead, watchTraps } from './recovery.js';
@@ -370,8 +370,13 @@ export class EngineHost {
       throw new WebverifyError('INVALID_INPUT', `threshold must be a number from 0 to 1, not ${threshold}`);
     }
     const track = await trackOf(input, { frames, intervalMs });
-    const model = await this.#loadLiveness(livenessUrl);
-    return { ...(await this.#live().liveness(...pack(track), bpcer, threshold)), model: model.id };
+    try {
+      const model = await this.#loadLiveness(livenessUrl);
+      return { ...(await this.#live().liveness(...pack(track), bpcer, threshold)), model: model.id };
+    } finally {
+      // Frames sampled here from a video are this call's (a caller's own images are not).
+      if (typeof HTMLVideoElement !== 'undefined' && input instanceof HTMLVideoElement) closeBitmaps(track);
+    }
   }
 
   /**

@@ -390,10 +390,13 @@ export class Verifier {
   /** Dense landmarks of the main face; needs `alignment: 'mesh'`. */
   landmarks(input: ImageInput): Promise<FaceLandmarks>;
   /** Passive liveness on one frame, a face track, or a playing `<video>` (sampled). It does not
-   * stop masks, deepfakes or injected camera streams. */
+   * stop masks, deepfakes or injected camera streams. Sampling a video fails with ABORTED when
+   * the page goes to the background or the camera stops. */
   liveness(input: ImageInput | ImageInput[] | HTMLVideoElement, options?: LivenessOptions): Promise<LivenessResult>;
   /** Challenge liveness on a playing `<video>`: asks for motions (see `onProgress`) and checks
-   * them on the face mesh, with the passive score; resolves when done (passed or not). */
+   * them on the face mesh, with the passive score; resolves when done (passed or not). Rejects
+   * with ABORTED when the page goes to the background (a phone stops or freezes its camera
+   * there) or the camera stops; the verifier keeps working, and a new challenge can start. */
   challenge(video: HTMLVideoElement, options?: ChallengeOptions): Promise<ChallengeStatus>;
   dispose(): void;
 }

@@ -142,6 +142,17 @@ async function postable(input, transfer) {
   return bitmap;
 }
 
+/** Why frames can no longer be taken from `video` (the page went to the background: a phone
+ * stops or freezes its camera there, and timers slow down; or the camera's track ended), or
+ * null. */
+export function videoGone(video) {
+  if (typeof document !== 'undefined' && document.visibilityState === 'hidden') return 'the page went to the background';
+  const tracks = video.srcObject?.getVideoTracks?.() ?? [];
+  if (tracks.length > 0 && tracks.every((t) => t.readyState === 'ended')) return 'the camera stopped';
+  if (video.ended) return 'the video ended';
+  return null;
+}
+
 /** One frame of a playing `<video>`, to hand on: an ImageBitmap, or where createImageBitmap is
  * missing (inline mode only: worker mode needs it, support.js) a canvas holding the frame. */
 export async function snapshot(video) {
@@ -174,6 +185,11 @@ export async function trackOf(input, { frames = 5, intervalMs = 100 } = {}) {
   const track = [];
   for (let i = 0; i < frames; i++) {
     if (i > 0) await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    const gone = videoGone(input);
+    if (gone) {
+      track.forEach((f) => f.close?.());
+      throw new WebverifyError('ABORTED', `sampling the video stopped: ${gone}; run the check again once the camera plays`);
+    }
     track.push(await snapshot(input));
   }
   return track;
@@ -199,6 +215,24 @@ export async function postArgument(kind, value, transfer, args = []) {
         : value;
     default:
       return value;
+  }
+}
+
+/** Closes every ImageBitmap in `value` (arrays and plain objects walked): the frames the worker
+ * received by transfer, or sampled from a video, once their call is done. An ImageBitmap holds
+ * decoded pixels outside the JavaScript heap until closed or collected, and a camera loop at
+ * 12 frames a second exhausts that memory long before a collection: Chromium then refuses new
+ * ones ("The ImageBitmap could not be allocated"). */
+export function closeBitmaps(value, seen = new Set()) {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  if (typeof ImageBitmap !== 'undefined' && value instanceof ImageBitmap) {
+    value.close();
+    return;
+  }
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return;
+  if (Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Array.isArray(value) ? value : Object.values(value)) closeBitmaps(v, seen);
   }
 }
 

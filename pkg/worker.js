@@ -3,6 +3,7 @@
 // `{ id, target, args }` with `{ id, reply }` or `{ id, error: { code, message, backend } }`,
 // and a long job's progress with `{ progress: job, value }`.
 import { Host } from './host.js';
+import { closeBitmaps } from './input.js';
 import { watchTraps } from './recovery.js';
 
 // A trap of the wasm instance is answered here (the calls in flight fail with INTERNAL and the
@@ -28,5 +29,8 @@ self.onmessage = async ({ data: { id, target, args, job } }) => {
     self.postMessage({ id, reply }, [...transfer]);
   } catch (err) {
     self.postMessage({ id, error: { code: err.code, message: err.message, backend: err.backend } });
+  } finally {
+    // The images came by transfer: this worker owns them, and nothing reads them after the call.
+    closeBitmaps(args);
   }
 };

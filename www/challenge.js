@@ -55,7 +55,9 @@ async function run() {
       : `failed: ${FAILURES[r.failure] ?? r.failure} — ${passive}`;
   } catch (e) {
     $('challenge-prompt').textContent = '–';
-    $('challenge-result').textContent = e.code === 'ABORTED' ? 'stopped' : `error (${e.code}): ${e.message}`;
+    // Stopped by the button, or by the package (the page went to the background, the camera stopped).
+    const byUser = running.signal.aborted;
+    $('challenge-result').textContent = e.code === 'ABORTED' ? (byUser ? 'stopped' : `stopped: ${e.message}`) : `error (${e.code}): ${e.message}`;
   }
   running = null;
   update();
@@ -63,5 +65,6 @@ async function run() {
 
 document.addEventListener('verifier', ({ detail }) => { verifier = detail; update(); });
 $('camera').addEventListener('loadeddata', update);
+document.addEventListener('camera', update);
 $('challenge-start').addEventListener('click', run);
 $('challenge-stop').addEventListener('click', () => running?.abort());

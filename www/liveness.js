@@ -22,4 +22,5 @@ async function check() {
 
 document.addEventListener('verifier', ({ detail }) => { verifier = detail; update(); });
 $('camera').addEventListener('loadeddata', update);
+document.addEventListener('camera', update);
 $('liveness-check').addEventListener('click', check);

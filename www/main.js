@@ -148,6 +148,7 @@ $('file-b').addEventListener('change', (e) => e.target.files[0] && pick('b', e.t
 $('snap-a').addEventListener('click', () => pick('a', $('camera')));
 $('snap-b').addEventListener('click', () => pick('b', $('camera')));
 $('camera').addEventListener('loadeddata', update);
+document.addEventListener('camera', update);
 $('compare').addEventListener('click', compare);
 $('backend').addEventListener('change', (e) => start(e.target.value));
 const requested = new URLSearchParams(location.search).get('backend');

@@ -48,20 +48,13 @@ async function showGallery() {
   }
 }
 
-async function startCamera() {
-  try {
-    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
-    $('camera').srcObject = stream;
-    await new Promise((resolve) => { $('camera').onloadeddata = resolve; });
-    say('Camera on.');
-    $('enroll').disabled = false;
-    $('identify').disabled = false;
-  } catch (e) {
-    say(e.name === 'NotAllowedError'
-      ? 'The camera was refused: allow it in the address bar to enroll and identify.'
-      : `No camera could be opened (${e.name}).`);
-  }
-}
+// The camera (opened, switched, paused in the background) is camera.js's; enrolling and
+// identifying need it on.
+document.addEventListener('camera', ({ detail: { on } }) => {
+  $('enroll').disabled = !on;
+  $('identify').disabled = !on;
+  if (!on && identifying) toggleIdentify();
+});
 
 async function enroll() {
   const name = $('enroll-name').value.trim();
@@ -96,11 +89,12 @@ async function enroll() {
 async function identifyLoop() {
   const ctx = $('overlay').getContext('2d');
   const video = $('camera');
-  const sx = 320 / video.videoWidth;
-  const sy = 240 / video.videoHeight;
   let frames = 0;
   let since = performance.now();
   while (identifying) {
+    // The frame's size now: a phone turned sideways changes it mid-loop.
+    const sx = 320 / video.videoWidth;
+    const sy = 240 / video.videoHeight;
     // One call per frame: identify detects, aligns, embeds, searches, and says which face.
     const who = await gallery.identify(video).catch((e) => (e.code === 'NO_FACE' ? null : Promise.reject(e)));
     const faces = who?.face ? [who.face] : [];
@@ -137,7 +131,8 @@ function toggleIdentify() {
   identifying = !identifying;
   $('identify').setAttribute('aria-pressed', String(identifying));
   $('identify').textContent = identifying ? 'Stop' : 'Identify live';
-  if (identifying) identifyLoop().catch((e) => { identifying = false; say(`Identification stopped (${e.code}): ${e.message}`); });
+  // A call in flight when the camera paused may fail: stopped on purpose, nothing to say.
+  if (identifying) identifyLoop().catch((e) => { if (!identifying) return; identifying = false; say(`Identification stopped (${e.code}): ${e.message}`); });
 }
 
 document.addEventListener('verifier', async ({ detail }) => {
@@ -197,6 +192,5 @@ $('gallery-import').addEventListener('change', async (e) => {
   }
   e.target.value = '';
 });
-$('camera-start').addEventListener('click', startCamera);
 $('enroll').addEventListener('click', enroll);
 $('identify').addEventListener('click', toggleIdentify);

@@ -27,8 +27,9 @@ async function freePort() {
   return port;
 }
 
-/** Starts Xvfb (on a display it picks itself), the driver and one MiniBrowser session. */
-export async function startWebKit() {
+/** Starts Xvfb (on a display it picks itself), the driver and one MiniBrowser session; `args`
+ * are more MiniBrowser options (its WebKitSettings, e.g. `--enable-mock-capture-devices=true`). */
+export async function startWebKit({ args = [] } = {}) {
   const binary = miniBrowser();
   if (!binary || !existsSync(WEBDRIVER) || !existsSync(XVFB)) {
     throw new Error("WebKit is missing: run 'make setup-browser' (Debian's webkit2gtk-driver and xvfb)");
@@ -56,7 +57,7 @@ export async function startWebKit() {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const session = await call('POST', '/session', { capabilities: { alwaysMatch: { 'webkitgtk:browserOptions': { binary, args: ['--automation'] } } } });
+  const session = await call('POST', '/session', { capabilities: { alwaysMatch: { 'webkitgtk:browserOptions': { binary, args: ['--automation', ...args] } } } });
   const id = session.sessionId;
   await call('POST', `/session/${id}/timeouts`, { script: 600_000, pageLoad: 60_000 });
   return {

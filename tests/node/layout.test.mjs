@@ -19,7 +19,7 @@ const ALLOWED = {
   'challenge.js': ['errors.js', 'input.js'],
   'store.js': ['errors.js'],
   // The host side (in the worker, or inline once the first call loads it).
-  'worker.js': ['host.js', 'recovery.js'],
+  'worker.js': ['host.js', 'input.js', 'recovery.js'],
   'host.js': ['engine-host.js', 'errors.js', 'protocol.js'],
   'engine-host.js': ['cache.js', 'constants.js', 'errors.js', 'gallery-host.js', 'input.js', 'loading.js', 'protocol.js', 'recovery.js'],
   'gallery-host.js': ['errors.js', 'input.js', 'protocol.js', 'recovery.js'],
