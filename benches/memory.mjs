@@ -14,7 +14,7 @@
 // time of WebAssembly.compile at CPU throttling 1x and 4x (median of 3) and the renderer's
 // resident memory before and after (the compiled module held).
 //
-// Usage: node benches/memory.mjs [--templates 10000] [--steps 20]
+// Usage: node benches/memory.mjs [--templates 10000] [--steps 20] [--batch 32]
 // Needs `make site` and ../shared (two photos). No figure is asserted.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ const { values } = parseArgs({
   options: {
     templates: { type: 'string', default: '10000' },
     steps: { type: 'string', default: '20' },
+    batch: { type: 'string', default: '32' },
   },
 });
 const photos = ['face_00_faceid.png', 'face_01_facematch_selected.png']
@@ -124,11 +125,11 @@ const phases = [];
     clearInterval(timer);
     video.srcObject.getTracks().forEach((t) => t.stop());
   });
-  await step(`fine-tune, ${values.steps} steps of 32 images`, async (steps) => {
+  await step(`fine-tune, ${values.steps} steps of ${values.batch} images`, async ({ steps, batch }) => {
     const images = Array.from({ length: 64 }, (_, k) => new ImageData(new Uint8ClampedArray(112 * 112 * 4).map((_, i) => (i * (k + 3)) % 251), 112, 112));
-    await window.v.fineTune({ images, labels: images.map((_, k) => k % 16), face: 'none', loss: 'supcon', trainable: 'adapter', steps, batchSize: 32, lr: 1e-4 });
+    await window.v.fineTune({ images, labels: images.map((_, k) => k % 16), face: 'none', loss: 'supcon', trainable: 'adapter', steps, batchSize: batch, lr: 1e-4 });
     window.loadedModules.push('webverify');
-  }, Number(values.steps));
+  }, { steps: Number(values.steps), batch: Number(values.batch) });
   if (errors.length) throw new Error(errors.join('; '));
   await browser.close();
 }

@@ -78,11 +78,16 @@ async function oursFirst(page) {
     const tImport = performance.now();
     const { Verifier } = await import('./webverify/index.js');
     const t0 = performance.now();
-    window.verifier = await Verifier.create({ backend: 'cpu', worker: false });
+    // When each download ended and the backend started, from the create call.
+    const stages = {};
+    // The last report of a stage: its last bytes (a compressed download's total is unknown).
+    const onProgress = (p) => { stages[p.stage] = p.ms; };
+    window.verifier = await Verifier.create({ backend: 'cpu', worker: false, onProgress });
+    const created = performance.now() - t0;
     const r = await window.verifier.verify(bitmaps[0], bitmaps[1]);
     const t1 = performance.now();
     window.photos = bitmaps;
-    return { first: t1 - t0, fromNavigation: t1, import: t0 - tImport, match: r.match, build: window.verifier.wasmBuild };
+    return { first: t1 - t0, fromNavigation: t1, import: t0 - tImport, created, stages, match: r.match, build: window.verifier.wasmBuild };
   }, photos);
 }
 
@@ -147,7 +152,7 @@ async function oursWarm(page) {
 async function peer(page, cfg, n1) {
   return page.evaluate(async ({ cfg, n1 }) => {
     const t0 = performance.now();
-    const r = await window.runBench({ ...cfg, warmup: 0, n1, warmup16: 0, n16: 0 });
+    const r = await window.runBench({ ...cfg, warmup: 0, n1, warmup16: 0, n16: 1 });
     if (r.error) throw new Error(r.error);
     const create = (r.init_ms ?? 0) + r.load_ms;
     const first = create + r.b1.first_ms + r.b1.times[0];
@@ -178,6 +183,9 @@ async function phonePage(context, rate) {
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send('Network.enable');
+  // Bytes on the wire (headers included; a file from a cache counts 0).
+  page.wire = 0;
+  cdp.on('Network.loadingFinished', (e) => { page.wire += e.encodedDataLength; });
   await cdp.send('Network.emulateNetworkConditions', NETWORK);
   await cdp.send('Emulation.setDeviceMetricsOverride', PHONE);
   await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true });
@@ -206,6 +214,11 @@ try {
             const first = kind === 'ours' ? await oursFirst(page) : await peer(page, ENGINES[kind].cfg, visit === 'cold' ? 1 : 10);
             r[visit] = first.first;
             r[`${visit}Nav`] = first.fromNavigation;
+            r[`${visit}MB`] = page.wire / 1e6;
+            if (first.stages) {
+              r[`${visit}Created`] = first.created;
+              for (const [stage, ms] of Object.entries(first.stages)) r[`${visit}.${stage}`] = ms;
+            }
             if (visit === 'cold') {
               wasmUrls = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((n) => /\.wasm(\?|$)/.test(n)));
             } else {
@@ -229,12 +242,12 @@ try {
 }
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
-const cell = (rs, key, f = (x) => x.toFixed(0)) => {
+const cell = (rs, key, f = key.endsWith('MB') ? (x) => x.toFixed(2) : (x) => x.toFixed(0)) => {
   const xs = rs.map((r) => r[key]).filter((x) => typeof x === 'number');
   return xs.length ? `${f(median(xs))} / ${f(Math.min(...xs))}` : '—';
 };
 const COLUMNS = [
-  ['compile', 'module compile ms'], ['cold', 'cold first verification ms (from create)'], ['coldNav', 'cold, from navigation'],
+  ['compile', 'module compile ms'], ['coldMB', 'cold MB on the wire'], ['cold', 'cold first verification ms (from create)'], ['coldNav', 'cold, from navigation'],
   ['warm', 'warm first verification ms (from create)'], ['warmNav', 'warm, from navigation'], ['embed', 'one embedding ms (112x112 crop)'],
   ['verify', 'verify ms (two photos)'], ['liveness', 'liveness frame ms'], ['challenge', 'challenge frame ms'],
   ['fineTuneFirst', 'fine-tune first step ms (module download incl.)'], ['fineTuneStep', 'fine-tune ms per step (8 images)'],
@@ -247,6 +260,14 @@ for (const rate of rates) {
     const rs = results.filter((r) => r.kind === kind && r.rate === rate);
     console.log(`| ${ENGINES[kind].id} | ${rate}x | ${COLUMNS.map(([k]) => cell(rs, k)).join(' | ')} |`);
   }
+}
+// Where our cold start goes: when each download ended, the backend started and the first
+// verification came back, from the create call.
+console.log(`\n| ours, cold visit | ${['wasm', 'model', 'detector', 'backend'].map((s) => `${s} done ms`).join(' | ')} | created ms | first verification ms |`);
+console.log('|---|---|---|---|---|---|---|');
+for (const rate of rates) {
+  const rs = results.filter((r) => r.kind === 'ours' && r.rate === rate);
+  if (rs.length) console.log(`| ${rate}x | ${['wasm', 'model', 'detector', 'backend'].map((s) => cell(rs, `cold.${s}`)).join(' | ')} | ${cell(rs, 'coldCreated')} | ${cell(rs, 'cold')} |`);
 }
 const at4 = results.filter((r) => r.kind === 'ours' && r.rate === 4);
 if (at4.length) {

@@ -5,6 +5,21 @@
 import { EngineHost } from './engine-host.js';
 import { WebverifyError, wrapError } from './errors.js';
 import { GALLERY_METHODS, VERIFIER_METHODS } from './protocol.js';
+// Every module beneath the host, requested here at once: a browser finds a module's imports only
+// once it has it, so the chain host → engine-host → loading → glue cost a round trip per level
+// (about 0.5 s of a phone's cold start at 100 ms RTT and 4x CPU, docs/BENCHMARKS.md, "Phones").
+// tests/node/layout.test.mjs keeps this list equal to the host's whole module graph.
+import './cache.js';
+import './constants.js';
+import './gallery-host.js';
+import './input.js';
+import './loading.js';
+import './recovery.js';
+import './support.js';
+import './version.js';
+import './wasm/webverify.js';
+import './wasm/webverify_cpu.js';
+import './wasm/webverify_gpu.js';
 
 /** Calls after which the page keeps the model and calibration (`state`) for a restart of a
  * worker that died. */
