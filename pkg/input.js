@@ -220,9 +220,8 @@ export async function postArgument(kind, value, transfer, args = []) {
 
 /** Closes every ImageBitmap in `value` (arrays and plain objects walked): the frames the worker
  * received by transfer, or sampled from a video, once their call is done. An ImageBitmap holds
- * decoded pixels outside the JavaScript heap until closed or collected, and a camera loop at
- * 12 frames a second exhausts that memory long before a collection: Chromium then refuses new
- * ones ("The ImageBitmap could not be allocated"). */
+ * decoded pixels outside the JavaScript heap until it is closed or collected; a camera loop
+ * makes about 12 a second, which need not wait for a collection. */
 export function closeBitmaps(value, seen = new Set()) {
   if (value === null || typeof value !== 'object' || seen.has(value)) return;
   seen.add(value);
