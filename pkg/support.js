@@ -29,12 +29,21 @@ export function hasRelaxedSimd() {
   return typeof WebAssembly !== 'undefined' && validates(RELAXED_SIMD_PROBE);
 }
 
-/** Why the engine cannot run here (WebAssembly, its SIMD or reference types missing), or null.
+/** Why the engine cannot run here (WebAssembly missing or forbidden by the page's CSP, its SIMD
+ * or reference types missing), or null.
  * The modules use more (bulk memory, multi-value, sign extension, non-trapping conversions),
  * but every browser with these two has those. */
 export function wasmMissing() {
   if (typeof WebAssembly === 'undefined' || typeof WebAssembly.validate !== 'function') {
     return 'WebAssembly is missing (turned off: iOS Lockdown Mode, an enterprise policy or a browser setting)';
+  }
+  // Validating compiles nothing; compiling is what a Content-Security-Policy without
+  // 'wasm-unsafe-eval' (or 'unsafe-eval') forbids. The smallest module, the 8-byte header, can
+  // fail to compile for no other reason.
+  try {
+    new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
+  } catch (e) {
+    return `the page's Content-Security-Policy forbids compiling WebAssembly (${e.message}); add 'wasm-unsafe-eval' to its script-src`;
   }
   if (!validates(SIMD_PROBE)) return 'WebAssembly SIMD128 is missing (Chrome 91, Edge 91, Firefox 89, Safari 16.4 or later)';
   if (!validates(REFERENCE_TYPES_PROBE)) return 'WebAssembly reference types are missing (Chrome 96, Edge 96, Firefox 79, Safari 15.1 or later)';

@@ -137,7 +137,33 @@ export class InlineTransport extends Transport {
   }
 }
 
-const newWorker = () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'webverify' });
+/** Whether the package was loaded from another origin than the page's (a CDN): a worker
+ * script must be same-origin, so the worker is then a same-origin blob that imports the
+ * package's worker module (which the CDN must serve with CORS, as it serves the package). */
+const crossOrigin = () => typeof location !== 'undefined' && new URL(import.meta.url).origin !== location.origin;
+
+function newWorker() {
+  if (crossOrigin()) {
+    // Not `new URL('./worker.js', …)`: bundlers rewrite that pattern, and a bundled package is
+    // never cross-origin.
+    const module = import.meta.url.replace(/[^/?#]*([?#].*)?$/, 'worker.js');
+    const blob = URL.createObjectURL(new Blob([`import ${JSON.stringify(module)};\n`], { type: 'text/javascript' }));
+    try {
+      return new Worker(blob, { type: 'module', name: 'webverify' });
+    } finally {
+      // The worker has fetched its script by the time it runs; the URL is not needed after.
+      setTimeout(() => URL.revokeObjectURL(blob), 60_000);
+    }
+  }
+  return new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'webverify' });
+}
+
+/** What a worker that failed to start most likely lacked, for its error message. */
+function workerHint() {
+  return crossOrigin()
+    ? `; the package comes from ${new URL(import.meta.url).origin}: that server must send Access-Control-Allow-Origin for the package's files, and a Content-Security-Policy must allow blob: in worker-src`
+    : '';
+}
 
 /** One worker and the calls in flight to it. */
 class Channel {
@@ -172,7 +198,7 @@ class Channel {
     };
     worker.onerror = (e) => {
       e.preventDefault?.();
-      this.#close(new WebverifyError('BACKEND_UNAVAILABLE', `the webverify worker failed: ${e.message ?? 'load error'}`));
+      this.#close(new WebverifyError('BACKEND_UNAVAILABLE', `the webverify worker failed: ${e.message || 'its module did not load'}${workerHint()}`));
     };
   }
 

@@ -21,8 +21,9 @@ const TYPES = {
 };
 
 /** `compress`: gzip every answer to a client that accepts it (as static hosts do; the load
- * benchmark measures bytes on the wire this way); `cacheControl`: the header sent with files. */
-export function serve(dir, port = 8080, host = '127.0.0.1', { compress = false, cacheControl = 'no-cache' } = {}) {
+ * benchmark measures bytes on the wire this way); `cacheControl`: the header sent with files;
+ * `headers`: more headers for every file (a CDN's CORS, a page's Content-Security-Policy). */
+export function serve(dir, port = 8080, host = '127.0.0.1', { compress = false, cacheControl = 'no-cache', headers: extra = {} } = {}) {
   const root = resolve(dir);
   const gzipped = new Map();
   const server = createServer(async (req, res) => {
@@ -42,7 +43,7 @@ export function serve(dir, port = 8080, host = '127.0.0.1', { compress = false, 
     try {
       if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
       let body = await readFile(file);
-      const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': cacheControl };
+      const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': cacheControl, ...extra };
       if (compress && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
         if (!gzipped.has(file)) gzipped.set(file, gzipSync(body, { level: 9 }));
         body = gzipped.get(file);

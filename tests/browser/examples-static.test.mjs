@@ -1,0 +1,87 @@
+// The two examples that need no bundler, run from the packed tarball as a user would ship it:
+// - examples/cdn: the page on one origin imports the package from another (a second local server
+//   standing in for a CDN, sending CORS headers); the default worker mode must work and verify a
+//   pair of photos given to the page's file inputs;
+// - examples/csp: the page and the package on one origin under the strict policy its index.html
+//   documents, sent as a header on every file: no violation, a verified pair; and the same policy
+//   without 'wasm-unsafe-eval': BACKEND_UNAVAILABLE naming the policy, not INTERNAL.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { serve } from '../../tools/serve.mjs';
+import { ROOT, SHARED, needsShared, start } from './harness.mjs';
+
+const WORK = join(ROOT, 'build/examples-static');
+const PACKAGE = join(WORK, 'package');
+const POLICY = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; img-src 'self' blob: data:; style-src 'self'";
+const PHOTOS = ['face_00_faceid.png', 'face_01_facematch_selected.png'].map((n) => join(SHARED, 'reference/mobilefacenet/inputs', n));
+
+let env;
+const servers = [];
+before(async () => {
+  rmSync(WORK, { recursive: true, force: true });
+  mkdirSync(WORK, { recursive: true });
+  const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', WORK], { cwd: join(ROOT, 'pkg'), encoding: 'utf8' }).trim().split('\n').pop();
+  execFileSync('tar', ['xzf', tarball], { cwd: WORK });
+  env = await start();
+});
+after(async () => {
+  for (const s of servers) s.close();
+  await env?.close();
+});
+
+async function served(dir, headers) {
+  const server = await serve(dir, 0, '127.0.0.1', { headers });
+  servers.push(server);
+  return `http://127.0.0.1:${server.address().port}/`;
+}
+
+/** Opens `url`, gives it the two photos, verifies; the page's result line and what it logged. */
+async function verifyOn(url) {
+  const page = await env.browser.newPage();
+  const console_ = [];
+  page.on('console', (m) => console_.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => console_.push(`pageerror: ${e}`));
+  try {
+    await page.goto(url);
+    await page.waitForFunction(() => document.getElementById('result').textContent !== 'loading…', null, { timeout: 300_000 });
+    const ready = await page.textContent('#result');
+    if (!ready.startsWith('ready')) return { ready, console: console_ };
+    await page.setInputFiles('#a', PHOTOS[0]);
+    await page.setInputFiles('#b', PHOTOS[1]);
+    await page.click('#verify');
+    await page.waitForFunction(() => !/^ready/.test(document.getElementById('result').textContent), null, { timeout: 300_000 });
+    return { ready, result: await page.textContent('#result'), console: console_ };
+  } finally {
+    await page.close();
+  }
+}
+
+describe('examples without a bundler, from the packed tarball', { skip: needsShared() }, () => {
+  test('cdn: the package from another origin, in its default worker mode', async () => {
+    const cdn = await served(PACKAGE, { 'access-control-allow-origin': '*' });
+    const site = await served(join(ROOT, 'examples/cdn'));
+    const r = await verifyOn(`${site}?cdn=${encodeURIComponent(cdn)}`);
+    console.log(`cdn: ${r.ready}; ${r.result}`);
+    assert.match(r.ready, /^ready \(worker, flex/);
+    assert.match(r.result, /^same person/);
+    assert.deepEqual(r.console.filter((l) => /^(error|pageerror)/.test(l)), []);
+  });
+
+  test('csp: the documented policy runs it; without wasm-unsafe-eval, BACKEND_UNAVAILABLE names the policy', async () => {
+    const dir = join(WORK, 'csp');
+    cpSync(join(ROOT, 'examples/csp'), dir, { recursive: true });
+    cpSync(PACKAGE, join(dir, 'webverify'), { recursive: true });
+    const r = await verifyOn(await served(dir, { 'content-security-policy': POLICY }));
+    console.log(`csp: ${r.ready}; ${r.result}`);
+    assert.match(r.ready, /^ready \(worker, flex/);
+    assert.match(r.result, /^same person/);
+    assert.deepEqual(r.console.filter((l) => /Content Security Policy|^pageerror/.test(l)), []);
+
+    const strict = await verifyOn(await served(dir, { 'content-security-policy': POLICY.replace(" 'wasm-unsafe-eval'", '') }));
+    console.log(`csp without wasm-unsafe-eval: ${strict.ready}`);
+    assert.match(strict.ready, /^BACKEND_UNAVAILABLE: .*Content-Security-Policy forbids compiling WebAssembly.*'wasm-unsafe-eval'/);
+  });
+});
