@@ -267,7 +267,14 @@ export interface FaceLandmarks {
   headPose: { yaw: number; pitch: number; roll: number };
 }
 
-export interface LivenessOptions {
+/** `signal` on a call's options: aborting it rejects the call with ABORTED at once (before it
+ * starts, or while it waits: the engine finishes the step it is in and its answer is dropped;
+ * a video being sampled stops). The verifier keeps working. */
+export interface Abortable {
+  signal?: AbortSignal;
+}
+
+export interface LivenessOptions extends Abortable {
   /** The operating point: the share of live people wrongly rejected on the calibration data
    * (NUAA's train lists), 0.05 (default) or 0.01. */
   bpcer?: 0.01 | 0.05;
@@ -363,14 +370,14 @@ export class Verifier {
    * fetched by the first `fineTune`, or everything when a custom `wasmUrl` is given). */
   readonly wasmModule: 'cpu' | 'gpu' | 'full';
   readonly model: ModelInfo;
-  embed(input: ImageInput, options?: { face?: FaceMode }): Promise<Float32Array>;
-  embedBatch(inputs: ImageInput[], options?: { face?: FaceMode }): Promise<Float32Array[]>;
+  embed(input: ImageInput, options?: { face?: FaceMode } & Abortable): Promise<Float32Array>;
+  embedBatch(inputs: ImageInput[], options?: { face?: FaceMode } & Abortable): Promise<Float32Array[]>;
   embedRaw(inputs: ImageInput[]): Promise<Float32Array[]>;
   /** One engine call. `far`: pick the calibrated threshold at this false-accept rate (default
    * 1e-3); `threshold`: use this cosine threshold instead (it wins when both are given; `far`
    * in the result is still the estimate at the observed similarity); `crops: true` adds the
    * aligned crops the model saw. */
-  verify(a: ImageInput, b: ImageInput, options?: { far?: number; threshold?: number; face?: FaceMode; crops?: boolean }): Promise<Verification>;
+  verify(a: ImageInput, b: ImageInput, options?: { far?: number; threshold?: number; face?: FaceMode; crops?: boolean } & Abortable): Promise<Verification>;
   /** Refits the thresholds on the app's own labelled pairs (at least 100 impostor pairs). */
   calibrate(pairs: LabelledPair[], options?: { face?: FaceMode }): Promise<CalibrationResult>;
   /** Goes back to the calibration shipped with the model. */
@@ -455,8 +462,8 @@ export class Gallery {
   /** Brings the templates to the verifier's current model: exact through an `adapter`
    * fine-tune; MODEL_MISMATCH (enroll again) otherwise. Resolves to whether templates changed. */
   migrate(): Promise<boolean>;
-  enroll(id: string, inputs: (ImageInput | Float32Array)[], options?: { metadata?: unknown; force?: boolean; face?: FaceMode }): Promise<EnrollResult>;
-  identify(input: ImageInput | Float32Array, options?: { topK?: number; far?: number; threshold?: number; aggregation?: Aggregation; face?: FaceMode }): Promise<Identification>;
+  enroll(id: string, inputs: (ImageInput | Float32Array)[], options?: { metadata?: unknown; force?: boolean; face?: FaceMode } & Abortable): Promise<EnrollResult>;
+  identify(input: ImageInput | Float32Array, options?: { topK?: number; far?: number; threshold?: number; aggregation?: Aggregation; face?: FaceMode } & Abortable): Promise<Identification>;
   remove(id: string): Promise<boolean>;
   list(): Promise<{ id: string; templates: number; metadata?: unknown }[]>;
   /** Number of identities. */

@@ -167,7 +167,7 @@ export async function snapshot(video) {
 /** Frames of a face track for the liveness check: an array of images as given, one image as a
  * track of one, a playing `<video>` sampled `frames` times (default 5) every `intervalMs`
  * (default 100) as ImageBitmaps. */
-export async function trackOf(input, { frames = 5, intervalMs = 100 } = {}) {
+export async function trackOf(input, { frames = 5, intervalMs = 100, signal } = {}) {
   if (Array.isArray(input)) {
     if (input.length === 0) throw new WebverifyError('INVALID_INPUT', 'liveness expects at least one frame');
     return input;
@@ -185,7 +185,7 @@ export async function trackOf(input, { frames = 5, intervalMs = 100 } = {}) {
   const track = [];
   for (let i = 0; i < frames; i++) {
     if (i > 0) await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    const gone = videoGone(input);
+    const gone = signal?.aborted ? 'aborted' : videoGone(input);
     if (gone) {
       track.forEach((f) => f.close?.());
       throw new WebverifyError('ABORTED', `sampling the video stopped: ${gone}; run the check again once the camera plays`);
@@ -198,11 +198,11 @@ export async function trackOf(input, { frames = 5, intervalMs = 100 } = {}) {
 /** One argument of the kind the protocol table names ('image', 'images', 'track', 'pairs',
  * 'value'), ready to post; what it transfers is pushed to `transfer`. `args` are the call's
  * arguments: a 'track' reads its sampling options from the one after it. */
-export async function postArgument(kind, value, transfer, args = []) {
+export async function postArgument(kind, value, transfer, args = [], signal) {
   switch (kind) {
     case 'track': {
       // A video is sampled here, on the page: the worker cannot read a <video>.
-      const track = await trackOf(value, args[1] ?? {});
+      const track = await trackOf(value, { ...args[1], signal });
       return Promise.all(track.map((x) => postable(x, transfer)));
     }
     case 'image':

@@ -29,6 +29,40 @@ export function pageUrls(options) {
 let nextJob = 1;
 let nextGallery = 1;
 
+/** `args` with the `signal` taken out of its options (the last argument, when the table says
+ * it is a value and it is a plain object holding one), and that signal. A signal cannot cross
+ * to a worker, and the host never needs it: the waiting is the page's. */
+function takeSignal(args, kinds) {
+  const i = kinds.length - 1;
+  const last = args[i];
+  if (kinds[i] !== 'value' || last === null || typeof last !== 'object' || Array.isArray(last) || !('signal' in last)) return { args, signal: undefined };
+  const { signal, ...rest } = last;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new WebverifyError('INVALID_INPUT', 'signal must be an AbortSignal');
+  }
+  const copy = [...args];
+  copy[i] = rest;
+  return { args: copy, signal };
+}
+
+/** `run()`, or ABORTED as soon as `signal` aborts (before it starts, or while it runs: the host
+ * finishes the call it is in, and its answer is dropped; the verifier keeps working). */
+async function abortable(signal, method, run) {
+  if (!signal) return run();
+  const aborted = () => new WebverifyError('ABORTED', `${method} was aborted`);
+  if (signal.aborted) throw aborted();
+  let onAbort;
+  const stop = new Promise((_, reject) => {
+    onAbort = () => reject(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([run(), stop]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
 /** What both transports share: the page's view of the engine, galleries by handle, jobs. */
 class Transport {
   /** `{ backend, model, wasmBuild, wasmModule, engine }` as the host last said. */
@@ -63,18 +97,24 @@ class Transport {
     return result;
   }
 
-  /** A Verifier method of the protocol table. */
+  /** A Verifier method of the protocol table; `signal` in its options aborts the wait. */
   async verifier(name, args, kinds) {
-    const { posted, transfer } = await this.arguments(kinds, args, name);
-    return this.seen(await this.send('verifier', [name, posted], { transfer }));
+    const { args: plain, signal } = takeSignal(args, kinds);
+    return abortable(signal, name, async () => {
+      const { posted, transfer } = await this.arguments(kinds, plain, name, signal);
+      return this.seen(await this.send('verifier', [name, posted], { transfer }));
+    });
   }
 
   async gallery(handle, generation, name, args, kinds) {
     if (generation !== this.generation) {
       throw new WebverifyError('INTERNAL', 'this Gallery was lost when the engine restarted after a crash; load it again from its saved bytes (Gallery.fromBytes, Gallery.load)');
     }
-    const { posted, transfer } = await this.arguments(kinds, args, name);
-    return this.seen(await this.send('gallery', [handle, name, posted], { transfer }));
+    const { args: plain, signal } = takeSignal(args, kinds);
+    return abortable(signal, name, async () => {
+      const { posted, transfer } = await this.arguments(kinds, plain, name, signal);
+      return this.seen(await this.send('gallery', [handle, name, posted], { transfer }));
+    });
   }
 
   /** A new empty gallery in the host: its handle (requests are handled in order, so calls on
@@ -249,13 +289,13 @@ export class WorkerTransport extends Transport {
   }
 
   /** The arguments of a table method, posted as its kinds say; option objects with their URLs
-   * resolved against the page. */
-  async arguments(kinds, args, method = 'the call') {
+   * resolved against the page; `signal` stops the sampling of a video. */
+  async arguments(kinds, args, method = 'the call', signal) {
     checkPostable(args, `the arguments of ${method}`);
     const transfer = [];
     const posted = await Promise.all(args.map((value, i) => {
       const kind = kinds[i] ?? 'value';
-      return kind === 'value' ? pageUrls(value) : postArgument(kind, value, transfer, args);
+      return kind === 'value' ? pageUrls(value) : postArgument(kind, value, transfer, args, signal);
     }));
     return { posted, transfer };
   }
