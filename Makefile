@@ -86,6 +86,7 @@ package: wasm
 	mkdir -p pkg/models
 	cp models/mobilefacenet-int8.safetensors models/mobilefacenet.safetensors models/blazeface-short.safetensors models/minifasnet-v1se-f16.safetensors models/facemesh.safetensors models/README.md pkg/models/
 	cp LICENSE pkg/LICENSE
+	node tools/file-sizes.mjs pkg
 	node tools/check-package.mjs pkg
 
 # A self-contained static site: the page plus the package as a user would install it.

@@ -72,7 +72,8 @@ export class EngineHost {
    * Loads the wasm module and the weights and starts a backend, on this thread (the public
    * `Verifier.create` documents the options; it validated `timeoutMs` and `signal`).
    * `onProgress({ stage: 'wasm'|'model'|'detector'|'backend', loaded, total, ms })` reports the
-   * download (bytes; total 0 when unknown) and the backend start.
+   * download (bytes; total known for the package's own files, else 0 when the server does not say)
+   * and the backend start.
    * `alignment: 'mesh'` also loads MediaPipe Face Mesh (1.1 MB gzip, `meshUrl` overrides it):
    * faces are aligned on five mesh points (LFW View 1 DevTest 99.20 % instead of 98.80 % with the int8 weights), and
    * `landmarks()` works. The default, `'detector'`, aligns on the detector's four points.

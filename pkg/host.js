@@ -11,6 +11,7 @@ import { GALLERY_METHODS, VERIFIER_METHODS } from './protocol.js';
 // tests/node/layout.test.mjs keeps this list equal to the host's whole module graph.
 import './cache.js';
 import './constants.js';
+import './file-sizes.js';
 import './gallery-host.js';
 import './input.js';
 import './loading.js';

@@ -79,7 +79,8 @@ export interface CreateOptions {
    * with BACKEND_UNAVAILABLE naming the missing feature. */
   worker?: boolean;
   /** Download and start-up progress: bytes of the wasm module, the model and the detector
-   * (`total` 0 when the server sends no length), then the backend start. */
+   * (`total`: the file's size, known for the package's own files even when the server compresses; 0 for
+   * another file the server sends compressed or without a length), then the backend start. */
   onProgress?: (progress: LoadProgress) => void;
   /** Fails `create` with MODEL_LOAD when a download (wasm, model or detector) receives nothing
    * — no response, or no bytes — for this long. Default 30 000 ms; a slow download that keeps

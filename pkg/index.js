@@ -80,7 +80,8 @@ export class Verifier {
    * in a dedicated module worker by default (`worker: false` runs it on the calling thread);
    * the API is the same either way.
    * `onProgress({ stage: 'wasm'|'model'|'detector'|'mesh'|'backend', loaded, total, ms })` reports
-   * the download (bytes; total 0 when unknown) and the backend start.
+   * the download (bytes; total known for the package's own files, else 0 when the server does not
+   * say) and the backend start.
    * `alignment: 'mesh'` also loads MediaPipe Face Mesh (1.1 MB gzip, `meshUrl` overrides it):
    * faces are aligned on five mesh points, and `landmarks()` works. The default, `'detector'`,
    * aligns on the detector's four points. Relative URLs are the page's (resolved against

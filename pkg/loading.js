@@ -5,6 +5,7 @@ import * as gpuGlue from './wasm/webverify_gpu.js';
 import * as fullGlue from './wasm/webverify.js';
 import { cachedBytes, cachedResponse, forget, keepBytes, keepResponse } from './cache.js';
 import { WebverifyError } from './errors.js';
+import { FILE_SIZES } from './file-sizes.js';
 import { hasRelaxedSimd, requireWasm } from './support.js';
 
 /** The shipped embedder: MobileFaceNet with int8 weights (1.4 MB; the f32 file, 5.2 MB, is in
@@ -67,12 +68,20 @@ function chooseBuild(wasmBuild = 'auto', wasmUrl) {
   return wasmBuild;
 }
 
-/** The length of the body `fetch` will give, or 0 when unknown: a compressed answer's
- * content-length counts the compressed bytes, and the body is read decompressed. */
-function bodyLength(response) {
+/** This package's folder (after a bundler, the folder its files were emitted to). */
+const PACKAGE_ROOT = new URL('./', import.meta.url).href;
+
+/** The length of the body `fetch` will give for `url`, or 0 when unknown: a compressed answer's
+ * content-length counts the compressed bytes, and the body is read decompressed; for the
+ * package's own files the size is known beforehand (file-sizes.js). */
+function bodyLength(response, url) {
   const encoding = response.headers.get('content-encoding');
-  if (encoding && encoding !== 'identity') return 0;
-  return Number(response.headers.get('content-length')) || 0;
+  if (!encoding || encoding === 'identity') {
+    const length = Number(response.headers.get('content-length'));
+    if (length) return length;
+  }
+  const href = String(url);
+  return href.startsWith(PACKAGE_ROOT) ? FILE_SIZES[href.slice(PACKAGE_ROOT.length)] ?? 0 : 0;
 }
 
 /**
@@ -115,7 +124,7 @@ export async function fetchWatched(url, { signal, timeoutMs = DEFAULT_TIMEOUT_MS
     return response;
   }
   const reader = response.body.getReader();
-  const total = bodyLength(response);
+  const total = bodyLength(response, url);
   let loaded = 0;
   arm();
   const body = new ReadableStream({
@@ -247,7 +256,7 @@ export async function fetchWeights(modelUrl, report = () => {}, watch = {}, what
 async function download(modelUrl, report, watch, what) {
   const response = await fetchWatched(modelUrl, { ...watch, what });
   // Read as a stream to report progress (total: 0 when the server sends no length).
-  const total = bodyLength(response);
+  const total = bodyLength(response, modelUrl);
   if (!response.body) return new Uint8Array(await response.arrayBuffer());
   const reader = response.body.getReader();
   const chunks = [];

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { moduleText } from './file-sizes.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = resolve(process.argv[2] ?? join(root, 'pkg'));
@@ -36,6 +37,12 @@ for (const file of files.filter((f) => f.startsWith('models/') && f.endsWith('.s
 const { version } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
 const constant = readFileSync(join(dir, 'version.js'), 'utf8').match(/PACKAGE_VERSION = '([^']+)'/)?.[1];
 if (constant !== version) problems.push(`version.js says ${constant}, package.json ${version}`);
+
+// Download totals come from pkg/file-sizes.js (loading.js): it must describe the files packed.
+if (existsSync(join(dir, 'file-sizes.js')) && files.filter((f) => /\.(wasm|safetensors)$/.test(f)).every((f) => existsSync(join(dir, f)))
+    && readFileSync(join(dir, 'file-sizes.js'), 'utf8') !== moduleText(dir)) {
+  problems.push('file-sizes.js does not match the files: run node tools/file-sizes.mjs');
+}
 
 /** The newest modification time under `path` (a file or a folder). */
 const newest = (path) => {
