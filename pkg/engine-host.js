@@ -9,7 +9,7 @@ import { CROP_SIZE, LIVENESS_BPCERS } from './constants.js';
 import { WebverifyError, guardMethods } from './errors.js';
 import { GalleryHost } from './gallery-host.js';
 import { checkPostable, closeBitmaps, options, pack, trackOf } from './input.js';
-import { DEFAULT_DETECTOR_URL, DEFAULT_LIVENESS_URL, DEFAULT_MESH_URL, DEFAULT_MODEL_URL, fetchWeights, loadWasm, moduleFor, webgpuUnavailableReason } from './loading.js';
+import { assetsBase, defaultFiles, fetchWeights, loadWasm, moduleFor, webgpuUnavailableReason } from './loading.js';
 import { VERIFIER_METHODS } from './protocol.js';
 import { aroundEngine, currentGeneration, guarded, instanceDead, watchTraps } from './recovery.js';
 
@@ -31,7 +31,8 @@ export class EngineHost {
   #engine;
   /** The glue of the module the engine lives in (loading.js: `cpu`, `gpu` or `full`). */
   #wasm;
-  /** How the full module is loaded when the verifier first fine-tunes: `{ wasmUrl, build }`. */
+  /** How the full module is loaded when the verifier first fine-tunes: `{ wasmUrl, build, cache,
+   * assetsUrl }`. */
   #loadFull;
   /** The engine in the full module that trains for this verifier (`#trainer`), kept for the next
    * `fineTune`: a new one compiles its kernels again (minutes on a software GPU adapter). */
@@ -83,7 +84,14 @@ export class EngineHost {
     return EngineHost.#createInline(options(given, 'Verifier.create'));
   }
 
-  static async #createInline({ backend = 'auto', modelUrl = DEFAULT_MODEL_URL, detectorUrl = DEFAULT_DETECTOR_URL, alignment = 'detector', meshUrl = DEFAULT_MESH_URL, wasmUrl, wasmBuild: build, onProgress, signal, timeoutMs, cache = true }) {
+  static async #createInline({ backend = 'auto', assetsUrl: assetsGiven, modelUrl: modelGiven, detectorUrl: detectorGiven, alignment = 'detector', meshUrl: meshGiven, wasmUrl, wasmBuild: build, onProgress, signal, timeoutMs, cache = true }) {
+    // Every file from `assetsUrl` when given (a copy of the package's files), each URL option
+    // still overriding its own file.
+    const assetsUrl = assetsBase(assetsGiven);
+    const files = defaultFiles(assetsUrl);
+    const modelUrl = modelGiven ?? files.model;
+    const detectorUrl = detectorGiven === undefined ? files.detector : detectorGiven;
+    const meshUrl = meshGiven ?? files.mesh;
     const known = ['auto', 'webgpu', 'cpu', 'flex'];
     if (!known.includes(backend)) {
       throw new WebverifyError('INVALID_INPUT', `unknown backend '${backend}'; use ${known.join(', ')}`);
@@ -110,7 +118,7 @@ export class EngineHost {
     const kind = moduleFor(gpuReason ? 'cpu' : 'webgpu', wasmUrl);
     let loaded;
     const [, weights, detector, mesh] = await Promise.all([
-      loadWasm(kind, wasmUrl, { ...watch, onBytes: wasmReport }, build).then((done) => {
+      loadWasm(kind, wasmUrl, { ...watch, onBytes: wasmReport }, build, assetsUrl).then((done) => {
         loaded = done;
         watchTraps(done.wasm);
         report('wasm')(wasmBytes || 1, wasmBytes || 1);
@@ -128,7 +136,7 @@ export class EngineHost {
       report('backend')(1, 1);
       return engine;
     };
-    const made = (engine, reason) => new EngineHost(engine, reason, { weights, detector, mesh, sha256s, backend: engine.backend, watch: { timeoutMs, cache } }, loaded, { wasmUrl, build, cache });
+    const made = (engine, reason) => new EngineHost(engine, reason, { weights, detector, mesh, sha256s, backend: engine.backend, watch: { timeoutMs, cache }, files }, loaded, { wasmUrl, build, cache, assetsUrl });
     if (backend === 'webgpu') return made(await start('webgpu'));
     if (backend === 'auto') {
       if (gpuReason) return made(await start('cpu'), gpuReason);
@@ -418,7 +426,7 @@ export class EngineHost {
   }
 
   /** Loads the face mesh for challenges once, unless the engine has it (`alignment: 'mesh'`). */
-  #loadChallengeMesh(url = DEFAULT_MESH_URL) {
+  #loadChallengeMesh(url = this.#origin.files.mesh) {
     if (this.#live().hasMesh) return Promise.resolve();
     this.#meshLoad ??= (async () => {
       const bytes = await fetchWeights(url, () => {}, this.#origin.watch ?? {}, 'the face mesh');
@@ -430,7 +438,7 @@ export class EngineHost {
 
   /** Fetches and loads the liveness model once (again after a failure); resolves to its
    * `{ id, name, sha256, cropScale, thresholds }`. */
-  #loadLiveness(url = DEFAULT_LIVENESS_URL) {
+  #loadLiveness(url = this.#origin.files.liveness) {
     this.#livenessLoad ??= (async () => {
       const bytes = await fetchWeights(url, () => {}, this.#origin.watch ?? {}, 'the liveness model');
       const info = this.#live().loadLiveness(bytes);
@@ -522,10 +530,10 @@ export class EngineHost {
       return this.#trainerEngine;
     }
     this.#dropTrainer();
-    const { wasmUrl, build, cache } = this.#loadFull;
+    const { wasmUrl, build, cache, assetsUrl } = this.#loadFull;
     const t0 = performance.now();
     const report = (loaded, total) => onLoad?.({ stage: 'training module', loaded, total, ms: performance.now() - t0 });
-    const { wasm } = await loadWasm('full', wasmUrl, { signal, cache, onBytes: report }, build);
+    const { wasm } = await loadWasm('full', wasmUrl, { signal, cache, onBytes: report }, build, assetsUrl);
     watchTraps(wasm);
     if (signal?.aborted) throw new WebverifyError('ABORTED', 'fine-tuning was cancelled before it started');
     const { weights, detector, mesh, sha256s } = this.#origin;

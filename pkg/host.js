@@ -9,6 +9,7 @@ import { GALLERY_METHODS, VERIFIER_METHODS } from './protocol.js';
 // once it has it, so the chain host → engine-host → loading → glue cost a round trip per level
 // (about 0.5 s of a phone's cold start at 100 ms RTT and 4x CPU, docs/BENCHMARKS.md, "Phones").
 // tests/node/layout.test.mjs keeps this list equal to the host's whole module graph.
+import './assets.js';
 import './cache.js';
 import './constants.js';
 import './file-sizes.js';

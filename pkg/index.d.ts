@@ -64,6 +64,12 @@ export interface CreateOptions {
   alignment?: 'detector' | 'mesh';
   /** Face Mesh weights (URL or bytes) for `alignment: 'mesh'`; defaults to the package's. */
   meshUrl?: string | URL | ArrayBuffer | Uint8Array;
+  /** Where a copy of the package's files is served (a CDN, a static folder), when they are not
+   * beside its JavaScript: the worker script (`worker.js`), the engine modules (`wasm/`) and the
+   * weights (`models/`) are all taken from there, each module as the backend and build need it
+   * (a CPU visitor still downloads only the small `cpu` module). Relative to the page. The
+   * other URL options still override their own file. */
+  assetsUrl?: string | URL;
   /** Where the .wasm file is served from, if a bundler moved it: a `simd` build of the full
    * module (`wasm/webverify_bg.wasm`), then used for every backend. By default a CPU verifier
    * loads the small `cpu` module and WebGPU the `full` one. */

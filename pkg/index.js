@@ -119,7 +119,7 @@ export class Verifier {
       return new Verifier(transport);
     }
     checkPostable(resolved, 'the options of Verifier.create');
-    const transport = new WorkerTransport();
+    const transport = new WorkerTransport(resolved.assetsUrl);
     // A signal cannot cross to the worker: aborting ends the worker, and with it the downloads.
     let abort;
     const aborted = new Promise((_, reject) => {

@@ -5,6 +5,7 @@ import * as gpuGlue from './wasm/webverify_gpu.js';
 import * as fullGlue from './wasm/webverify.js';
 import { cachedBytes, cachedResponse, forget, keepBytes, keepResponse } from './cache.js';
 import { WebverifyError } from './errors.js';
+import { assetsBase } from './assets.js';
 import { FILE_SIZES } from './file-sizes.js';
 import { hasRelaxedSimd, requireWasm } from './support.js';
 
@@ -51,7 +52,27 @@ const MODULES = {
     simd: { glue: fullGlue, url: new URL('./wasm/webverify_bg.wasm', import.meta.url) },
   },
 };
+export { assetsBase };
 export const WASM_BUILDS = ['auto', 'relaxed-simd', 'simd'];
+
+/** The same files by their path in the package, for `assetsUrl` (a copy of the package's files
+ * served elsewhere: a CDN, a static folder). The literal URLs above stay for bundlers, which
+ * find and emit the files they name. */
+const MODULE_PATHS = {
+  cpu: { 'relaxed-simd': 'wasm/relaxed/webverify_cpu_bg.wasm', simd: 'wasm/webverify_cpu_bg.wasm' },
+  gpu: { 'relaxed-simd': 'wasm/relaxed/webverify_gpu_bg.wasm', simd: 'wasm/webverify_gpu_bg.wasm' },
+  full: { 'relaxed-simd': 'wasm/relaxed/webverify_bg.wasm', simd: 'wasm/webverify_bg.wasm' },
+};
+
+/** The weights files' URLs: the package's own, or under `assetsUrl`. */
+export function defaultFiles(assetsUrl) {
+  if (!assetsUrl) return { model: DEFAULT_MODEL_URL, detector: DEFAULT_DETECTOR_URL, mesh: DEFAULT_MESH_URL, liveness: DEFAULT_LIVENESS_URL };
+  const at = (file) => new URL(`models/${file}`, assetsUrl);
+  return {
+    model: at('mobilefacenet-int8.safetensors'), detector: at('blazeface-short.safetensors'),
+    mesh: at('facemesh.safetensors'), liveness: at('minifasnet-v1se-f16.safetensors'),
+  };
+}
 
 /** `auto`: relaxed-simd where validated, else simd. A custom `wasmUrl` is a simd build of the
  * full module. */
@@ -188,17 +209,19 @@ export function moduleFor(backend, wasmUrl) {
 
 /** Loads the engine's wasm module `kind` (`cpu`, `gpu` or `full`) once per thread and resolves to its
  * bindings (the glue module, initialised), the build's name and the module's kind; `watch` is
- * `{ signal, timeoutMs }`, `wasmBuild` is `auto`, `relaxed-simd` or `simd`. Concurrent callers
+ * `{ signal, timeoutMs }`, `wasmBuild` is `auto`, `relaxed-simd` or `simd`, `assetsUrl` (a folder
+ * URL from `assetsBase`) where the package's files are served instead. Concurrent callers
  * share the first one's download: when that caller aborts, the others start their own. A thread
  * holds one build: asking for the other one afterwards is INVALID_INPUT. */
-export async function loadWasm(kind, wasmUrl, watch = {}, wasmBuild = 'auto') {
+export async function loadWasm(kind, wasmUrl, watch = {}, wasmBuild = 'auto', assetsUrl = undefined) {
   const build = chooseBuild(wasmBuild, wasmUrl);
   if (loadedBuild && loadedBuild !== build) {
     throw new WebverifyError('INVALID_INPUT', `this thread already runs the ${loadedBuild} build of the engine; one thread holds one build`);
   }
   loadedBuild = build;
   if (!ready.has(kind)) {
-    const { glue, url } = MODULES[kind][build];
+    const { glue } = MODULES[kind][build];
+    const url = assetsUrl ? new URL(MODULE_PATHS[kind][build], assetsUrl) : MODULES[kind][build].url;
     const what = { cpu: 'the WebAssembly module', gpu: 'the WebAssembly module (WebGPU)', full: 'the WebAssembly module (training)' }[kind];
     const from = wasmUrl ?? url;
     ready.set(kind, (async () => {
@@ -223,7 +246,7 @@ export async function loadWasm(kind, wasmUrl, watch = {}, wasmBuild = 'auto') {
   try {
     return await ready.get(kind);
   } catch (e) {
-    if (e.code === 'ABORTED' && !watch.signal?.aborted) return loadWasm(kind, wasmUrl, watch, wasmBuild);
+    if (e.code === 'ABORTED' && !watch.signal?.aborted) return loadWasm(kind, wasmUrl, watch, wasmBuild, assetsUrl);
     throw e;
   }
 }

@@ -7,13 +7,14 @@
 // calls in flight fail with INTERNAL, the next call rebuilds the engine: recovery.js,
 // engine-host.js). Only a worker that dies outright (its thread killed, or its script failing
 // to load) is restarted here, with the same options, model, tuned weights and calibration.
+import { assetsBase } from './assets.js';
 import { WebverifyError } from './errors.js';
 import { checkPostable, postArgument } from './input.js';
 
 /** The options that name files: resolved against the page before they cross to a worker,
  * whose own URL would otherwise be their base (a page's './models/m.safetensors' must not
  * become the package folder's). */
-const URL_OPTIONS = ['modelUrl', 'detectorUrl', 'meshUrl', 'wasmUrl', 'livenessUrl'];
+const URL_OPTIONS = ['assetsUrl', 'modelUrl', 'detectorUrl', 'meshUrl', 'wasmUrl', 'livenessUrl'];
 
 /** `options` with URL objects as text and relative URLs resolved against the page. */
 export function pageUrls(options) {
@@ -177,17 +178,19 @@ export class InlineTransport extends Transport {
   }
 }
 
-/** Whether the package was loaded from another origin than the page's (a CDN): a worker
- * script must be same-origin, so the worker is then a same-origin blob that imports the
- * package's worker module (which the CDN must serve with CORS, as it serves the package). */
-const crossOrigin = () => typeof location !== 'undefined' && new URL(import.meta.url).origin !== location.origin;
+/** The worker's module: the package's own `worker.js`, or the one under `assetsUrl`. */
+const workerModule = (assets) => (assets ? new URL('worker.js', assets).href : import.meta.url.replace(/[^/?#]*([?#].*)?$/, 'worker.js'));
 
-function newWorker() {
-  if (crossOrigin()) {
-    // Not `new URL('./worker.js', …)`: bundlers rewrite that pattern, and a bundled package is
-    // never cross-origin.
-    const module = import.meta.url.replace(/[^/?#]*([?#].*)?$/, 'worker.js');
-    const blob = URL.createObjectURL(new Blob([`import ${JSON.stringify(module)};\n`], { type: 'text/javascript' }));
+/** Whether the worker's module is on another origin than the page (a CDN): a worker script must
+ * be same-origin, so the worker is then a same-origin blob that imports that module (which the
+ * other origin must serve with CORS, as it serves the rest). */
+const crossOrigin = (assets) => typeof location !== 'undefined' && new URL(workerModule(assets)).origin !== location.origin;
+
+function newWorker(assets) {
+  if (crossOrigin(assets)) {
+    // workerModule does not use `new URL('./worker.js', …)`: bundlers rewrite that pattern, and a
+    // bundled package is never cross-origin.
+    const blob = URL.createObjectURL(new Blob([`import ${JSON.stringify(workerModule(assets))};\n`], { type: 'text/javascript' }));
     try {
       return new Worker(blob, { type: 'module', name: 'webverify' });
     } finally {
@@ -195,13 +198,14 @@ function newWorker() {
       setTimeout(() => URL.revokeObjectURL(blob), 60_000);
     }
   }
+  if (assets) return new Worker(workerModule(assets), { type: 'module', name: 'webverify' });
   return new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'webverify' });
 }
 
 /** What a worker that failed to start most likely lacked, for its error message. */
-function workerHint() {
-  return crossOrigin()
-    ? `; the package comes from ${new URL(import.meta.url).origin}: that server must send Access-Control-Allow-Origin for the package's files, and a Content-Security-Policy must allow blob: in worker-src`
+function workerHint(assets) {
+  return crossOrigin(assets)
+    ? `; its module comes from ${new URL(workerModule(assets)).origin}: that server must send Access-Control-Allow-Origin for the package's files, and a Content-Security-Policy must allow blob: in worker-src`
     : '';
 }
 
@@ -218,7 +222,8 @@ class Channel {
   /** Called once when the worker died: `(error)`. */
   onDeath = null;
 
-  constructor(worker) {
+  /** `assets`: the `assetsUrl` folder the worker came from (for its error message). */
+  constructor(worker, assets) {
     this.#worker = worker;
     worker.onmessage = ({ data }) => {
       const { id, reply, error, progress, value } = data;
@@ -238,7 +243,7 @@ class Channel {
     };
     worker.onerror = (e) => {
       e.preventDefault?.();
-      this.#close(new WebverifyError('BACKEND_UNAVAILABLE', `the webverify worker failed: ${e.message || 'its module did not load'}${workerHint()}`));
+      this.#close(new WebverifyError('BACKEND_UNAVAILABLE', `the webverify worker failed: ${e.message || 'its module did not load'}${workerHint(assets)}`));
     };
   }
 
@@ -276,15 +281,19 @@ class Channel {
  * ImageBitmaps (input.js), errors keep their `code`. */
 export class WorkerTransport extends Transport {
   mode = 'worker';
-  #channel = new Channel(newWorker());
+  /** The `assetsUrl` folder (assets.js) the worker comes from, or undefined: the package's. */
+  #assets;
+  #channel;
   /** A restart in progress after the worker died (calls wait for it), or null. */
   #restarting = null;
   /** Why the last restart failed: later calls get it. */
   #broken = null;
   #disposed = false;
 
-  constructor() {
+  constructor(assetsUrl) {
     super();
+    this.#assets = assetsBase(assetsUrl);
+    this.#channel = new Channel(newWorker(this.#assets), this.#assets);
     this.#channel.onDeath = () => this.#restart();
   }
 
@@ -325,7 +334,7 @@ export class WorkerTransport extends Transport {
   #restart() {
     if (this.#disposed || !this.info) return;
     this.#restarting = (async () => {
-      const channel = new Channel(newWorker());
+      const channel = new Channel(newWorker(this.#assets), this.#assets);
       try {
         const { result } = await channel.call('create', [this.options], [], nextJob++);
         this.info.model = result.model;

@@ -14,16 +14,16 @@ const ALLOWED = {
   // The page side.
   'index.js': ['binding.js', 'challenge.js', 'errors.js', 'gallery.js', 'input.js', 'protocol.js', 'store.js', 'support.js', 'transport.js'],
   'gallery.js': ['binding.js', 'errors.js', 'input.js', 'protocol.js'],
-  'transport.js': ['errors.js', 'host.js', 'input.js'],
+  'transport.js': ['assets.js', 'errors.js', 'host.js', 'input.js'],
   'binding.js': ['errors.js'],
   'challenge.js': ['errors.js', 'input.js'],
   'store.js': ['errors.js'],
   // The host side (in the worker, or inline once the first call loads it).
   'worker.js': ['host.js', 'input.js', 'recovery.js'],
-  'host.js': ['cache.js', 'constants.js', 'engine-host.js', 'file-sizes.js', 'errors.js', 'gallery-host.js', 'input.js', 'loading.js', 'protocol.js', 'recovery.js', 'support.js', 'version.js', 'wasm/webverify.js', 'wasm/webverify_cpu.js', 'wasm/webverify_gpu.js'],
+  'host.js': ['assets.js', 'cache.js', 'constants.js', 'engine-host.js', 'file-sizes.js', 'errors.js', 'gallery-host.js', 'input.js', 'loading.js', 'protocol.js', 'recovery.js', 'support.js', 'version.js', 'wasm/webverify.js', 'wasm/webverify_cpu.js', 'wasm/webverify_gpu.js'],
   'engine-host.js': ['cache.js', 'constants.js', 'errors.js', 'gallery-host.js', 'input.js', 'loading.js', 'protocol.js', 'recovery.js'],
   'gallery-host.js': ['errors.js', 'input.js', 'protocol.js', 'recovery.js'],
-  'loading.js': ['cache.js', 'errors.js', 'file-sizes.js', 'support.js', 'wasm/webverify.js', 'wasm/webverify_cpu.js', 'wasm/webverify_gpu.js'],
+  'loading.js': ['assets.js', 'cache.js', 'errors.js', 'file-sizes.js', 'support.js', 'wasm/webverify.js', 'wasm/webverify_cpu.js', 'wasm/webverify_gpu.js'],
   'recovery.js': ['errors.js'],
   'cache.js': ['version.js'],
   // Shared leaves.
@@ -31,6 +31,7 @@ const ALLOWED = {
   'support.js': ['errors.js'],
   'errors.js': [],
   'constants.js': [],
+  'assets.js': ['errors.js'],
   'file-sizes.js': [],
   'protocol.js': [],
   'version.js': [],
