@@ -204,6 +204,11 @@ function newWorker(assets) {
 
 /** What a worker that failed to start most likely lacked, for its error message. */
 function workerHint(assets) {
+  // Vite's dev server pre-bundles dependencies into node_modules/.vite/deps, away from the
+  // package's worker.js, wasm/ and models/ (a production build is not affected).
+  if (!assets && /\/\.vite[^/]*\/deps[^/]*\//.test(import.meta.url)) {
+    return "; Vite's dev server pre-bundled the package away from its files: add optimizeDeps: { exclude: ['webverify'] } to vite.config.js";
+  }
   return crossOrigin(assets)
     ? `; its module comes from ${new URL(workerModule(assets)).origin}: that server must send Access-Control-Allow-Origin for the package's files, and a Content-Security-Policy must allow blob: in worker-src`
     : '';
