@@ -180,7 +180,7 @@ export async function fetchWatched(url, { signal, timeoutMs = DEFAULT_TIMEOUT_MS
  * bytes (Node's fetch cannot read file: URLs). */
 async function wasmSource(url, custom, watch, what) {
   if (isNode && !custom) {
-    const { readFile } = await import(/* @vite-ignore */ NODE_FS);
+    const { readFile } = await import(/* @vite-ignore */ /* webpackIgnore: true */ NODE_FS);
     return { source: { module_or_path: await readFile(url) } };
   }
   const hit = watch.cache === false ? undefined : await cachedResponse(url);
@@ -259,7 +259,7 @@ export async function fetchWeights(modelUrl, report = () => {}, watch = {}, what
     return new Uint8Array(modelUrl.buffer ?? modelUrl, modelUrl.byteOffset ?? 0, modelUrl.byteLength);
   }
   if (isNode && String(modelUrl).startsWith('file:')) {
-    const { readFile } = await import(/* @vite-ignore */ NODE_FS);
+    const { readFile } = await import(/* @vite-ignore */ /* webpackIgnore: true */ NODE_FS);
     try {
       return new Uint8Array(await readFile(new URL(String(modelUrl))));
     } catch (e) {

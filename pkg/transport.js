@@ -184,7 +184,13 @@ const workerModule = (assets) => (assets ? new URL('worker.js', assets).href : i
 /** Whether the worker's module is on another origin than the page (a CDN): a worker script must
  * be same-origin, so the worker is then a same-origin blob that imports that module (which the
  * other origin must serve with CORS, as it serves the rest). */
-const crossOrigin = (assets) => typeof location !== 'undefined' && new URL(workerModule(assets)).origin !== location.origin;
+const crossOrigin = (assets) => {
+  if (typeof location === 'undefined') return false;
+  const url = new URL(workerModule(assets));
+  // webpack replaces import.meta.url with the source's file: URL at build time: a bundle, which
+  // is served with the page.
+  return /^https?:$/.test(url.protocol) && url.origin !== location.origin;
+};
 
 function newWorker(assets) {
   if (crossOrigin(assets)) {

@@ -1,14 +1,17 @@
-// The two examples that need no bundler, run from the packed tarball as a user would ship it:
+// The examples that are plain pages (and webpack's, whose page is one), run from the packed
+// tarball as a user would ship it:
 // - examples/cdn: the page on one origin imports the package from another (a second local server
 //   standing in for a CDN, sending CORS headers); the default worker mode must work and verify a
 //   pair of photos given to the page's file inputs;
 // - examples/csp: the page and the package on one origin under the strict policy its index.html
 //   documents, sent as a header on every file: no violation, a verified pair; and the same policy
-//   without 'wasm-unsafe-eval': BACKEND_UNAVAILABLE naming the policy, not INTERNAL.
+//   without 'wasm-unsafe-eval': BACKEND_UNAVAILABLE naming the policy, not INTERNAL;
+// - examples/webpack: a webpack 5 production build of an app that installed the tarball (webpack
+//   from the repository's devDependencies); no warning, a verified pair in the default worker mode.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve } from '../../tools/serve.mjs';
 import { ROOT, SHARED, needsShared, start } from './harness.mjs';
@@ -19,11 +22,12 @@ const POLICY = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker
 const PHOTOS = ['face_00_faceid.png', 'face_01_facematch_selected.png'].map((n) => join(SHARED, 'reference/mobilefacenet/inputs', n));
 
 let env;
+let tarball;
 const servers = [];
 before(async () => {
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
-  const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', WORK], { cwd: join(ROOT, 'pkg'), encoding: 'utf8' }).trim().split('\n').pop();
+  tarball = join(WORK, execFileSync('npm', ['pack', '--silent', '--pack-destination', WORK], { cwd: join(ROOT, 'pkg'), encoding: 'utf8' }).trim().split('\n').pop());
   execFileSync('tar', ['xzf', tarball], { cwd: WORK });
   env = await start();
 });
@@ -59,7 +63,24 @@ async function verifyOn(url) {
   }
 }
 
-describe('examples without a bundler, from the packed tarball', { skip: needsShared() }, () => {
+describe('examples as pages, from the packed tarball', { skip: needsShared() }, () => {
+  test('webpack: a production build, the default worker mode', async () => {
+    const app = join(WORK, 'webpack');
+    mkdirSync(app, { recursive: true });
+    cpSync(join(ROOT, 'examples/webpack'), app, { recursive: true, filter: (src) => !src.endsWith('package.json') });
+    // webpack resolves from the repository's devDependencies (the app folder is under it).
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'example-webpack-check', private: true, type: 'module' }));
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', tarball], { cwd: app, stdio: 'pipe' });
+    const log = execFileSync(join(ROOT, 'node_modules/.bin/webpack'), ['--mode', 'production'], { cwd: app, encoding: 'utf8' });
+    assert.doesNotMatch(log, /WARNING|ERROR/, log);
+    copyFileSync(join(app, 'index.html'), join(app, 'dist/index.html'));
+    const r = await verifyOn(await served(join(app, 'dist')));
+    console.log(`webpack: ${r.ready}; ${r.result}`);
+    assert.match(r.ready, /^ready \(worker, flex/);
+    assert.match(r.result, /^same person/);
+    assert.deepEqual(r.console.filter((l) => /^(error|pageerror)/.test(l)), []);
+  });
+
   test('cdn: the package from another origin, in its default worker mode', async () => {
     const cdn = await served(PACKAGE, { 'access-control-allow-origin': '*' });
     const site = await served(join(ROOT, 'examples/cdn'));
