@@ -8,9 +8,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { ROOT, SHARED, needsShared, start } from './harness.mjs';
+import { ROOT, SHARED, freePort, installPackage, needsShared, start } from './harness.mjs';
 
 const APP = join(ROOT, 'build/examples-nextjs');
 const NEXT = join(ROOT, 'node_modules/.bin/next');
@@ -25,8 +24,7 @@ before(async () => {
   mkdirSync(APP, { recursive: true });
   cpSync(join(ROOT, 'examples/nextjs'), APP, { recursive: true, filter: (src) => !src.endsWith('package.json') });
   writeFileSync(join(APP, 'package.json'), JSON.stringify({ name: 'example-nextjs-check', private: true }));
-  const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', APP], { cwd: join(ROOT, 'pkg'), encoding: 'utf8' }).trim().split('\n').pop();
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', `./${tarball}`], { cwd: APP, stdio: 'pipe' });
+  installPackage(APP);
   env = await start();
 });
 after(async () => {
@@ -38,9 +36,7 @@ test('Next.js: next build prerenders it, next start serves it, the client compon
   const build = execFileSync(NEXT, ['build'], { cwd: APP, env: ENV, encoding: 'utf8' });
   assert.match(build, /Compiled successfully/);
   assert.match(build, /○ \//, 'the page was prerendered (the package imported on the server)');
-  const port = await new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const { port: p } = s.address(); s.close(() => resolve(p)); });
-  });
+  const port = await freePort();
   server = spawn(NEXT, ['start', '-p', String(port), '-H', '127.0.0.1'], { cwd: APP, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
   server.stdout.on('data', (d) => { serverLog += d; });
   server.stderr.on('data', (d) => { serverLog += d; });

@@ -7,10 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '../../tools/serve.mjs';
-import { ROOT, SHARED, needsShared, start } from './harness.mjs';
+import { ROOT, SHARED, freePort, installPackage, needsShared, start } from './harness.mjs';
 
 const APP = join(ROOT, 'build/examples-react');
 const VITE = join(ROOT, 'node_modules/.bin/vite');
@@ -26,8 +25,7 @@ before(async () => {
   // (the app folder is under it), webverify from the tarball installed here.
   cpSync(join(ROOT, 'examples/react'), APP, { recursive: true, filter: (src) => !src.endsWith('package.json') });
   writeFileSync(join(APP, 'package.json'), JSON.stringify({ name: 'example-react-check', private: true, type: 'module' }));
-  const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', APP], { cwd: join(ROOT, 'pkg'), encoding: 'utf8' }).trim().split('\n').pop();
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', `./${tarball}`], { cwd: APP, stdio: 'pipe' });
+  installPackage(APP);
   env = await start();
 });
 after(async () => {
@@ -80,9 +78,7 @@ describe('examples/react from the packed tarball', { skip: needsShared() }, () =
   /** Starts Vite's dev server on the app (with `config`, default the example's); its URL. */
   async function devServer(config) {
     dev?.kill();
-    const port = await new Promise((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => { const { port: p } = s.address(); s.close(() => resolve(p)); });
-    });
+    const port = await freePort();
     dev = spawn(VITE, ['--port', String(port), '--strictPort', '--host', '127.0.0.1', ...(config ? ['--config', config] : [])], { cwd: APP, stdio: ['ignore', 'pipe', 'pipe'] });
     return new Promise((resolve, reject) => {
       let text = '';

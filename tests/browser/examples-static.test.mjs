@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve } from '../../tools/serve.mjs';
-import { ROOT, SHARED, needsShared, start } from './harness.mjs';
+import { ROOT, SHARED, installPackage, needsShared, start } from './harness.mjs';
 
 const WORK = join(ROOT, 'build/examples-static');
 const PACKAGE = join(WORK, 'package');
@@ -27,7 +27,9 @@ const servers = [];
 before(async () => {
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
-  tarball = join(WORK, execFileSync('npm', ['pack', '--silent', '--pack-destination', WORK], { cwd: join(ROOT, 'pkg'), encoding: 'utf8' }).trim().split('\n').pop());
+  writeFileSync(join(WORK, 'package.json'), JSON.stringify({ name: 'examples-static-check', private: true }));
+  tarball = installPackage(WORK);
+  // The package as a CDN or a static folder holds it: the tarball's files.
   execFileSync('tar', ['xzf', tarball], { cwd: WORK });
   env = await start();
 });

@@ -1,7 +1,9 @@
 // Shared set-up of the browser tests: the built site served on loopback and Debian's Chromium
 // started headless, with WebGPU on SwiftShader where the machine has no GPU.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,4 +100,20 @@ export function halfAdapterTuned() {
   out.write(json, 8, 'utf8');
   Buffer.from(w.buffer).copy(out, 8 + json.length);
   return out.toString('base64');
+}
+/** Packs pkg/ with npm and installs the tarball into the app folder `app` (which has its
+ * package.json), offline, as a user's `npm install webverify` would; the tarball's path. The
+ * other dependencies of the examples (react, next, vite, webpack, sharp) resolve from the
+ * repository's node_modules: every app folder is under the repository. */
+export function installPackage(app) {
+  const name = execFileSync('npm', ['pack', '--silent', '--pack-destination', app], { cwd: join(ROOT, 'pkg'), encoding: 'utf8' }).trim().split('\n').pop();
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', `./${name}`], { cwd: app, stdio: 'pipe' });
+  return join(app, name);
+}
+
+/** A free TCP port on loopback (for a server started by another program). */
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = createNetServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
 }

@@ -3,10 +3,10 @@
 // repository's devDependencies: the app folder is under the repository).
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, SHARED, needsShared } from '../browser/harness.mjs';
+import { ROOT, SHARED, installPackage, needsShared } from '../browser/harness.mjs';
 
 const APP = join(ROOT, 'build/examples-node');
 const photo = (n) => join(SHARED, 'reference/mobilefacenet/inputs', n);
@@ -16,8 +16,7 @@ before(() => {
   mkdirSync(APP, { recursive: true });
   writeFileSync(join(APP, 'package.json'), JSON.stringify({ name: 'example-node-check', private: true, type: 'module' }));
   copyFileSync(join(ROOT, 'examples/node/verify.mjs'), join(APP, 'verify.mjs'));
-  const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', APP], { cwd: join(ROOT, 'pkg'), encoding: 'utf8' }).trim().split('\n').pop();
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', `./${tarball}`], { cwd: APP, stdio: 'pipe' });
+  installPackage(APP);
 });
 
 const run = (...files) => spawnSync(process.execPath, ['verify.mjs', ...files], { cwd: APP, encoding: 'utf8' });
