@@ -72,7 +72,7 @@ export class EngineHost {
   /**
    * Loads the wasm module and the weights and starts a backend, on this thread (the public
    * `Verifier.create` documents the options; it validated `timeoutMs` and `signal`).
-   * `onProgress({ stage: 'wasm'|'model'|'detector'|'backend', loaded, total, ms })` reports the
+   * `onProgress({ stage: 'wasm'|'model'|'detector'|'mesh'|'backend', loaded, total, ms })` reports the
    * download (bytes; total known for the package's own files, else 0 when the server does not say)
    * and the backend start.
    * `alignment: 'mesh'` also loads MediaPipe Face Mesh (1.1 MB gzip, `meshUrl` overrides it):
@@ -136,7 +136,7 @@ export class EngineHost {
       report('backend')(1, 1);
       return engine;
     };
-    const made = (engine, reason) => new EngineHost(engine, reason, { weights, detector, mesh, sha256s, backend: engine.backend, watch: { timeoutMs, cache }, files }, loaded, { wasmUrl, build, cache, assetsUrl });
+    const made = (engine, reason) => new EngineHost(engine, reason, { weights, detector, mesh, sha256s, backend: engine.backend, watch: { timeoutMs, cache }, files, onProgress }, loaded, { wasmUrl, build, cache, assetsUrl });
     if (backend === 'webgpu') return made(await start('webgpu'));
     if (backend === 'auto') {
       if (gpuReason) return made(await start('cpu'), gpuReason);
@@ -425,11 +425,18 @@ export class EngineHost {
     return this.#live().challengeFrame(state, ...pack([frame]), tMs);
   }
 
+  /** Progress of a file a later call downloads (the liveness model, the challenge's face mesh),
+   * reported to `create`'s `onProgress` as stage `stage`. */
+  #laterProgress(stage) {
+    const t0 = performance.now();
+    return (loaded, total) => this.#origin.onProgress?.({ stage, loaded, total, ms: performance.now() - t0 });
+  }
+
   /** Loads the face mesh for challenges once, unless the engine has it (`alignment: 'mesh'`). */
   #loadChallengeMesh(url = this.#origin.files.mesh) {
     if (this.#live().hasMesh) return Promise.resolve();
     this.#meshLoad ??= (async () => {
-      const bytes = await fetchWeights(url, () => {}, this.#origin.watch ?? {}, 'the face mesh');
+      const bytes = await fetchWeights(url, this.#laterProgress('mesh'), this.#origin.watch ?? {}, 'the face mesh');
       this.#live().loadChallengeMesh(bytes);
       this.#origin = { ...this.#origin, challengeMesh: bytes };
     })().catch((e) => { this.#meshLoad = null; throw e; });
@@ -440,7 +447,7 @@ export class EngineHost {
    * `{ id, name, sha256, cropScale, thresholds }`. */
   #loadLiveness(url = this.#origin.files.liveness) {
     this.#livenessLoad ??= (async () => {
-      const bytes = await fetchWeights(url, () => {}, this.#origin.watch ?? {}, 'the liveness model');
+      const bytes = await fetchWeights(url, this.#laterProgress('liveness'), this.#origin.watch ?? {}, 'the liveness model');
       const info = this.#live().loadLiveness(bytes);
       this.#origin = { ...this.#origin, liveness: bytes };
       return info;

@@ -86,7 +86,9 @@ export interface CreateOptions {
   worker?: boolean;
   /** Download and start-up progress: bytes of the wasm module, the model and the detector
    * (`total`: the file's size, known for the package's own files even when the server compresses; 0 for
-   * another file the server sends compressed or without a length), then the backend start. */
+   * another file the server sends compressed or without a length), then the backend start.
+   * Later, the files a call downloads on first use: the liveness model (stage `liveness`, the
+   * first `liveness()` or `challenge()`) and the challenge's face mesh (stage `mesh`). */
   onProgress?: (progress: LoadProgress) => void;
   /** Fails `create` with MODEL_LOAD when a download (wasm, model or detector) receives nothing
    * — no response, or no bytes — for this long. Default 30 000 ms; a slow download that keeps
@@ -103,8 +105,9 @@ export interface CreateOptions {
 
 export interface LoadProgress {
   /** `training module`: the first `fineTune` downloads the full module
-   * (`FineTuneOptions.onLoad`). */
-  stage: 'wasm' | 'model' | 'detector' | 'mesh' | 'backend' | 'training module';
+   * (`FineTuneOptions.onLoad`); `liveness`: the first `liveness()` or `challenge()` downloads
+   * the liveness model (`CreateOptions.onProgress`). */
+  stage: 'wasm' | 'model' | 'detector' | 'mesh' | 'backend' | 'liveness' | 'training module';
   loaded: number;
   total: number;
   /** Milliseconds since `create` was called. */

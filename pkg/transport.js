@@ -337,7 +337,8 @@ export class WorkerTransport extends Transport {
       this.noteBackend(e.backend);
       throw e;
     } finally {
-      if (job !== undefined) channel.progress.delete(job);
+      // `create`'s listener stays: later calls report the files they download to it.
+      if (job !== undefined && target !== 'create') channel.progress.delete(job);
     }
   }
 
