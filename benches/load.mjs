@@ -23,13 +23,13 @@
 //
 // Usage: node benches/load.mjs [--rounds 3] [--peers-dir build/peers] [--only ours,tfjs,ort]
 // Needs `make site` and the peers with their npm packages (`make bench-load` does both).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, ROOT, SHARED, SITE } from '../tests/browser/harness.mjs';
-import { serve } from '../tools/serve.mjs';
+import { CHROMIUM_ARGS, ROOT } from '../tests/browser/harness.mjs';
+import { PHOTOS, peerSites } from './peer-sites.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -43,30 +43,7 @@ const NETWORKS = {
   unthrottled: null,
   '20 Mbit/s, 40 ms': { offline: false, latency: 40, downloadThroughput: 20e6 / 8, uploadThroughput: 20e6 / 8 },
 };
-const HOSTING = { compress: true, cacheControl: 'public, max-age=3600' };
-
-// TF.js's bench page loads every backend's bundle; the load page loads what the wasm run needs.
-const tfjsDir = join(values['peers-dir'], 'tfjs');
-writeFileSync(join(tfjsDir, 'load.html'), `<!doctype html><meta charset="utf-8"><title>tfjs load</title>
-<script src="node_modules/@tensorflow/tfjs-core/dist/tf-core.min.js"></script>
-<script src="node_modules/@tensorflow/tfjs-converter/dist/tf-converter.min.js"></script>
-<script src="node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js"></script>
-<script src="bench.js"></script>
-`);
-
-const servers = {
-  ours: await serve(SITE, 0, '127.0.0.1', HOSTING),
-  tfjs: await serve(tfjsDir, 0, '127.0.0.1', HOSTING),
-  ort: await serve(join(values['peers-dir'], 'ort'), 0, '127.0.0.1', HOSTING),
-};
-const origin = (kind) => `http://127.0.0.1:${servers[kind].address().port}/`;
-const ENGINES = {
-  ours: { id: 'webverify (cpu module, int8 weights)', url: () => `${origin('ours')}blank.html` },
-  tfjs: { id: 'TF.js 4.22 wasm-SIMD', url: () => `${origin('tfjs')}load.html`, cfg: { backend: 'wasm', threads: 0 } },
-  ort: { id: 'ORT Web 1.30 wasm-SIMD', url: () => `${origin('ort')}bench.html`, cfg: { ep: 'wasm', threads: 1, bundle: 'ort.wasm.min.mjs' } },
-};
-const photos = ['face_00_faceid.png', 'face_01_facematch_selected.png']
-  .map((n) => readFileSync(join(SHARED, 'reference/mobilefacenet/inputs', n)).toString('base64'));
+const { engines: ENGINES, close } = await peerSites(values['peers-dir']);
 
 async function ours(page) {
   return page.evaluate(async (pngs) => {
@@ -82,7 +59,7 @@ async function ours(page) {
     const result = await v.verify(bitmaps[0], bitmaps[1]);
     const t2 = performance.now();
     return { import: t0 - tImport, create: t1 - t0, first: t2 - t0, fromNavigation: t2, module: v.wasmModule, model: v.model.id, similarity: result.similarity };
-  }, photos);
+  }, PHOTOS);
 }
 
 async function peer(page, cfg) {
@@ -139,7 +116,7 @@ try {
     }
   }
 } finally {
-  for (const s of Object.values(servers)) s.close();
+  close();
 }
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };

@@ -26,13 +26,13 @@
 //
 // Usage: node benches/mobile.mjs [--rounds 3] [--rates 1,4,6] [--only ours,tfjs,ort] [--peers-dir build/peers]
 // Needs `make site` and the peers (`make bench-mobile` does both) and ../shared (two photos).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, ROOT, SHARED, SITE } from '../tests/browser/harness.mjs';
-import { serve } from '../tools/serve.mjs';
+import { CHROMIUM_ARGS, ROOT } from '../tests/browser/harness.mjs';
+import { PHOTOS, peerSites } from './peer-sites.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -47,29 +47,7 @@ const rates = values.rates.split(',').map(Number);
 const engines = values.only.split(',');
 const PHONE = { width: 390, height: 844, deviceScaleFactor: 3, mobile: true };
 const NETWORK = { offline: false, latency: 100, downloadThroughput: 10e6 / 8, uploadThroughput: 5e6 / 8 };
-const HOSTING = { compress: true, cacheControl: 'public, max-age=3600' };
-
-// TF.js's bench page loads every backend's bundle; this one only what the wasm run needs.
-const tfjsDir = join(values['peers-dir'], 'tfjs');
-writeFileSync(join(tfjsDir, 'load.html'), `<!doctype html><meta charset="utf-8"><title>tfjs load</title>
-<script src="node_modules/@tensorflow/tfjs-core/dist/tf-core.min.js"></script>
-<script src="node_modules/@tensorflow/tfjs-converter/dist/tf-converter.min.js"></script>
-<script src="node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js"></script>
-<script src="bench.js"></script>
-`);
-const servers = {
-  ours: await serve(SITE, 0, '127.0.0.1', HOSTING),
-  tfjs: await serve(tfjsDir, 0, '127.0.0.1', HOSTING),
-  ort: await serve(join(values['peers-dir'], 'ort'), 0, '127.0.0.1', HOSTING),
-};
-const origin = (kind) => `http://127.0.0.1:${servers[kind].address().port}/`;
-const ENGINES = {
-  ours: { id: 'webverify (cpu module, int8)', url: () => `${origin('ours')}blank.html` },
-  tfjs: { id: 'TF.js 4.22 wasm-SIMD', url: () => `${origin('tfjs')}load.html`, cfg: { backend: 'wasm', threads: 0 } },
-  ort: { id: 'ORT Web 1.30 wasm-SIMD', url: () => `${origin('ort')}bench.html`, cfg: { ep: 'wasm', threads: 1, bundle: 'ort.wasm.min.mjs' } },
-};
-const photos = ['face_00_faceid.png', 'face_01_facematch_selected.png']
-  .map((n) => readFileSync(join(SHARED, 'reference/mobilefacenet/inputs', n)).toString('base64'));
+const { engines: ENGINES, close } = await peerSites(values['peers-dir']);
 
 /** In the page: ours, from the package's import to the first verification. */
 async function oursFirst(page) {
@@ -88,7 +66,7 @@ async function oursFirst(page) {
     const t1 = performance.now();
     window.photos = bitmaps;
     return { first: t1 - t0, fromNavigation: t1, import: t0 - tImport, created, stages, match: r.match, build: window.verifier.wasmBuild };
-  }, photos);
+  }, PHOTOS);
 }
 
 /** In the page, after `oursFirst`: the warm steps. */
@@ -238,7 +216,7 @@ try {
     }
   }
 } finally {
-  for (const s of Object.values(servers)) s.close();
+  close();
 }
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
