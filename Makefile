@@ -44,37 +44,50 @@ setup-browser:
 setup-node:
 	npm ci --no-audit --no-fund
 
-# The engine modules and the npm package around them. Each module has two builds of the same
-# code, plain SIMD128 and relaxed SIMD (the CPU kernels' fused multiply-add, src/nn/cpu/lanes.rs);
-# the package loads the second where the browser validates it. `cargo rustc` gives the extra
-# target feature to webverify alone, so both builds share every dependency's artifacts. The
-# relaxed builds go to pkg/wasm/relaxed/ under the same names, so that wasm-bindgen gives them
-# the same import module names: their glue is then the plain build's (checked below, comments
-# aside) and only the .wasm is kept, one glue per module for the page to load.
+# The engine modules and the npm packages around them. The `cpu` and `full` modules have two
+# builds of the same code, plain SIMD128 and relaxed SIMD (the CPU kernels' fused multiply-add,
+# src/nn/cpu/lanes.rs); the package loads the second where the browser validates it. The `gpu`
+# module has the plain build only: its work is on the GPU, and its relaxed build (3.2 MB gzip)
+# did not fit the package's 10 MB budget (docs/BENCHMARKS.md, "Package size"). `cargo rustc`
+# gives the extra target feature to webverify alone, so both builds share every dependency's
+# artifacts. The relaxed builds go to .../relaxed/ under the same names, so that wasm-bindgen
+# gives them the same import module names: their glue is then the plain build's (checked below,
+# comments aside) and only the .wasm is kept, one glue per module for the page to load.
+# The `full` module (training) ships in the companion package webverify-training
+# (pkg-training/): its two .wasm files go there, its glue stays in the main package (loading.js
+# imports every glue statically), built without wasm-bindgen's default-path fallback (`new
+# URL('webverify_bg.wasm', import.meta.url)`), which bundlers would try to resolve beside it.
 # wasm-opt is not run: measured on the cpu module it saves 17 % raw but adds 0.5-0.9 % gzip, the
 # bytes on the wire, and takes minutes per module (docs/BENCHMARKS.md, "wasm-opt").
 # Each build goes through tools/wasm-module.sh, which copies it from a cache keyed by the
 # content of every input when the same inputs built it before (a fresh clone would otherwise
-# recompile the crate eight times; the script says why and what the key holds).
+# recompile the crate seven times; the script says why and what the key holds).
 # $(1): features, $(2): out name, $(3): extra rustc flags (after --), $(4): out dir,
 # $(5): wasm-bindgen flags (default: the shipped ones).
 define wasm_module
 	tools/wasm-module.sh '$(1)' $(2) '$(3)' $(4) $(or $(5),$(SHIPPED_BINDGEN_FLAGS))
 endef
 RELAXED := -C target-feature=+relaxed-simd
+FULL_BINDGEN_FLAGS := $(SHIPPED_BINDGEN_FLAGS) --omit-default-module-path
+TRAINING_WASM := pkg-training/wasm
 wasm:
-	$(call wasm_module,$(WASM_FEATURES),webverify,,pkg/wasm)
-	$(call wasm_module,$(WASM_FEATURES),webverify,$(RELAXED),pkg/wasm/relaxed)
+	rm -rf pkg/wasm $(TRAINING_WASM)
+	$(call wasm_module,$(WASM_FEATURES),webverify,,pkg/wasm,$(FULL_BINDGEN_FLAGS))
+	$(call wasm_module,$(WASM_FEATURES),webverify,$(RELAXED),pkg/wasm/relaxed,$(FULL_BINDGEN_FLAGS))
 	$(call wasm_module,$(WASM_CPU_FEATURES),webverify_cpu,,pkg/wasm)
 	$(call wasm_module,$(WASM_CPU_FEATURES),webverify_cpu,$(RELAXED),pkg/wasm/relaxed)
 	$(call wasm_module,$(WASM_GPU_FEATURES),webverify_gpu,,pkg/wasm)
-	$(call wasm_module,$(WASM_GPU_FEATURES),webverify_gpu,$(RELAXED),pkg/wasm/relaxed)
-	@set -e; for m in webverify webverify_cpu webverify_gpu; do \
+	@set -e; for m in webverify webverify_cpu; do \
 	  ! cmp -s pkg/wasm/$${m}_bg.wasm pkg/wasm/relaxed/$${m}_bg.wasm || { echo "the relaxed-simd build of $$m is the plain one"; exit 1; }; \
 	  diff <(grep -v '^ *//' pkg/wasm/$$m.js | sed 's|/\* @ts-self-types.*||') <(grep -v '^ *//' pkg/wasm/relaxed/$$m.js | sed 's|/\* @ts-self-types.*||') >/dev/null \
 	    || { echo "the relaxed build's glue of $$m differs from the plain one's: one glue cannot load both"; exit 1; }; \
 	  rm pkg/wasm/relaxed/$$m.js pkg/wasm/relaxed/$$m.d.ts pkg/wasm/relaxed/$${m}_bg.wasm.d.ts; \
 	done
+	! grep -q "import.meta.url" pkg/wasm/webverify.js || { echo "the full module's glue names a default .wasm path"; exit 1; }
+	mkdir -p $(TRAINING_WASM)/relaxed
+	mv pkg/wasm/webverify_bg.wasm $(TRAINING_WASM)/
+	rm pkg/wasm/webverify_bg.wasm.d.ts
+	mv pkg/wasm/relaxed/webverify_bg.wasm $(TRAINING_WASM)/relaxed/
 
 # The plain builds of the modules verifiers run, with the `fault-injection` feature, for the
 # recovery tests only (a 7x13 image panics): build/fault-wasm/, never part of the package.
@@ -82,18 +95,25 @@ fault-wasm:
 	$(call wasm_module,$(WASM_GPU_FEATURES)$(,)fault-injection,webverify_gpu,,build/fault-wasm,$(WASM_BINDGEN_FLAGS))
 	$(call wasm_module,$(WASM_CPU_FEATURES)$(,)fault-injection,webverify_cpu,,build/fault-wasm,$(WASM_BINDGEN_FLAGS))
 
+# The main package (pkg/) and the companion with what only fine-tuning needs (pkg-training/:
+# the full module and the f32 embedder). Both are packed, tested and published together, at one
+# version (tools/check-package.mjs checks it).
 package: wasm
-	mkdir -p pkg/models
-	cp models/mobilefacenet-int8.safetensors models/mobilefacenet.safetensors models/blazeface-short.safetensors models/minifasnet-v1se-f16.safetensors models/facemesh.safetensors models/README.md pkg/models/
+	mkdir -p pkg/models pkg-training/models
+	cp models/mobilefacenet-int8.safetensors models/blazeface-short.safetensors models/minifasnet-v1se-f16.safetensors models/facemesh.safetensors models/README.md pkg/models/
+	cp models/mobilefacenet.safetensors models/README.md pkg-training/models/
 	cp LICENSE pkg/LICENSE
+	cp LICENSE pkg-training/LICENSE
 	node tools/file-sizes.mjs pkg
 	node tools/check-package.mjs pkg
+	node tools/check-package.mjs pkg-training
 
 # A self-contained static site: the page plus the package as a user would install it.
 site: package
-	rm -rf $(SITE) && mkdir -p $(SITE)/webverify
+	rm -rf $(SITE) && mkdir -p $(SITE)/webverify $(SITE)/webverify-training
 	cp www/* $(SITE)/
-	cp -r pkg/*.js pkg/index.d.ts pkg/package.json pkg/wasm pkg/models $(SITE)/webverify/
+	cp -r pkg/*.js pkg/*.d.ts pkg/package.json pkg/wasm pkg/models $(SITE)/webverify/
+	cp -r pkg-training/*.js pkg-training/*.d.ts pkg-training/package.json pkg-training/wasm pkg-training/models $(SITE)/webverify-training/
 
 demo: setup site
 	node tools/serve.mjs $(SITE) $(PORT)
@@ -132,7 +152,12 @@ test-wasm:
 	  cargo test --release --target wasm32-unknown-unknown --no-default-features --features $(WASM_FEATURES) --test web
 
 # The published types, checked by compiling a strict TypeScript consumer of the package.
+# The consumer resolves both packages as an installed app does, through their package.json
+# `exports` (links in tests/consumer/node_modules), not by paths to the .d.ts files.
 test-types:
+	mkdir -p tests/consumer/node_modules
+	ln -sfn ../../../pkg tests/consumer/node_modules/webverify
+	ln -sfn ../../../pkg-training tests/consumer/node_modules/webverify-training
 	npx tsc --noEmit -p tests/consumer
 
 # The package in Node.js (CPU backend), from the built site.
@@ -202,6 +227,7 @@ bench-mobile: site peers
 bench-memory: site
 	node benches/memory.mjs
 	node benches/sizes.mjs pkg/wasm
+	node benches/sizes.mjs pkg-training/wasm
 
 clean:
-	rm -rf build pkg/wasm pkg/models/mobilefacenet.safetensors
+	rm -rf build pkg/wasm pkg-training/wasm pkg-training/models/*.safetensors

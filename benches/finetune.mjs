@@ -24,7 +24,8 @@ try {
     for (const trainable of values.scopes.split(',')) {
       const r = await page.evaluate(async ({ backend, trainable, steps, batch }) => {
         const { Verifier } = await import('./webverify/index.js');
-        const v = await Verifier.create({ backend, worker: false });
+        const { training } = await import('./webverify-training/index.js');
+        const v = await Verifier.create({ backend, worker: false, training });
         // 64 deterministic noise "faces" of 16 classes: the cost does not depend on the pixels.
         const images = Array.from({ length: 64 }, (_, k) => new ImageData(new Uint8ClampedArray(112 * 112 * 4).map((_, i) => (i * (k + 3)) % 251), 112, 112));
         const labels = images.map((_, k) => k % 16);

@@ -86,9 +86,10 @@ const phases = [];
   await step('the package imported', async (pngs) => {
     window.photos = await Promise.all(pngs.map((b64) => createImageBitmap(new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'image/png' }))));
     window.webverify = await import('./webverify/index.js');
+    window.training = (await import('./webverify-training/index.js')).training;
   }, photos);
   await step('create (load)', async () => {
-    window.v = await window.webverify.Verifier.create({ backend: 'cpu', worker: false });
+    window.v = await window.webverify.Verifier.create({ backend: 'cpu', worker: false, training: window.training });
     window.loadedModules = [{ cpu: 'webverify_cpu', gpu: 'webverify_gpu', full: 'webverify' }[window.v.wasmModule]];
     return { note: `${window.v.wasmModule} module, ${window.v.wasmBuild}` };
   });
@@ -139,8 +140,10 @@ const modules = [];
 for (const kind of ['webverify_cpu', 'webverify_gpu', 'webverify']) {
   const { browser, page, cdp, browserCdp } = await launch();
   const build = await page.evaluate(async () => ((await import('./webverify/support.js')).hasRelaxedSimd() ? 'relaxed' : ''));
-  const file = `./webverify/wasm/${build ? `${build}/` : ''}${kind}_bg.wasm`;
-  const row = { kind, build: build || 'simd' };
+  // The gpu module has the plain build only; the full module is in the companion package.
+  const built = kind === 'webverify_gpu' ? '' : build;
+  const file = `./${kind === 'webverify' ? 'webverify-training' : 'webverify'}/wasm/${built ? `${built}/` : ''}${kind}_bg.wasm`;
+  const row = { kind, build: built || 'simd' };
   await page.evaluate(async (file) => { window.bytes = await (await fetch(file)).arrayBuffer(); }, file);
   row.bytes = await page.evaluate(() => window.bytes.byteLength);
   const before = await renderer(browserCdp);

@@ -61,7 +61,7 @@ async function runOurs(page, cfg) {
     const { Verifier } = await import('./webverify/index.js');
     // The f32 weights, as the peers run: the last column compares outputs (the default int8 file
     // embeds at the same speed).
-    const modelUrl = new URL('./webverify/models/mobilefacenet.safetensors', location.href).href;
+    const modelUrl = new URL('./webverify-training/models/mobilefacenet.safetensors', location.href).href;
     const v = await Verifier.create({ backend: cfg.backend, worker: false, detectorUrl: null, wasmBuild: cfg.wasmBuild, modelUrl });
     const load = performance.now() - t0;
     const phase = async (batch, warmup, n) => {

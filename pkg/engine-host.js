@@ -9,7 +9,7 @@ import { CROP_SIZE, LIVENESS_BPCERS } from './constants.js';
 import { WebverifyError, guardMethods } from './errors.js';
 import { GalleryHost } from './gallery-host.js';
 import { checkPostable, closeBitmaps, options, pack, trackOf } from './input.js';
-import { assetsBase, defaultFiles, fetchWeights, loadWasm, moduleFor, webgpuUnavailableReason } from './loading.js';
+import { assetsBase, defaultFiles, fetchWeights, loadWasm, moduleFor, trainingModule, webgpuUnavailableReason } from './loading.js';
 import { VERIFIER_METHODS } from './protocol.js';
 import { aroundEngine, currentGeneration, guarded, instanceDead, watchTraps } from './recovery.js';
 
@@ -32,7 +32,7 @@ export class EngineHost {
   /** The glue of the module the engine lives in (loading.js: `cpu`, `gpu` or `full`). */
   #wasm;
   /** How the full module is loaded when the verifier first fine-tunes: `{ wasmUrl, build, cache,
-   * assetsUrl }`. */
+   * assetsUrl, training }`. */
   #loadFull;
   /** The engine in the full module that trains for this verifier (`#trainer`), kept for the next
    * `fineTune`: a new one compiles its kernels again (minutes on a software GPU adapter). */
@@ -84,11 +84,13 @@ export class EngineHost {
     return EngineHost.#createInline(options(given, 'Verifier.create'));
   }
 
-  static async #createInline({ backend = 'auto', assetsUrl: assetsGiven, modelUrl: modelGiven, detectorUrl: detectorGiven, alignment = 'detector', meshUrl: meshGiven, wasmUrl, wasmBuild: build, onProgress, signal, timeoutMs, cache = true }) {
+  static async #createInline({ backend = 'auto', assetsUrl: assetsGiven, modelUrl: modelGiven, detectorUrl: detectorGiven, alignment = 'detector', meshUrl: meshGiven, wasmUrl, wasmBuild: build, training: trainingGiven, onProgress, signal, timeoutMs, cache = true }) {
     // Every file from `assetsUrl` when given (a copy of the package's files), each URL option
     // still overriding its own file.
     const assetsUrl = assetsBase(assetsGiven);
     const files = defaultFiles(assetsUrl);
+    // Checked now, not at the first fineTune: a wrong version is a set-up mistake.
+    const training = trainingModule(trainingGiven);
     const modelUrl = modelGiven ?? files.model;
     const detectorUrl = detectorGiven === undefined ? files.detector : detectorGiven;
     const meshUrl = meshGiven ?? files.mesh;
@@ -118,7 +120,7 @@ export class EngineHost {
     const kind = moduleFor(gpuReason ? 'cpu' : 'webgpu', wasmUrl);
     let loaded;
     const [, weights, detector, mesh] = await Promise.all([
-      loadWasm(kind, wasmUrl, { ...watch, onBytes: wasmReport }, build, assetsUrl).then((done) => {
+      loadWasm(kind, wasmUrl, { ...watch, onBytes: wasmReport }, build, { assetsUrl }).then((done) => {
         loaded = done;
         watchTraps(done.wasm);
         report('wasm')(wasmBytes || 1, wasmBytes || 1);
@@ -136,7 +138,7 @@ export class EngineHost {
       report('backend')(1, 1);
       return engine;
     };
-    const made = (engine, reason) => new EngineHost(engine, reason, { weights, detector, mesh, sha256s, backend: engine.backend, watch: { timeoutMs, cache }, files, onProgress }, loaded, { wasmUrl, build, cache, assetsUrl });
+    const made = (engine, reason) => new EngineHost(engine, reason, { weights, detector, mesh, sha256s, backend: engine.backend, watch: { timeoutMs, cache }, files, onProgress }, loaded, { wasmUrl, build, cache, assetsUrl, training });
     if (backend === 'webgpu') return made(await start('webgpu'));
     if (backend === 'auto') {
       if (gpuReason) return made(await start('cpu'), gpuReason);
@@ -537,10 +539,10 @@ export class EngineHost {
       return this.#trainerEngine;
     }
     this.#dropTrainer();
-    const { wasmUrl, build, cache, assetsUrl } = this.#loadFull;
+    const { wasmUrl, build, cache, assetsUrl, training } = this.#loadFull;
     const t0 = performance.now();
     const report = (loaded, total) => onLoad?.({ stage: 'training module', loaded, total, ms: performance.now() - t0 });
-    const { wasm } = await loadWasm('full', wasmUrl, { signal, cache, onBytes: report }, build, assetsUrl);
+    const { wasm } = await loadWasm('full', wasmUrl, { signal, cache, onBytes: report }, build, { assetsUrl, training });
     watchTraps(wasm);
     if (signal?.aborted) throw new WebverifyError('ABORTED', 'fine-tuning was cancelled before it started');
     const { weights, detector, mesh, sha256s } = this.#origin;

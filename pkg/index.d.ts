@@ -27,6 +27,14 @@ export class WebverifyError extends Error {
  * INVALID_INPUT: convert them to bytes in the range you mean. */
 export type WasmBuild = 'auto' | 'relaxed-simd' | 'simd';
 
+/** Where the full module's two builds are: webverify-training's `training` export (the same
+ * shape as that package's `TrainingModule`). */
+export interface TrainingModule {
+  readonly version: string;
+  readonly 'relaxed-simd': string | URL;
+  readonly simd: string | URL;
+}
+
 export interface Pixels {
   data: Uint8Array | Uint8ClampedArray;
   width: number;
@@ -70,14 +78,21 @@ export interface CreateOptions {
    * (a CPU visitor still downloads only the small `cpu` module). Relative to the page. The
    * other URL options still override their own file. */
   assetsUrl?: string | URL;
-  /** Where the .wasm file is served from, if a bundler moved it: a `simd` build of the full
-   * module (`wasm/webverify_bg.wasm`), then used for every backend. By default a CPU verifier
-   * loads the small `cpu` module and WebGPU the `full` one. */
+  /** One module for everything: a `simd` build of the full module (webverify-training's
+   * `wasm/webverify_bg.wasm`), then used for every backend and for training. By default a CPU
+   * verifier loads the small `cpu` module, WebGPU the `gpu` one, and the first `fineTune` the
+   * full module named by `training`. */
   wasmUrl?: string | URL;
-  /** Which WebAssembly build runs the engine: `relaxed-simd` (the CPU kernels use fused
-   * multiply-add; Chrome 114+, Edge), `simd` (every current browser), or `auto` (default):
-   * relaxed-simd where the browser validates it. One thread holds one build. */
+  /** Which WebAssembly build runs the CPU kernels: `relaxed-simd` (fused multiply-add; Chrome
+   * 114+, Edge, Firefox 146+), `simd` (every current browser), or `auto` (default):
+   * relaxed-simd where the browser validates it. The `gpu` module has the `simd` build only.
+   * One thread holds one build of each module. */
   wasmBuild?: WasmBuild;
+  /** The training module, which `fineTune` needs: the companion package's export,
+   * `import { training } from 'webverify-training'` (`npm install webverify-training`, at this
+   * package's version). Without it `fineTune` fails with BACKEND_UNAVAILABLE; with another
+   * version `create` fails with INVALID_INPUT. */
+  training?: TrainingModule;
   /** Run the engine in a dedicated module Web Worker (default on web pages) so the page's main
    * thread only posts messages; `false` runs it on the calling thread (the default in Node.js
    * and inside workers). The API is the same either way. Left out, a browser without module
@@ -395,7 +410,9 @@ export class Verifier {
   detect(input: ImageInput): Promise<Face[]>;
   /** An empty gallery for enrollment and 1:N identification with this model. */
   createGallery(): Gallery;
-  /** Fine-tunes the embedder on this device; from then on the verifier uses the tuned model. */
+  /** Fine-tunes the embedder on this device; from then on the verifier uses the tuned model.
+   * Needs the `training` option of `create` (the webverify-training package): its first call
+   * downloads the training module (4.5 MB gzip, relaxed build; 4.6 MB plain). */
   fineTune(options: FineTuneOptions): Promise<FineTuneResult>;
   /** The tuned weights (tagged with the base model's checksum); null for the shipped model. */
   exportTuned(): Promise<Uint8Array | null>;

@@ -8,10 +8,11 @@ import { WebverifyError } from './errors.js';
 import { assetsBase } from './assets.js';
 import { FILE_SIZES } from './file-sizes.js';
 import { hasRelaxedSimd, requireWasm } from './support.js';
+import { PACKAGE_VERSION } from './version.js';
 
 /** The shipped embedder: MobileFaceNet with int8 weights (1.4 MB; the f32 file, 5.2 MB, is in
- * the package too as `models/mobilefacenet.safetensors`). LFW View 1 DevTest accuracy and EER
- * are within the fold noise of f32 (docs/ACCURACY.md, "Weights formats"). */
+ * the companion package webverify-training as its `F32_MODEL_URL`). LFW View 1 DevTest accuracy
+ * and EER are within the fold noise of f32 (docs/ACCURACY.md, "Weights formats"). */
 export const DEFAULT_MODEL_URL = new URL('./models/mobilefacenet-int8.safetensors', import.meta.url);
 export const DEFAULT_DETECTOR_URL = new URL('./models/blazeface-short.safetensors', import.meta.url);
 /** MediaPipe Face Mesh (f16), loaded by `alignment: 'mesh'`. */
@@ -31,25 +32,23 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 /** The engine comes as three modules, so that a page downloads only what it runs: `cpu` (burn's
  * Flex backend: embedding, detection, galleries; no WebGPU, no training), `gpu` (WebGPU and
  * Flex, no training) and `full` (WebGPU, Flex and the training code), which a verifier loads
- * only on its first `fineTune`. Each module has two builds of the same Rust code,
- * one with relaxed SIMD (the CPU kernels' fused multiply-add; Chrome 114+), one with plain
- * SIMD128 for every other current browser; a thread uses one of the two for all its modules.
- * The two builds of a module share one wasm-bindgen glue (the Makefile checks that they would
- * get the same one). The glues are imported statically (only the .wasm files a thread needs
- * are fetched): a dynamic import would split the worker's bundle, which bundlers' default
- * worker format (Vite's iife) refuses. */
+ * only on its first `fineTune`. The `cpu` and `full` modules have two builds of the same Rust
+ * code, one with relaxed SIMD (the CPU kernels' fused multiply-add; Chrome 114+), one with
+ * plain SIMD128 for every other current browser; the `gpu` module, whose work is on the GPU, has
+ * the plain one only (the package's size budget, docs/BENCHMARKS.md "Package size"). The two
+ * builds of a module share one wasm-bindgen glue (the Makefile checks that they would get the
+ * same one), so a thread runs one build of each module. The glues are imported statically
+ * (only the .wasm files a thread needs are fetched): a dynamic import would split the worker's
+ * bundle, which bundlers' default worker format (Vite's iife) refuses. The `full` module's
+ * .wasm files are not in this package but in webverify-training (`training` option). */
+const GLUES = { cpu: cpuGlue, gpu: gpuGlue, full: fullGlue };
 const MODULES = {
   cpu: {
-    'relaxed-simd': { glue: cpuGlue, url: new URL('./wasm/relaxed/webverify_cpu_bg.wasm', import.meta.url) },
-    simd: { glue: cpuGlue, url: new URL('./wasm/webverify_cpu_bg.wasm', import.meta.url) },
+    'relaxed-simd': new URL('./wasm/relaxed/webverify_cpu_bg.wasm', import.meta.url),
+    simd: new URL('./wasm/webverify_cpu_bg.wasm', import.meta.url),
   },
   gpu: {
-    'relaxed-simd': { glue: gpuGlue, url: new URL('./wasm/relaxed/webverify_gpu_bg.wasm', import.meta.url) },
-    simd: { glue: gpuGlue, url: new URL('./wasm/webverify_gpu_bg.wasm', import.meta.url) },
-  },
-  full: {
-    'relaxed-simd': { glue: fullGlue, url: new URL('./wasm/relaxed/webverify_bg.wasm', import.meta.url) },
-    simd: { glue: fullGlue, url: new URL('./wasm/webverify_bg.wasm', import.meta.url) },
+    simd: new URL('./wasm/webverify_gpu_bg.wasm', import.meta.url),
   },
 };
 export { assetsBase };
@@ -60,9 +59,23 @@ export const WASM_BUILDS = ['auto', 'relaxed-simd', 'simd'];
  * find and emit the files they name. */
 const MODULE_PATHS = {
   cpu: { 'relaxed-simd': 'wasm/relaxed/webverify_cpu_bg.wasm', simd: 'wasm/webverify_cpu_bg.wasm' },
-  gpu: { 'relaxed-simd': 'wasm/relaxed/webverify_gpu_bg.wasm', simd: 'wasm/webverify_gpu_bg.wasm' },
-  full: { 'relaxed-simd': 'wasm/relaxed/webverify_bg.wasm', simd: 'wasm/webverify_bg.wasm' },
+  gpu: { simd: 'wasm/webverify_gpu_bg.wasm' },
 };
+
+/** The `training` option (webverify-training's `training` export): checked, with its URLs as
+ * text, or undefined when not given. Its version must be this package's: the full module's glue
+ * is here, and a glue of another build cannot link the module. */
+export function trainingModule(training) {
+  if (training === undefined || training === null) return undefined;
+  const url = (v) => (v instanceof URL ? v.href : v);
+  if (typeof training !== 'object' || typeof url(training.simd) !== 'string' || typeof url(training['relaxed-simd']) !== 'string') {
+    throw new WebverifyError('INVALID_INPUT', "training must be webverify-training's `training` export: import { training } from 'webverify-training'");
+  }
+  if (training.version !== PACKAGE_VERSION) {
+    throw new WebverifyError('INVALID_INPUT', `webverify-training ${training.version} does not match webverify ${PACKAGE_VERSION}: install webverify-training@${PACKAGE_VERSION}`);
+  }
+  return { version: training.version, simd: url(training.simd), 'relaxed-simd': url(training['relaxed-simd']) };
+}
 
 /** The weights files' URLs: the package's own, or under `assetsUrl`. */
 export function defaultFiles(assetsUrl) {
@@ -74,19 +87,31 @@ export function defaultFiles(assetsUrl) {
   };
 }
 
-/** `auto`: relaxed-simd where validated, else simd. A custom `wasmUrl` is a simd build of the
- * full module. */
-function chooseBuild(wasmBuild = 'auto', wasmUrl) {
+/** The build of module `kind` to run: `auto` is relaxed-simd where validated, else simd; the
+ * `gpu` module and a custom `wasmUrl` (a build of the full module) are simd whatever is asked. */
+function chooseBuild(kind, wasmBuild = 'auto', wasmUrl) {
   if (!WASM_BUILDS.includes(wasmBuild)) {
     throw new WebverifyError('INVALID_INPUT', `wasmBuild must be one of ${WASM_BUILDS.join(', ')}, not '${wasmBuild}'`);
   }
   requireWasm();
-  if (wasmUrl) return 'simd';
-  if (wasmBuild === 'auto') return hasRelaxedSimd() ? 'relaxed-simd' : 'simd';
   if (wasmBuild === 'relaxed-simd' && !hasRelaxedSimd()) {
     throw new WebverifyError('BACKEND_UNAVAILABLE', 'this browser does not support WebAssembly relaxed SIMD; use wasmBuild \'auto\' or \'simd\'');
   }
+  if (wasmUrl || kind === 'gpu') return 'simd';
+  if (wasmBuild === 'auto') return hasRelaxedSimd() ? 'relaxed-simd' : 'simd';
   return wasmBuild;
+}
+
+/** Where module `kind`'s `build` is: under `assetsUrl`, the package's own file, or for the full
+ * module the `training` option's (BACKEND_UNAVAILABLE without it). */
+function moduleUrl(kind, build, { assetsUrl, training }) {
+  if (kind === 'full') {
+    if (!training) {
+      throw new WebverifyError('BACKEND_UNAVAILABLE', `fine-tuning needs the training module, which is in the companion package webverify-training: npm install webverify-training@${PACKAGE_VERSION}, then Verifier.create({ training }) with import { training } from 'webverify-training'`);
+    }
+    return new URL(training[build]);
+  }
+  return assetsUrl ? new URL(MODULE_PATHS[kind][build], assetsUrl) : MODULES[kind][build];
 }
 
 /** This package's folder (after a bundler, the folder its files were emitted to). */
@@ -177,11 +202,11 @@ export async function fetchWatched(url, { signal, timeoutMs = DEFAULT_TIMEOUT_MS
 /** Where the wasm module comes from: the Cache API (`cache`, default on), else a watched fetch
  * of the given or default URL, kept in the cache as it streams (compiled while it streams either
  * way: wasm-bindgen hands a Response to `instantiateStreaming`), or in Node.js the file's
- * bytes (Node's fetch cannot read file: URLs). */
-async function wasmSource(url, custom, watch, what) {
-  if (isNode && !custom) {
+ * bytes of a file: URL (Node's fetch cannot read those). */
+async function wasmSource(url, watch, what) {
+  if (isNode && String(url).startsWith('file:')) {
     const { readFile } = await import(/* @vite-ignore */ /* webpackIgnore: true */ NODE_FS);
-    return { source: { module_or_path: await readFile(url) } };
+    return { source: { module_or_path: await readFile(new URL(String(url))) } };
   }
   const hit = watch.cache === false ? undefined : await cachedResponse(url);
   if (hit) {
@@ -196,9 +221,9 @@ async function wasmSource(url, custom, watch, what) {
   return { source: { module_or_path: response }, kept };
 }
 
-/** Per module (`cpu`, `gpu`, `full`): the promise of its initialised glue. */
+/** Per module (`cpu`, `gpu`, `full`): the promise of its initialised glue, and its build. */
 const ready = new Map();
-let loadedBuild = null;
+const loadedBuilds = new Map();
 
 /** The module a verifier runs in: `gpu` for WebGPU, `cpu` otherwise, and `full` for any
  * backend when a custom `wasmUrl` is given (that is one module with everything). */
@@ -209,23 +234,25 @@ export function moduleFor(backend, wasmUrl) {
 
 /** Loads the engine's wasm module `kind` (`cpu`, `gpu` or `full`) once per thread and resolves to its
  * bindings (the glue module, initialised), the build's name and the module's kind; `watch` is
- * `{ signal, timeoutMs }`, `wasmBuild` is `auto`, `relaxed-simd` or `simd`, `assetsUrl` (a folder
- * URL from `assetsBase`) where the package's files are served instead. Concurrent callers
- * share the first one's download: when that caller aborts, the others start their own. A thread
- * holds one build: asking for the other one afterwards is INVALID_INPUT. */
-export async function loadWasm(kind, wasmUrl, watch = {}, wasmBuild = 'auto', assetsUrl = undefined) {
-  const build = chooseBuild(wasmBuild, wasmUrl);
-  if (loadedBuild && loadedBuild !== build) {
-    throw new WebverifyError('INVALID_INPUT', `this thread already runs the ${loadedBuild} build of the engine; one thread holds one build`);
+ * `{ signal, timeoutMs }`, `wasmBuild` is `auto`, `relaxed-simd` or `simd`; `sources` says where
+ * the files are when not beside this module: `assetsUrl` (a folder URL from `assetsBase`) and
+ * `training` (from `trainingModule`: the full module's builds). Concurrent callers share the
+ * first one's download: when that caller aborts, the others start their own. A thread holds one
+ * build of each module (its glue instantiates one): asking for the other one afterwards is
+ * INVALID_INPUT. */
+export async function loadWasm(kind, wasmUrl, watch = {}, wasmBuild = 'auto', sources = {}) {
+  const build = chooseBuild(kind, wasmBuild, wasmUrl);
+  const held = loadedBuilds.get(kind);
+  if (held && held !== build) {
+    throw new WebverifyError('INVALID_INPUT', `this thread already runs the ${held} build of the engine's ${kind} module; one thread holds one build of each`);
   }
-  loadedBuild = build;
   if (!ready.has(kind)) {
-    const { glue } = MODULES[kind][build];
-    const url = assetsUrl ? new URL(MODULE_PATHS[kind][build], assetsUrl) : MODULES[kind][build].url;
+    const glue = GLUES[kind];
+    const from = wasmUrl ?? moduleUrl(kind, build, sources);
     const what = { cpu: 'the WebAssembly module', gpu: 'the WebAssembly module (WebGPU)', full: 'the WebAssembly module (training)' }[kind];
-    const from = wasmUrl ?? url;
+    loadedBuilds.set(kind, build);
     ready.set(kind, (async () => {
-      const { source, cached, kept } = await wasmSource(from, !!wasmUrl, watch, what);
+      const { source, cached, kept } = await wasmSource(from, watch, what);
       try {
         await glue.default(source);
         await kept;
@@ -233,12 +260,12 @@ export async function loadWasm(kind, wasmUrl, watch = {}, wasmBuild = 'auto', as
         if (!cached) throw e;
         // A cached module that does not compile: dropped, and downloaded again.
         await forget(from);
-        await glue.default((await wasmSource(from, !!wasmUrl, { ...watch, cache: false }, what)).source);
+        await glue.default((await wasmSource(from, { ...watch, cache: false }, what)).source);
       }
       return { wasm: glue, build, kind };
     })().catch((e) => {
       ready.delete(kind);
-      if (ready.size === 0) loadedBuild = null;
+      loadedBuilds.delete(kind);
       if (e instanceof WebverifyError) throw e;
       throw new WebverifyError('BACKEND_UNAVAILABLE', `the WebAssembly module failed to load: ${e.message ?? e}`, { cause: e });
     }));
@@ -246,7 +273,7 @@ export async function loadWasm(kind, wasmUrl, watch = {}, wasmBuild = 'auto', as
   try {
     return await ready.get(kind);
   } catch (e) {
-    if (e.code === 'ABORTED' && !watch.signal?.aborted) return loadWasm(kind, wasmUrl, watch, wasmBuild, assetsUrl);
+    if (e.code === 'ABORTED' && !watch.signal?.aborted) return loadWasm(kind, wasmUrl, watch, wasmBuild, sources);
     throw e;
   }
 }

@@ -16,14 +16,21 @@ import { checkPostable, postArgument } from './input.js';
  * become the package folder's). */
 const URL_OPTIONS = ['assetsUrl', 'modelUrl', 'detectorUrl', 'meshUrl', 'wasmUrl', 'livenessUrl'];
 
-/** `options` with URL objects as text and relative URLs resolved against the page. */
+/** `options` with URL objects as text and relative URLs resolved against the page (also the
+ * two builds' URLs in `training`, webverify-training's export). */
 export function pageUrls(options) {
   if (options === null || typeof options !== 'object' || Array.isArray(options) || ArrayBuffer.isView(options)) return options;
   const base = globalThis.document?.baseURI ?? globalThis.location?.href;
+  const resolved = (k, v) => {
+    if (v instanceof URL) return v.href;
+    if (URL_OPTIONS.includes(k) && typeof v === 'string' && base) return new URL(v, base).href;
+    return v;
+  };
   return Object.fromEntries(Object.entries(options).map(([k, v]) => {
-    if (v instanceof URL) return [k, v.href];
-    if (URL_OPTIONS.includes(k) && typeof v === 'string' && base) return [k, new URL(v, base).href];
-    return [k, v];
+    if (k === 'training' && v !== null && typeof v === 'object') {
+      return [k, { ...v, simd: resolved('wasmUrl', v.simd), 'relaxed-simd': resolved('wasmUrl', v['relaxed-simd']) }];
+    }
+    return [k, resolved(k, v)];
   }));
 }
 

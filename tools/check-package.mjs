@@ -1,4 +1,4 @@
-// `prepack` of the npm package (pkg/): refuses to pack a tarball that would not work. Every file
+// `prepack` of the npm packages (pkg/, and the companion pkg-training/): refuses to pack a tarball that would not work. Every file
 // in package.json's `files` must exist and not be empty (npm silently packs without a missing
 // one: a 19 kB tarball with no engine), the weights must be the repository's `models/` files byte
 // for byte, and each wasm module must be newer than every Rust source and Cargo.lock (a module
@@ -32,11 +32,32 @@ for (const file of files.filter((f) => f.startsWith('models/') && f.endsWith('.s
   }
 }
 
-// The cache is named after this constant (cache.js): a release that forgets it would serve the
-// previous version's engine from visitors' caches.
-const { version } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-const constant = readFileSync(join(dir, 'version.js'), 'utf8').match(/PACKAGE_VERSION = '([^']+)'/)?.[1];
-if (constant !== version) problems.push(`version.js says ${constant}, package.json ${version}`);
+// The main package's cache is named after its version constant (cache.js): a release that
+// forgets it would serve the previous version's engine from visitors' caches. The companion
+// (webverify-training) states its version in index.js, which the main package checks against
+// its own, and must be released at the main package's version.
+const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+const { version } = manifest;
+if (existsSync(join(dir, 'version.js'))) {
+  const constant = readFileSync(join(dir, 'version.js'), 'utf8').match(/PACKAGE_VERSION = '([^']+)'/)?.[1];
+  if (constant !== version) problems.push(`version.js says ${constant}, package.json ${version}`);
+}
+if (manifest.peerDependencies?.webverify !== undefined) {
+  const constant = readFileSync(join(dir, 'index.js'), 'utf8').match(/VERSION = '([^']+)'/)?.[1];
+  if (constant !== version) problems.push(`index.js says ${constant}, package.json ${version}`);
+  const main = JSON.parse(readFileSync(join(root, 'pkg/package.json'), 'utf8')).version;
+  if (version !== main || manifest.peerDependencies.webverify !== main) {
+    problems.push(`${manifest.name} ${version} (peer webverify ${manifest.peerDependencies.webverify}) is not released at webverify's version ${main}`);
+  }
+}
+
+// Every entry point of `exports` but package.json has its types, and they are packed.
+for (const [entry, target] of Object.entries(manifest.exports ?? {})) {
+  if (entry === './package.json') continue;
+  const types = typeof target === 'object' ? target.types : undefined;
+  if (!types) problems.push(`exports['${entry}'] has no types`);
+  else if (!files.includes(types.replace(/^\.\//, ''))) problems.push(`exports['${entry}'].types (${types}) is not in files`);
+}
 
 // Download totals come from pkg/file-sizes.js (loading.js): it must describe the files packed.
 if (existsSync(join(dir, 'file-sizes.js')) && files.filter((f) => /\.(wasm|safetensors)$/.test(f)).every((f) => existsSync(join(dir, f)))
@@ -57,7 +78,7 @@ for (const file of files.filter((f) => f.endsWith('.wasm'))) {
 }
 
 if (problems.length) {
-  console.error(`webverify package in ${dir} is not ready to pack:\n- ${problems.join('\n- ')}\nRun 'make package' first.`);
+  console.error(`${manifest.name} package in ${dir} is not ready to pack:\n- ${problems.join('\n- ')}\nRun 'make package' first.`);
   process.exit(1);
 }
-console.error(`webverify package in ${dir}: all ${files.length} files present, weights as in models/, wasm newer than the sources`);
+console.error(`${manifest.name} package in ${dir}: all ${files.length} files present, weights as in models/, wasm newer than the sources`);

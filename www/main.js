@@ -2,6 +2,9 @@
 // user would (with progress), then compare two photos or camera snapshots, drawing the faces
 // found and the aligned crops the model saw.
 import { Verifier } from './webverify/index.js';
+// The fine-tuning panel's training module, from the companion package (only URLs: the module
+// itself is downloaded by the first fineTune).
+import { training } from './webverify-training/index.js';
 
 const $ = (id) => document.getElementById(id);
 const images = { a: null, b: null };
@@ -46,6 +49,7 @@ async function start(backend) {
   try {
     verifier = await Verifier.create({
       backend,
+      training,
       onProgress: ({ stage, loaded, total }) => {
         if (stage in bytes) bytes[stage] = [loaded, total];
         const files = Object.values(bytes);

@@ -5,11 +5,11 @@
 // (StrictMode's first verifier disposed), none once it is closed.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve } from '../../tools/serve.mjs';
-import { ROOT, SHARED, freePort, installPackage, needsShared, start } from './harness.mjs';
+import { ROOT, SHARED, installPackage, needsShared, start, startVite } from './harness.mjs';
 
 const APP = join(ROOT, 'build/examples-react');
 const VITE = join(ROOT, 'node_modules/.bin/vite');
@@ -78,19 +78,9 @@ describe('examples/react from the packed tarball', { skip: needsShared() }, () =
   /** Starts Vite's dev server on the app (with `config`, default the example's); its URL. */
   async function devServer(config) {
     dev?.kill();
-    const port = await freePort();
-    dev = spawn(VITE, ['--port', String(port), '--strictPort', '--host', '127.0.0.1', ...(config ? ['--config', config] : [])], { cwd: APP, stdio: ['ignore', 'pipe', 'pipe'] });
-    return new Promise((resolve, reject) => {
-      let text = '';
-      dev.stdout.on('data', (d) => {
-        text += d;
-        // eslint-disable-next-line no-control-regex
-        const m = text.replace(/\x1b\[[0-9;]*m/g, '').match(/Local:\s+(http:\/\/\S+)/);
-        if (m) resolve(m[1]);
-      });
-      dev.on('exit', (code) => reject(new Error(`vite exited (${code}): ${text}`)));
-      setTimeout(() => reject(new Error(`vite did not start: ${text}`)), 60_000);
-    });
+    const started = await startVite(APP, config ? ['--config', config] : []);
+    dev = started.child;
+    return started.url;
   }
 
   test("Vite's dev server without the example's optimizeDeps.exclude: the error says what to add", async () => {

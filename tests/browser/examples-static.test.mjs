@@ -6,8 +6,10 @@
 // - examples/csp: the page and the package on one origin under the strict policy its index.html
 //   documents, sent as a header on every file: no violation, a verified pair; and the same policy
 //   without 'wasm-unsafe-eval': BACKEND_UNAVAILABLE naming the policy, not INTERNAL;
-// - examples/webpack: a webpack 5 production build of an app that installed the tarball (webpack
-//   from the repository's devDependencies); no warning, a verified pair in the default worker mode.
+// - examples/webpack: a webpack 5 production build of an app that installed the tarball and the
+//   companion's (webpack from the repository's devDependencies); no warning, a verified pair in
+//   the default worker mode, then fine-tuning on the pair with the training module webpack
+//   emitted from webverify-training.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -44,8 +46,9 @@ async function served(dir, headers) {
   return `http://127.0.0.1:${server.address().port}/`;
 }
 
-/** Opens `url`, gives it the two photos, verifies; the page's result line and what it logged. */
-async function verifyOn(url) {
+/** Opens `url`, gives it the two photos, verifies (and with `tune` then fine-tunes); the page's
+ * result lines and what it logged. */
+async function verifyOn(url, { tune = false } = {}) {
   const page = await env.browser.newPage();
   const console_ = [];
   page.on('console', (m) => console_.push(`${m.type()}: ${m.text()}`));
@@ -59,27 +62,32 @@ async function verifyOn(url) {
     await page.setInputFiles('#b', PHOTOS[1]);
     await page.click('#verify');
     await page.waitForFunction(() => !/^ready/.test(document.getElementById('result').textContent), null, { timeout: 300_000 });
-    return { ready, result: await page.textContent('#result'), console: console_ };
+    const result = await page.textContent('#result');
+    if (!tune) return { ready, result, console: console_ };
+    await page.click('#tune');
+    await page.waitForFunction((was) => document.getElementById('result').textContent !== was, result, { timeout: 300_000 });
+    return { ready, result, tuned: await page.textContent('#result'), console: console_ };
   } finally {
     await page.close();
   }
 }
 
 describe('examples as pages, from the packed tarball', { skip: needsShared() }, () => {
-  test('webpack: a production build, the default worker mode', async () => {
+  test('webpack: a production build with the companion package, the default worker mode', async () => {
     const app = join(WORK, 'webpack');
     mkdirSync(app, { recursive: true });
     cpSync(join(ROOT, 'examples/webpack'), app, { recursive: true, filter: (src) => !src.endsWith('package.json') });
     // webpack resolves from the repository's devDependencies (the app folder is under it).
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'example-webpack-check', private: true, type: 'module' }));
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', tarball], { cwd: app, stdio: 'pipe' });
+    installPackage(app, { training: true });
     const log = execFileSync(join(ROOT, 'node_modules/.bin/webpack'), ['--mode', 'production'], { cwd: app, encoding: 'utf8' });
     assert.doesNotMatch(log, /WARNING|ERROR/, log);
     copyFileSync(join(app, 'index.html'), join(app, 'dist/index.html'));
-    const r = await verifyOn(await served(join(app, 'dist')));
-    console.log(`webpack: ${r.ready}; ${r.result}`);
+    const r = await verifyOn(await served(join(app, 'dist')), { tune: true });
+    console.log(`webpack: ${r.ready}; ${r.result}; ${r.tuned}`);
     assert.match(r.ready, /^ready \(worker, flex/);
     assert.match(r.result, /^same person/);
+    assert.match(r.tuned, /^tuned: 3 steps, loss \d/);
     assert.deepEqual(r.console.filter((l) => /^(error|pageerror)/.test(l)), []);
   });
 

@@ -45,8 +45,16 @@ for (const run of RUNS) {
         const code = (p) => p.then(() => 'resolved', (e) => `${e.name}:${e.code}`);
         const images = faces.map((f) => ({ data: Uint8Array.from(f.data), width: f.width, height: f.height }));
         const maxDiff = (a, b) => Math.max(...a.flatMap((x, i) => Array.from(x, (v, k) => Math.abs(v - b[i][k]))));
-        const v = await Verifier.create({ backend: run.backend, worker: run.worker });
+        const { training } = await import('./webverify-training/index.js');
         const r = {};
+        // The training module is in the companion package: without it fineTune says so, and a
+        // companion of another version is refused at create (its module would not link).
+        const bare = await Verifier.create({ backend: run.backend, worker: run.worker });
+        r.withoutTraining = await bare.fineTune({ images, labels, face: 'none', steps: 1 }).then(() => 'resolved', (e) => `${e.code}: ${e.message}`);
+        r.bareStillWorks = (await bare.embed(images[0], { face: 'none' })).length;
+        bare.dispose();
+        r.otherVersion = await Verifier.create({ backend: run.backend, worker: run.worker, training: { ...training, version: '0.0.1' } }).then(() => 'resolved', (e) => `${e.code}: ${e.message}`);
+        const v = await Verifier.create({ backend: run.backend, worker: run.worker, training });
         const shippedId = v.model.id;
         const before = await v.embedBatch(images, { face: 'none' });
         const g = v.createGallery();
@@ -99,7 +107,7 @@ for (const run of RUNS) {
         r.garbage = await code(v.importTuned(new Uint8Array([1, 2, 3])));
 
         // Tuned weights onto another base model: refused.
-        const weights = new Uint8Array(await (await fetch('./webverify/models/mobilefacenet.safetensors')).arrayBuffer());
+        const weights = new Uint8Array(await (await fetch('./webverify-training/models/mobilefacenet.safetensors')).arrayBuffer());
         weights[weights.length - 1] ^= 1;
         const other = await Verifier.create({ backend: 'cpu', worker: run.worker, modelUrl: weights });
         r.otherBase = await code(other.importTuned(bytes));
@@ -120,6 +128,9 @@ for (const run of RUNS) {
       // fineTune downloads the full module, reported in bytes, and trains on the verifier's
       // backend there.
       assert.equal(out.module, run.backend === 'cpu' ? 'cpu' : 'gpu');
+      assert.match(out.withoutTraining, /^BACKEND_UNAVAILABLE: .*npm install webverify-training@0\.1\.0/);
+      assert.equal(out.bareStillWorks, 192);
+      assert.match(out.otherVersion, /^INVALID_INPUT: webverify-training 0\.0\.1 does not match webverify 0\.1\.0/);
       const lastLoad = out.loads.at(-1);
       assert.ok(out.loads.length > 0 && out.loads.every((p) => p.stage === 'training module'), JSON.stringify(out.loads.slice(0, 3)));
       assert.ok(lastLoad.loaded > 1e6 && lastLoad.loaded === lastLoad.total, `training module: ${lastLoad.loaded} of ${lastLoad.total} bytes`);

@@ -49,7 +49,7 @@ for (const [backend, worker] of [['cpu', true], ['webgpu', true], ['cpu', false]
         const flipped = bytes.slice(); flipped[40] ^= 1;
         out.flipped = await code(Gallery.fromBytes(v, flipped));
         out.truncated = await code(Gallery.fromBytes(v, bytes.slice(0, bytes.length - 9)));
-        const weights = new Uint8Array(await (await fetch('./webverify/models/mobilefacenet.safetensors')).arrayBuffer());
+        const weights = new Uint8Array(await (await fetch('./webverify-training/models/mobilefacenet.safetensors')).arrayBuffer());
         weights[weights.length - 1] ^= 1; // another model: same shape, other checksum
         const other = await Verifier.create({ backend: 'cpu', worker, modelUrl: weights });
         out.otherModel = await code(Gallery.fromBytes(other, bytes));

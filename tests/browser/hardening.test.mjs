@@ -44,7 +44,7 @@ async function probe({ backend, worker, faces, hostileUrl, filesOnly }) {
   ]);
   const bitmap = async (b64) => createImageBitmap(new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'image/png' }), { colorSpaceConversion: 'none' });
   const [a, b] = [await bitmap(faces.a), await bitmap(faces.b)];
-  const weights = new Uint8Array(await (await fetch('./webverify/models/mobilefacenet.safetensors')).arrayBuffer());
+  const weights = new Uint8Array(await (await fetch('./webverify-training/models/mobilefacenet.safetensors')).arrayBuffer());
 
   // Downloads (item 1, 5).
   if (!filesOnly) {

@@ -1,6 +1,6 @@
 // Shared set-up of the browser tests: the built site served on loopback and Debian's Chromium
 // started headless, with WebGPU on SwiftShader where the machine has no GPU.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
@@ -102,13 +102,16 @@ export function halfAdapterTuned() {
   return out.toString('base64');
 }
 /** Packs pkg/ with npm and installs the tarball into the app folder `app` (which has its
- * package.json), offline, as a user's `npm install webverify` would; the tarball's path. The
+ * package.json), offline, as a user's `npm install webverify` would; with `training`, the
+ * companion webverify-training too (pkg-training/, in the same install); the main tarball's
+ * path. The
  * other dependencies of the examples (react, next, vite, webpack, sharp) resolve from the
  * repository's node_modules: every app folder is under the repository. */
-export function installPackage(app) {
-  const name = execFileSync('npm', ['pack', '--silent', '--pack-destination', app], { cwd: join(ROOT, 'pkg'), encoding: 'utf8' }).trim().split('\n').pop();
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', `./${name}`], { cwd: app, stdio: 'pipe' });
-  return join(app, name);
+export function installPackage(app, { training = false } = {}) {
+  const pack = (dir) => execFileSync('npm', ['pack', '--silent', '--pack-destination', app], { cwd: join(ROOT, dir), encoding: 'utf8' }).trim().split('\n').pop();
+  const names = [pack('pkg'), ...(training ? [pack('pkg-training')] : [])];
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', ...names.map((n) => `./${n}`)], { cwd: app, stdio: 'pipe' });
+  return join(app, names[0]);
 }
 
 /** A free TCP port on loopback (for a server started by another program). */
@@ -116,4 +119,24 @@ export function freePort() {
   return new Promise((resolve) => {
     const s = createNetServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
   });
+}
+
+/** Starts the repository's Vite in the app folder `app` on a free loopback port: the dev server
+ * (`args` empty, or `['--config', file]`) or a built app's preview (`['preview']`). Resolves to
+ * `{ url, child }` once Vite prints its address (kill `child` to stop it). */
+export async function startVite(app, args = []) {
+  const port = await freePort();
+  const child = spawn(join(ROOT, 'node_modules/.bin/vite'), [...args, '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await new Promise((resolve, reject) => {
+    let text = '';
+    child.stdout.on('data', (d) => {
+      text += d;
+      // eslint-disable-next-line no-control-regex
+      const m = text.replace(/\x1b\[[0-9;]*m/g, '').match(/Local:\s+(http:\/\/\S+)/);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`vite exited (${code}): ${text}`)));
+    setTimeout(() => reject(new Error(`vite did not start: ${text}`)), 60_000);
+  });
+  return { url, child };
 }

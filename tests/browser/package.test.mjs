@@ -39,7 +39,7 @@ describe('the CPU kernels in both WebAssembly builds', () => {
     test(`packed kernels, ${wasmBuild} build, match the TFLite reference`, { skip: needsShared() }, async () => {
       const result = await checkFidelity(`cpu ${wasmBuild}`, async (bitmaps, { wasmBuild }) => {
         const { Verifier } = await import('./webverify/index.js');
-        const f32 = new URL('./webverify/models/mobilefacenet.safetensors', location.href).href;
+        const f32 = new URL('./webverify-training/models/mobilefacenet.safetensors', location.href).href;
         const v = await Verifier.create({ backend: 'cpu', wasmBuild, worker: false, modelUrl: f32 });
         const raw = await v.embedRaw(bitmaps);
         return { backend: v.backend, build: v.wasmBuild, raw: raw.map((e) => Array.from(e)) };
@@ -53,7 +53,7 @@ describe('the CPU kernels in both WebAssembly builds', () => {
     await checkFidelity('cpu burn ops', async (bitmaps) => {
       const { loadWasm, fetchWeights, DEFAULT_MODEL_URL } = await import('./webverify/loading.js');
       const { wasm } = await loadWasm('cpu', undefined, {}, 'simd');
-      const f32 = new URL('./mobilefacenet.safetensors', DEFAULT_MODEL_URL);
+      const f32 = new URL('./webverify-training/models/mobilefacenet.safetensors', location.href);
       const engine = await wasm.Engine.create(await fetchWeights(f32), 'flex', undefined);
       engine.setPackedKernels(false);
       const data = [], shapes = [];
@@ -171,7 +171,7 @@ for (const backend of ['cpu', 'webgpu']) {
           const bytes = Uint8Array.from(atob(pngs[n]), (c) => c.charCodeAt(0));
           return createImageBitmap(new Blob([bytes], { type: 'image/png' }), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
         }));
-        const f32 = await Verifier.create({ backend, modelUrl: new URL('./webverify/models/mobilefacenet.safetensors', location.href).href });
+        const f32 = await Verifier.create({ backend, modelUrl: new URL('./webverify-training/models/mobilefacenet.safetensors', location.href).href });
         const shipped = await Verifier.create({ backend });
         const out = {
           backend: f32.backend, module: f32.wasmModule, shippedModel: shipped.model,
@@ -323,7 +323,7 @@ for (const backend of ['cpu', 'webgpu']) {
       const codes = await page.evaluate(async (backend) => {
         const { Verifier } = await import('./webverify/index.js');
         const code = (p) => p.then(() => 'resolved', (e) => `${e.name}:${e.code}`);
-        const weights = new Uint8Array(await (await fetch('./webverify/models/mobilefacenet.safetensors')).arrayBuffer());
+        const weights = new Uint8Array(await (await fetch('./webverify-training/models/mobilefacenet.safetensors')).arrayBuffer());
         const out = {
           truncatedWeights: await code(Verifier.create({ backend, modelUrl: weights.slice(0, weights.length / 2) })),
           wrongModelFile: await code(Verifier.create({ backend, modelUrl: './index.html' })),

@@ -1,6 +1,11 @@
 // A TypeScript user of the package: `tsc --noEmit -p tests/consumer` must accept this with strict
 // checks, so the published types cover the API as documented in the README.
 import Verifier, { Gallery, IndexedDBStore, WebverifyError } from 'webverify';
+import { training, F32_MODEL_URL } from 'webverify-training';
+import type { TrainingModule } from 'webverify-training';
+// A package file imported through a bundler's asset handling: its URL.
+import detectorFile from 'webverify/models/blazeface-short.safetensors';
+import gpuModuleFile from 'webverify/wasm/webverify_gpu_bg.wasm';
 import type { ErrorCode, Identification, Verification, EnrollResult, CalibrationResult, Face, FineTuneResult, FineTuneProgress, FaceLandmarks, FaceQuality, LivenessResult, ChallengeAction, ChallengeStatus } from 'webverify';
 
 export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key: CryptoKey): Promise<string> {
@@ -18,7 +23,10 @@ export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key
   if (!(v instanceof Verifier) || !compared || !modelSaw) throw new Error('typed as the package returns it');
   const live: LivenessResult = await v.liveness(video, { bpcer: 0.01, frames: 5, intervalMs: 100 });
   const liveFrames: LivenessResult = await v.liveness([photo, photo], { threshold: 0.5 });
-  const meshed = await Verifier.create({ alignment: 'mesh' });
+  const meshed = await Verifier.create({ alignment: 'mesh', detectorUrl: detectorFile, wasmUrl: gpuModuleFile.length ? undefined : gpuModuleFile });
+  const companion: TrainingModule = training;
+  const trainer = await Verifier.create({ training: companion, modelUrl: F32_MODEL_URL });
+  trainer.dispose();
   const landmarks: FaceLandmarks = await meshed.landmarks(photo);
   const yaw: number = landmarks.headPose.yaw + (quality?.pose ?? 0) + (live.live ? 1 : 0) + liveFrames.score;
   const asked: ChallengeAction[] = [];
