@@ -23,7 +23,7 @@ SITE := build/site
 PORT ?= 8080
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: fault-wasm peers bench-load bench-peers bench-mobile bench-memory soak fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-features test-wasm test-browser bench clean
+.PHONY: screenshots fault-wasm peers bench-load bench-peers bench-mobile bench-memory soak fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-features test-wasm test-browser bench clean
 
 setup: setup-rust setup-browser setup-node
 
@@ -111,7 +111,7 @@ package: wasm
 # A self-contained static site: the page plus the package as a user would install it.
 site: package
 	rm -rf $(SITE) && mkdir -p $(SITE)/webverify $(SITE)/webverify-training
-	cp www/* $(SITE)/
+	node tools/site.mjs www $(SITE)
 	cp -r pkg/*.js pkg/*.d.ts pkg/package.json pkg/wasm pkg/models $(SITE)/webverify/
 	cp -r pkg-training/*.js pkg-training/*.d.ts pkg-training/package.json pkg-training/wasm pkg-training/models $(SITE)/webverify-training/
 
@@ -221,6 +221,11 @@ bench-load: site peers
 # (docs/BENCHMARKS.md, "Phones").
 bench-mobile: site peers
 	node benches/mobile.mjs --rounds 3
+
+# The demo's pictures in README.md and docs/images (desktop and phone, light and dark), from the
+# built site with drawn faces on a fake camera (tools/screenshots.mjs).
+screenshots: site
+	node tools/screenshots.mjs docs/images
 
 # Memory per phase of a CPU verifier, each module's compile cost, and the modules' sizes raw,
 # gzip and brotli (docs/BENCHMARKS.md, "Memory").

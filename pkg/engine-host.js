@@ -9,7 +9,7 @@ import { CROP_SIZE, LIVENESS_BPCERS } from './constants.js';
 import { WebverifyError, guardMethods } from './errors.js';
 import { GalleryHost } from './gallery-host.js';
 import { checkPostable, closeBitmaps, options, pack, trackOf } from './input.js';
-import { assetsBase, defaultFiles, fetchWeights, loadWasm, moduleFor, trainingModule, webgpuUnavailableReason } from './loading.js';
+import { assetsBase, defaultFiles, fetchWeights, loadWasm, moduleFor, probeWebgpu, trainingModule } from './loading.js';
 import { VERIFIER_METHODS } from './protocol.js';
 import { aroundEngine, currentGeneration, guarded, instanceDead, watchTraps } from './recovery.js';
 
@@ -113,10 +113,13 @@ export class EngineHost {
     if (typeof cache !== 'boolean') throw new WebverifyError('INVALID_INPUT', `cache must be true or false, not ${cache}`);
     const watch = { signal, timeoutMs, cache };
     // Which module: known before any download, except for `auto`, which needs WebGPU's answer.
-    const gpuReason = backend === 'auto' || backend === 'webgpu' ? await webgpuUnavailableReason() : 'not asked for';
-    if (backend === 'webgpu' && gpuReason) {
-      throw new WebverifyError('BACKEND_UNAVAILABLE', `WebGPU is not available: ${gpuReason}; use backend 'cpu' or 'auto'`);
+    // `auto` skips a software adapter at once: it never beats the CPU kernels, and timing it
+    // would hold up the start for seconds. `webgpu` asked for explicitly still uses one.
+    const gpu = backend === 'auto' || backend === 'webgpu' ? await probeWebgpu() : { unavailable: 'not asked for', software: null };
+    if (backend === 'webgpu' && gpu.unavailable) {
+      throw new WebverifyError('BACKEND_UNAVAILABLE', `WebGPU is not available: ${gpu.unavailable}; use backend 'cpu' or 'auto'`);
     }
+    const gpuReason = gpu.unavailable ?? (backend === 'auto' && gpu.software ? `auto: the WebGPU adapter is a software one (${gpu.software}), slower than the CPU kernels` : null);
     const kind = moduleFor(gpuReason ? 'cpu' : 'webgpu', wasmUrl);
     let loaded;
     const [, weights, detector, mesh] = await Promise.all([

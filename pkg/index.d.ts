@@ -54,10 +54,11 @@ export type ImageInput =
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu' | 'flex';
 
 export interface CreateOptions {
-  /** `auto` (default): where a WebGPU adapter is available, both backends start and each times
-   * a warm embedding (median of 3); the faster is kept and `backend` says so with the times,
-   * e.g. `flex (auto: measured webgpu 3290.5 ms, cpu 21.1 ms per face)`. Without an adapter,
-   * the CPU. `webgpu` or `cpu` force one. */
+  /** `auto` (default): where a hardware WebGPU adapter is available, both backends start and
+   * each times a warm embedding (median of 3); the faster is kept and `backend` says so with the
+   * times, e.g. `webgpu (auto: measured webgpu 2.1 ms, cpu 13.0 ms per face)`. Without an
+   * adapter, or with a software (fallback) one such as SwiftShader, the CPU at once, and
+   * `backend` says why. `webgpu` or `cpu` force one. */
   backend?: BackendChoice;
   /** Weights to load: a URL, or the bytes. Defaults to the package's
    * `models/mobilefacenet-int8.safetensors` (int8 storage, 1.4 MB); the f32 file

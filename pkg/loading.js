@@ -324,13 +324,21 @@ async function download(modelUrl, report, watch, what) {
   return bytes;
 }
 
-/** Why WebGPU cannot be used here, or null when an adapter is available. */
-export async function webgpuUnavailableReason() {
-  if (typeof navigator === 'undefined' || !navigator.gpu) return 'navigator.gpu is missing';
+/** What WebGPU offers here: `unavailable`, why it cannot be used (null when an adapter is
+ * available), and `software`, a name for the adapter when it is a fallback (software) one such
+ * as SwiftShader (null for hardware), which `auto` skips: the CPU kernels are faster than a GPU
+ * emulated on the CPU (about 13 ms against 1 400 ms per face measured, docs/BENCHMARKS.md). */
+export async function probeWebgpu() {
+  if (typeof navigator === 'undefined' || !navigator.gpu) return { unavailable: 'navigator.gpu is missing', software: null };
   try {
     const adapter = await navigator.gpu.requestAdapter();
-    return adapter ? null : 'navigator.gpu.requestAdapter() returned no adapter';
+    if (!adapter) return { unavailable: 'navigator.gpu.requestAdapter() returned no adapter', software: null };
+    // `info.isFallbackAdapter` since Chrome 136; `adapter.isFallbackAdapter` before.
+    const info = adapter.info ?? {};
+    const fallback = info.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false;
+    const name = [info.vendor, info.architecture].filter(Boolean).join(' ') || 'unnamed';
+    return { unavailable: null, software: fallback ? name : null };
   } catch (e) {
-    return `requestAdapter failed: ${e.message ?? e}`;
+    return { unavailable: `requestAdapter failed: ${e.message ?? e}`, software: null };
   }
 }

@@ -22,8 +22,10 @@ const TYPES = {
 
 /** `compress`: gzip every answer to a client that accepts it (as static hosts do; the load
  * benchmark measures bytes on the wire this way); `cacheControl`: the header sent with files;
- * `headers`: more headers for every file (a CDN's CORS, a page's Content-Security-Policy). */
-export function serve(dir, port = 8080, host = '127.0.0.1', { compress = false, cacheControl = 'no-cache', headers: extra = {} } = {}) {
+ * `headers`: more headers for every file (a CDN's CORS, a page's Content-Security-Policy);
+ * `base`: the path the folder is served under (`/webverify/`, as a project's pages are), any
+ * other path being 404. */
+export function serve(dir, port = 8080, host = '127.0.0.1', { compress = false, cacheControl = 'no-cache', headers: extra = {}, base = '/' } = {}) {
   const root = resolve(dir);
   const gzipped = new Map();
   const server = createServer(async (req, res) => {
@@ -35,6 +37,11 @@ export function serve(dir, port = 8080, host = '127.0.0.1', { compress = false, 
       res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request');
       return;
     }
+    if (!path.startsWith(base)) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    path = `/${path.slice(base.length)}`;
     let file = join(root, path);
     if (file !== root && !file.startsWith(root + sep)) {
       res.writeHead(403).end();

@@ -45,7 +45,7 @@ async function run() {
       $('bench-rows').append(tr);
     }
     $('bench-rows').dataset.rows = String($('bench-rows').children.length);
-    say(`Done on ${verifier.backend}: ${median(singles).toFixed(1)} ms per face (median). Switch the backend above to compare.`);
+    say(`Done on ${verifier.backend}: ${median(singles).toFixed(1)} ms per face (median). Switch the backend under "This device" to compare.`);
   } catch (e) {
     say(`The benchmark failed (${e.code}): ${e.message}`);
   }

@@ -1,10 +1,13 @@
-// The demo page's start and verify panels: say what this device can do, load the package as a
-// user would (with progress), then compare two photos or camera snapshots, drawing the faces
-// found and the aligned crops the model saw.
+// The demo page's first screen and its compare panel: load the package as a user would (with
+// the bytes as they arrive), then compare two photos (chosen, dropped or pasted) or camera
+// snapshots, and show the verdict: the similarity on a bar with the calibrated thresholds
+// marked, how rare such a score is between strangers, the faces found and the crops the model
+// saw. The "This device" panel says what the browser can do and picks the backend.
 import { Verifier } from './webverify/index.js';
 // The fine-tuning panel's training module, from the companion package (only URLs: the module
 // itself is downloaded by the first fineTune).
 import { training } from './webverify-training/index.js';
+import { moveCameraTo } from './camera.js';
 
 const $ = (id) => document.getElementById(id);
 const images = { a: null, b: null };
@@ -68,10 +71,30 @@ async function start(backend) {
     progress.value = 1;
     setStatus(`Ready: backend ${verifier.backend}, ${verifier.wasmModule} module, model ${verifier.model.id}, loaded in ${Math.round(loaded)} ms, warm-up ${Math.round(performance.now() - w)} ms`);
     document.dispatchEvent(new CustomEvent('verifier', { detail: verifier }));
+    await markThresholds();
   } catch (e) {
     setStatus(`Could not start (${e.code}): ${e.message}`, true);
   }
   update();
+}
+
+/** The calibrated thresholds at three false-accept rates, as marks on the verdict's bar: each is
+ * the threshold `verify` uses at that rate (asked on two blank crops: the threshold does not
+ * depend on the images). */
+const MARKS = [[1e-2, '1 in 100'], [1e-3, '1 in 1 000'], [1e-4, '1 in 10 000']];
+const BAR_FROM = -0.2;
+const onBar = (similarity) => `${(100 * Math.min(1, Math.max(0, (similarity - BAR_FROM) / (1 - BAR_FROM)))).toFixed(1)}%`;
+async function markThresholds() {
+  const blank = { data: new Uint8Array(112 * 112 * 3).fill(128), width: 112, height: 112 };
+  const marks = [];
+  for (const [far, words] of MARKS) {
+    const { threshold } = await verifier.verify(blank, blank, { face: 'none', far });
+    const mark = Object.assign(document.createElement('div'), { className: 'meter-mark', title: `${words} pairs of strangers reach ${threshold.toFixed(2)}` });
+    mark.style.left = onBar(threshold);
+    marks.push(mark);
+  }
+  $('meter-marks').replaceChildren(...marks);
+  $('meter-legend').textContent = `Marks: the similarities that only ${MARKS.map(([, words]) => words).join(', ').replace(/, ([^,]*)$/, ' and $1')} pairs of different people reach.`;
 }
 
 function update() {
@@ -106,9 +129,20 @@ function draw(which, face = null, found = 0) {
   canvas.dataset.faces = String(found);
 }
 
+/** The photos being decoded, so that a paste right after a drop finds the slot taken. */
+const picking = new Set();
+
 async function pick(which, source) {
+  picking.add(which);
   // Pixels as stored in the file, as the native decoder reads them (no colour management).
-  images[which] = await createImageBitmap(source, { colorSpaceConversion: 'none' });
+  try {
+    images[which] = await createImageBitmap(source, { colorSpaceConversion: 'none' });
+  } catch {
+    setStatus('That file is not an image this browser can decode.', true);
+    return;
+  } finally {
+    picking.delete(which);
+  }
   draw(which);
   update();
 }
@@ -126,19 +160,24 @@ async function compare() {
     });
     $('similarity').textContent = result.similarity.toFixed(4);
     $('verdict').textContent = result.match
-      ? `same person (similarity ≥ ${result.threshold.toFixed(2)})`
-      : `different people (similarity < ${result.threshold.toFixed(2)})`;
+      ? `Same person (similarity ≥ ${result.threshold.toFixed(2)})`
+      : `Different people (similarity < ${result.threshold.toFixed(2)})`;
     $('verdict').className = result.match ? 'match' : 'no-match';
+    $('result').className = `verdict ${result.match ? 'match' : 'no-match'}`;
+    $('meter-fill').style.width = onBar(result.similarity);
+    // The estimated false-accept rate, in words: how often two different people score this high.
+    let rarity = '';
     if (result.far !== null) {
-      // The estimated false-accept rate, in words: how often two different people score this high.
-      const rarity = result.far >= 0.01
-        ? `${Math.round(result.far * 100)} % of pairs of different people score this high`
-        : `only about 1 in ${Math.round(1 / result.far).toLocaleString('en')} pairs of different people scores this high`;
-      $('verdict').textContent += ` — ${rarity}`;
+      rarity = result.far >= 0.01
+        ? `${Math.round(result.far * 100)} % of pairs of different people score this high.`
+        : `Only about 1 in ${Math.round(1 / result.far).toLocaleString('en')} pairs of different people scores this high.`;
     }
     if (result.faces && (result.faces[0] > 1 || result.faces[1] > 1)) {
-      $('verdict').textContent += ' (a photo holds several faces: the largest near the centre was compared)';
+      rarity += ' A photo holds several faces: the largest near the centre was compared.';
     }
+    $('rarity').textContent = rarity;
+    // The verdict comes into view (below the photos on a small screen).
+    $('result').scrollIntoView({ block: 'nearest', behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
     $('time').textContent = `${ms.toFixed(0)} ms on ${verifier.backend}`;
   } catch (e) {
     const hint = e.code === 'NO_FACE' ? 'No face was found in one of the images. ' : '';
@@ -147,10 +186,35 @@ async function compare() {
   update();
 }
 
+/** The first image file among dropped or pasted items. */
+const imageFile = (items) => Array.from(items ?? []).find((f) => f.type?.startsWith('image/'));
+for (const which of ['a', 'b']) {
+  const zone = $(`drop-${which}`);
+  zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('over');
+    const file = imageFile(e.dataTransfer?.files);
+    if (file) pick(which, file);
+  });
+}
+// A pasted image goes to the focused photo, else to the first empty one (else the second).
+document.addEventListener('paste', (e) => {
+  const file = imageFile(e.clipboardData?.files);
+  if (!file) return;
+  e.preventDefault();
+  const focused = document.activeElement?.closest?.('.drop')?.dataset.which;
+  pick(focused ?? (!images.a && !picking.has('a') ? 'a' : 'b'), file);
+});
 $('file-a').addEventListener('change', (e) => e.target.files[0] && pick('a', e.target.files[0]));
 $('file-b').addEventListener('change', (e) => e.target.files[0] && pick('b', e.target.files[0]));
-$('snap-a').addEventListener('click', () => pick('a', $('camera')));
-$('snap-b').addEventListener('click', () => pick('b', $('camera')));
+for (const which of ['a', 'b']) {
+  $(`snap-${which}`).addEventListener('click', () => {
+    moveCameraTo($('camera-home'));
+    pick(which, $('camera'));
+  });
+}
 $('camera').addEventListener('loadeddata', update);
 document.addEventListener('camera', update);
 $('compare').addEventListener('click', compare);

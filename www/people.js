@@ -1,6 +1,7 @@
 // "Enroll and identify": camera shots enrolled into a gallery that persists encrypted in
 // IndexedDB, and live identification on the camera stream with the frame rate shown.
 import { Gallery, IndexedDBStore } from './webverify/index.js';
+import { moveCameraTo, toOverlay } from './camera.js';
 
 const $ = (id) => document.getElementById(id);
 let verifier = null;
@@ -37,6 +38,7 @@ async function showGallery() {
     item.textContent = `${person.id} (${person.templates} shot${person.templates === 1 ? '' : 's'})`;
     const remove = document.createElement('button');
     remove.textContent = 'Delete';
+    remove.className = 'button secondary';
     remove.setAttribute('aria-label', `Delete ${person.id}`);
     remove.addEventListener('click', async () => {
       await gallery.remove(person.id);
@@ -56,22 +58,41 @@ document.addEventListener('camera', ({ detail: { on } }) => {
   if (!on && identifying) toggleIdentify();
 });
 
+/** The shots of an enrollment, each with what was wrong with it (or "enrolled"). */
+function showShots(shots, issues) {
+  $('enroll-shots').replaceChildren(...shots.map((shot, i) => {
+    const li = document.createElement('li');
+    const canvas = document.createElement('canvas');
+    [canvas.width, canvas.height] = [shot.width, shot.height];
+    canvas.getContext('2d').drawImage(shot, 0, 0);
+    canvas.setAttribute('aria-hidden', 'true');
+    const words = issues?.[i]?.length ? issues[i].map((x) => x.message).join('; ') : (issues ? 'enrolled' : 'taken');
+    li.classList.toggle('issue', !!issues?.[i]?.length);
+    li.append(canvas, Object.assign(document.createElement('span'), { textContent: `Shot ${i + 1}: ${words}` }));
+    return li;
+  }));
+}
+
 async function enroll() {
   const name = $('enroll-name').value.trim();
   if (!name) { say('Type a name first.'); return; }
   $('enroll').disabled = true;
+  moveCameraTo($('people').querySelector('[data-camera-slot]'));
   const messages = $('enroll-messages');
   messages.replaceChildren();
   try {
     const shots = [];
     for (let i = 0; i < 3; i++) {
+      say(`Shot ${i + 1} of 3…`);
       shots.push(await createImageBitmap($('camera')));
+      showShots(shots);
       await new Promise((r) => setTimeout(r, 300));
     }
     const result = await gallery.enroll(name, shots);
     // The fine-tuning panel may train on this session's shots (kept in memory only).
     const kept = shots.filter((_, i) => result.issues[i].length === 0);
     if (kept.length) document.dispatchEvent(new CustomEvent('enrolled', { detail: { name, images: kept } }));
+    showShots(shots, result.issues);
     result.issues.forEach((issues, i) => issues.forEach((issue) => {
       const li = document.createElement('li');
       li.textContent = `Shot ${i + 1}: ${issue.message}`;
@@ -87,35 +108,33 @@ async function enroll() {
 }
 
 async function identifyLoop() {
-  const ctx = $('overlay').getContext('2d');
+  const overlay = $('overlay');
+  const ctx = overlay.getContext('2d');
   const video = $('camera');
   let frames = 0;
   let since = performance.now();
   while (identifying) {
-    // The frame's size now: a phone turned sideways changes it mid-loop.
-    const sx = 320 / video.videoWidth;
-    const sy = 240 / video.videoHeight;
     // One call per frame: identify detects, aligns, embeds, searches, and says which face.
     const who = await gallery.identify(video).catch((e) => (e.code === 'NO_FACE' ? null : Promise.reject(e)));
-    const faces = who?.face ? [who.face] : [];
-    ctx.clearRect(0, 0, 320, 240);
-    for (const [i, f] of faces.entries()) {
+    // The overlay's pixels are the video's (camera.js); a phone turned sideways changes both.
+    ctx.clearRect(0, 0, overlay.width, overlay.height);
+    if (who?.face) {
       // Known faces green, strangers amber; the name on a dark plate so it reads on any frame.
-      const colour = i === 0 && who?.match ? '#39d353' : '#f0b429';
+      const colour = who.match ? '#39d353' : '#f0b429';
+      const f = toOverlay(who.face.box);
+      const line = Math.max(2, overlay.width / 200);
       ctx.strokeStyle = colour;
-      ctx.lineWidth = 2;
-      ctx.strokeRect(f.box.x * sx, f.box.y * sy, f.box.width * sx, f.box.height * sy);
-      if (i === 0 && who) {
-        const label = who.match ? `${who.match} ${who.candidates[0].similarity.toFixed(2)}` : 'unknown';
-        ctx.font = 'bold 15px system-ui';
-        const x = f.box.x * sx;
-        const y = Math.max(18, f.box.y * sy);
-        ctx.fillStyle = 'rgba(0, 0, 0, 0.7)';
-        ctx.fillRect(x, y - 18, ctx.measureText(label).width + 8, 18);
-        ctx.fillStyle = colour;
-        ctx.fillText(label, x + 4, y - 4);
-        $('overlay').dataset.label = label;
-      }
+      ctx.lineWidth = line;
+      ctx.strokeRect(f.x, f.y, f.width, f.height);
+      const label = who.match ? `${who.match} ${who.candidates[0].similarity.toFixed(2)}` : 'unknown';
+      const size = Math.round(overlay.width / 28);
+      ctx.font = `bold ${size}px system-ui`;
+      const y = Math.max(size + 4, f.y);
+      ctx.fillStyle = 'rgba(0, 0, 0, 0.7)';
+      ctx.fillRect(f.x, y - size - 4, ctx.measureText(label).width + 10, size + 6);
+      ctx.fillStyle = colour;
+      ctx.fillText(label, f.x + 5, y - 4);
+      overlay.dataset.label = label;
     }
     frames++;
     const elapsed = performance.now() - since;
@@ -125,6 +144,7 @@ async function identifyLoop() {
       since = performance.now();
     }
   }
+  ctx.clearRect(0, 0, overlay.width, overlay.height);
 }
 
 function toggleIdentify() {
@@ -132,6 +152,7 @@ function toggleIdentify() {
   $('identify').setAttribute('aria-pressed', String(identifying));
   $('identify').textContent = identifying ? 'Stop' : 'Identify live';
   // A call in flight when the camera paused may fail: stopped on purpose, nothing to say.
+  if (identifying) moveCameraTo($('people').querySelector('[data-camera-slot]'));
   if (identifying) identifyLoop().catch((e) => { if (!identifying) return; identifying = false; say(`Identification stopped (${e.code}): ${e.message}`); });
 }
 

@@ -51,9 +51,11 @@ export async function start({ args = [], profile, port = 0, site = SITE } = {}) 
   return { server, browser, url, async close() { await browser.close(); server.close(); } };
 }
 
-/** A page that records console errors and uncaught exceptions. */
-export async function openPage(browser, url) {
+/** A page that records console errors and uncaught exceptions; `init` (a function) runs in it
+ * before any of its scripts. */
+export async function openPage(browser, url, init) {
   const page = await browser.newPage();
+  if (init) await page.addInitScript(init);
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));

@@ -139,23 +139,44 @@ describe('the CPU kernels in both WebAssembly builds', () => {
   });
 });
 
-test('auto times both backends where WebGPU has an adapter and keeps the faster', async () => {
-  const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
+/** `auto` in a page (inline): its backend, wasm module, and the engine modules the page fetched. */
+async function autoIn(init) {
+  const { page, errors } = await openPage(env.browser, `${env.url}blank.html`, init);
   const r = await page.evaluate(async () => {
     const { Verifier } = await import('./webverify/index.js');
-    const v = await Verifier.create({ backend: 'auto', worker: false, detectorUrl: null });
+    const v = await Verifier.create({ backend: 'auto', worker: false, detectorUrl: null, cache: false });
     const e = await v.embed(new ImageData(112, 112), { face: 'none' });
-    const backend = v.backend;
+    const out = { backend: v.backend, module: v.wasmModule, length: e.length };
+    out.fetched = performance.getEntriesByType('resource').map((x) => x.name.split('/').pop()).filter((n) => n.endsWith('.wasm'));
     v.dispose();
-    return { backend, length: e.length };
+    return out;
+  });
+  assert.deepEqual(errors, []);
+  await page.close();
+  return r;
+}
+
+test("auto skips a software WebGPU adapter (SwiftShader here): the CPU module at once, nothing timed", async () => {
+  const r = await autoIn();
+  console.log(`auto on a software adapter: ${r.backend}; fetched ${r.fetched}`);
+  assert.match(r.backend, /^flex \(auto: the WebGPU adapter is a software one \(google swiftshader\), slower than the CPU kernels\)$/);
+  assert.equal(r.module, 'cpu');
+  assert.deepEqual(r.fetched.filter((n) => /gpu/.test(n)), [], 'the gpu module is not downloaded');
+  assert.equal(r.length, 192);
+});
+
+test('auto times both backends where the adapter is a hardware one, and keeps the faster', async () => {
+  // The same SwiftShader adapter, reporting itself as hardware: the timing path runs for real.
+  const r = await autoIn(() => {
+    Object.defineProperty(GPUAdapterInfo.prototype, 'isFallbackAdapter', { get: () => false });
   });
   const m = r.backend.match(/^(\w+) \(auto: measured webgpu ([\d.]+|Infinity) ms, cpu ([\d.]+) ms per face\)$/);
   assert.ok(m, r.backend);
   const [, kept, gpuMs, cpuMs] = m;
   assert.equal(kept, Number(gpuMs) <= Number(cpuMs) ? 'webgpu' : 'flex', r.backend);
+  assert.equal(r.module, 'gpu');
   assert.equal(r.length, 192);
-  console.log(`auto: ${r.backend}`);
-  assert.deepEqual(errors, []);
+  console.log(`auto on a "hardware" adapter: ${r.backend}`);
 });
 
 for (const backend of ['cpu', 'webgpu']) {
