@@ -23,7 +23,7 @@ SITE := build/site
 PORT ?= 8080
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: screenshots fault-wasm peers bench-load bench-peers bench-mobile bench-memory soak fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-features test-wasm test-browser bench clean
+.PHONY: screenshots bench-gpu bench-gpu-dispatch fault-wasm peers bench-load bench-peers bench-mobile bench-memory soak fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-features test-wasm test-browser bench clean
 
 setup: setup-rust setup-browser setup-node
 
@@ -211,6 +211,18 @@ peers:
 bench-peers: site peers
 	node benches/peers.mjs --rounds 5
 	node benches/profile.mjs
+
+# WebGPU speed on a machine with a real GPU, ours beside the peers' WebGPU backends and the CPU
+# rows (benches/gpu.mjs: Chromium with a headless GPU's flags; refuses a software adapter).
+# `node benches/gpu.mjs --proxy` runs it on SwiftShader, as the test suite does.
+bench-gpu: site peers
+	node benches/gpu.mjs
+
+# WebGPU calls per embedding (dispatches, submits, buffers, read-backs), ours beside the peers'
+# WebGPU backends (docs/BENCHMARKS.md, "WebGPU calls per embedding"). The counts do not depend on
+# the adapter: SwiftShader here gives what a real GPU would be asked to do.
+bench-gpu-dispatch: site peers
+	node benches/gpu-dispatch.mjs
 
 # Bytes and time before the first verification, cold and warm, unthrottled and at 20 Mbit/s,
 # ours beside the peers (docs/BENCHMARKS.md, "Loading").

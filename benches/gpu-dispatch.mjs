@@ -1,0 +1,106 @@
+// What one embedding costs in WebGPU calls (issue 31, item 1): for ours, TF.js 4.22 (webgpu) and
+// ONNX Runtime Web 1.30 (webgpu EP) on the same MobileFaceNet, the compute dispatches, queue
+// submits (and command buffers), buffers created (and their bytes), writeBuffer uploads, buffer
+// maps for reading (read-backs), and pipelines and bind groups created, per single embedding
+// and per batch of 16, in the steady state.
+//
+// How: an init script wraps those methods of the page's WebGPU prototypes and counts every call.
+// Each engine runs the peers' protocol (bench.js `runBench`; ours: ours-protocol.mjs) three times
+// in fresh pages: (n1, n16) = (1, 1), (2, 1) and (1, 2), the same warm-up each time; the
+// difference between the second run and the first is one steady single embedding, between the
+// third and the first one steady batch of 16 (loading, compiling and warm-up cancel out). The
+// counts do not depend on the adapter's speed: on SwiftShader (here) they are what a real GPU
+// would be asked to do; the timings are not measured here.
+// Usage: node benches/gpu-dispatch.mjs [--warmup 1] [--peers-dir build/peers] [--only ours,tfjs,ort]
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT, openPage, start } from '../tests/browser/harness.mjs';
+import { runOurs } from './ours-protocol.mjs';
+
+const { values } = parseArgs({
+  options: {
+    warmup: { type: 'string', default: '1' },
+    only: { type: 'string', default: 'ours,tfjs,ort' },
+    'peers-dir': { type: 'string', default: join(ROOT, 'build/peers') },
+  },
+});
+const kinds = values.only.split(',');
+for (const peer of kinds.filter((k) => k !== 'ours')) {
+  if (!existsSync(join(values['peers-dir'], peer, 'node_modules'))) {
+    throw new Error(`${join(values['peers-dir'], peer)} has no node_modules: run 'make bench-gpu-dispatch'`);
+  }
+}
+
+/** In the page, before any script: counters on the WebGPU calls. */
+function countGpuCalls() {
+  const c = { dispatches: 0, submits: 0, commandBuffers: 0, buffers: 0, bufferBytes: 0, writes: 0, readBacks: 0, pipelines: 0, bindGroups: 0 };
+  window.gpuCalls = c;
+  const wrap = (proto, name, count) => {
+    const original = proto?.[name];
+    if (!original) return;
+    proto[name] = function (...args) {
+      count(...args);
+      return original.apply(this, args);
+    };
+  };
+  wrap(globalThis.GPUComputePassEncoder?.prototype, 'dispatchWorkgroups', () => { c.dispatches++; });
+  wrap(globalThis.GPUComputePassEncoder?.prototype, 'dispatchWorkgroupsIndirect', () => { c.dispatches++; });
+  wrap(globalThis.GPUQueue?.prototype, 'submit', (buffers) => { c.submits++; c.commandBuffers += buffers.length; });
+  wrap(globalThis.GPUQueue?.prototype, 'writeBuffer', () => { c.writes++; });
+  wrap(globalThis.GPUDevice?.prototype, 'createBuffer', (d) => { c.buffers++; c.bufferBytes += d.size; });
+  wrap(globalThis.GPUDevice?.prototype, 'createComputePipeline', () => { c.pipelines++; });
+  wrap(globalThis.GPUDevice?.prototype, 'createComputePipelineAsync', () => { c.pipelines++; });
+  wrap(globalThis.GPUDevice?.prototype, 'createBindGroup', () => { c.bindGroups++; });
+  wrap(globalThis.GPUBuffer?.prototype, 'mapAsync', (mode) => { if (mode & 1 /* GPUMapMode.READ */) c.readBacks++; });
+}
+
+const { startServer: tfjsServer } = kinds.includes('tfjs') ? await import(join(values['peers-dir'], 'tfjs/server.mjs')) : {};
+const { startServer: ortServer } = kinds.includes('ort') ? await import(join(values['peers-dir'], 'ort/server.mjs')) : {};
+const env = await start();
+const servers = {
+  tfjs: tfjsServer && await tfjsServer(0, join(values['peers-dir'], 'tfjs')),
+  ort: ortServer && await ortServer(0, join(values['peers-dir'], 'ort')),
+};
+const ENGINES = {
+  ours: { id: 'webverify (webgpu)', url: () => `${env.url}blank.html`, cfg: { backend: 'webgpu', wasmBuild: 'simd' } },
+  tfjs: { id: 'TF.js 4.22 webgpu', url: () => `http://127.0.0.1:${servers.tfjs.address().port}/bench.html`, cfg: { backend: 'webgpu', threads: 0 } },
+  ort: { id: 'ORT Web 1.30 webgpu', url: () => `http://127.0.0.1:${servers.ort.address().port}/bench.html`, cfg: { ep: 'webgpu', threads: 1, bundle: 'ort.webgpu.min.mjs' } },
+};
+
+/** One fresh page of `kind` with n1 single and n16 batched timed calls: the counters after. */
+async function counted(kind, n1, n16) {
+  const engine = ENGINES[kind];
+  const { page, errors } = await openPage(env.browser, engine.url(), countGpuCalls);
+  const cfg = { ...engine.cfg, warmup: Number(values.warmup), n1, n16, maxPhaseMs: 600_000 };
+  const r = kind === 'ours' ? await runOurs(page, cfg) : await page.evaluate((c) => window.runBench(c), cfg);
+  const calls = await page.evaluate(() => window.gpuCalls);
+  await page.close();
+  if (r.error || errors.length) throw new Error(`${engine.id}: ${r.error ?? errors.join('; ')}`);
+  return calls;
+}
+
+const minus = (a, b) => Object.fromEntries(Object.keys(a).map((k) => [k, a[k] - b[k]]));
+const rows = [];
+try {
+  for (const kind of kinds) {
+    const base = await counted(kind, 1, 1);
+    const single = minus(await counted(kind, 2, 1), base);
+    const batch = minus(await counted(kind, 1, 2), base);
+    process.stderr.write(`${ENGINES[kind].id}: single ${JSON.stringify(single)}, batch16 ${JSON.stringify(batch)}\n`);
+    rows.push({ id: ENGINES[kind].id, single, batch });
+  }
+} finally {
+  await env.close();
+  for (const s of Object.values(servers)) s?.close();
+}
+
+const kb = (n) => (n / 1024).toFixed(0);
+const cells = (c) => [c.dispatches, `${c.submits} / ${c.commandBuffers}`, `${c.buffers} (${kb(c.bufferBytes)} KiB)`, c.writes, c.readBacks, c.pipelines, c.bindGroups];
+console.log('| engine | input | dispatches | submits / command buffers | buffers created (bytes) | writeBuffer | read-backs (mapAsync READ) | pipelines created | bind groups created |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(`| ${r.id} | one face | ${cells(r.single).join(' | ')} |`);
+  console.log(`| ${r.id} | batch of 16 | ${cells(r.batch).join(' | ')} |`);
+}
+console.log(`\nSteady state (the difference of two runs that differ by one call), warm-up ${values.warmup}; ${new Date().toISOString()}.`);
