@@ -56,7 +56,7 @@ export type BackendChoice = 'auto' | 'webgpu' | 'cpu' | 'flex';
 export interface CreateOptions {
   /** `auto` (default): where a hardware WebGPU adapter is available, both backends start and
    * each times a warm embedding (median of 3); the faster is kept and `backend` says so with the
-   * times, e.g. `webgpu (auto: measured webgpu 2.1 ms, cpu 13.0 ms per face)`. Without an
+   * times, as `webgpu (auto: measured webgpu X ms, cpu Y ms per face)`. Without an
    * adapter, or with a software (fallback) one such as SwiftShader, the CPU at once, and
    * `backend` says why. `webgpu` or `cpu` force one. */
   backend?: BackendChoice;
