@@ -49,6 +49,8 @@ try {
       await page.click('#compare');
       await page.waitForFunction(() => document.getElementById('similarity').textContent !== '–');
       await page.evaluate(() => window.scrollTo(0, 0));
+      // No hover left where the last click was.
+      await page.mouse.move(0, 0);
       await save(page, `demo-${device}-${scheme}`);
       await page.locator('#verify').screenshot({ path: join(OUT, `demo-compare-${device}-${scheme}.png`) });
       shots.push(join(OUT, `demo-compare-${device}-${scheme}.png`));
