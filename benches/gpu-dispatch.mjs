@@ -12,11 +12,10 @@
 // counts do not depend on the adapter's speed: on SwiftShader (here) they are what a real GPU
 // would be asked to do; the timings are not measured here.
 // Usage: node benches/gpu-dispatch.mjs [--warmup 1] [--peers-dir build/peers] [--only ours,tfjs,ort]
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, openPage, start } from '../tests/browser/harness.mjs';
-import { runOurs } from './ours-protocol.mjs';
+import { PEER_RUNS, runOurs, startPeerServers } from './ours-protocol.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -26,12 +25,6 @@ const { values } = parseArgs({
   },
 });
 const kinds = values.only.split(',');
-for (const peer of kinds.filter((k) => k !== 'ours')) {
-  if (!existsSync(join(values['peers-dir'], peer, 'node_modules'))) {
-    throw new Error(`${join(values['peers-dir'], peer)} has no node_modules: run 'make bench-gpu-dispatch'`);
-  }
-}
-
 /** In the page, before any script: counters on the WebGPU calls. */
 function countGpuCalls() {
   const c = { dispatches: 0, submits: 0, commandBuffers: 0, buffers: 0, bufferBytes: 0, writes: 0, readBacks: 0, pipelines: 0, bindGroups: 0 };
@@ -55,17 +48,13 @@ function countGpuCalls() {
   wrap(globalThis.GPUBuffer?.prototype, 'mapAsync', (mode) => { if (mode & 1 /* GPUMapMode.READ */) c.readBacks++; });
 }
 
-const { startServer: tfjsServer } = kinds.includes('tfjs') ? await import(join(values['peers-dir'], 'tfjs/server.mjs')) : {};
-const { startServer: ortServer } = kinds.includes('ort') ? await import(join(values['peers-dir'], 'ort/server.mjs')) : {};
 const env = await start();
-const servers = {
-  tfjs: tfjsServer && await tfjsServer(0, join(values['peers-dir'], 'tfjs')),
-  ort: ortServer && await ortServer(0, join(values['peers-dir'], 'ort')),
-};
+const servers = await startPeerServers(values['peers-dir'], kinds.filter((k) => k !== 'ours'));
+const peerUrl = (kind) => `http://127.0.0.1:${servers[kind].address().port}/bench.html`;
 const ENGINES = {
   ours: { id: 'webverify (webgpu)', url: () => `${env.url}blank.html`, cfg: { backend: 'webgpu', wasmBuild: 'simd' } },
-  tfjs: { id: 'TF.js 4.22 webgpu', url: () => `http://127.0.0.1:${servers.tfjs.address().port}/bench.html`, cfg: { backend: 'webgpu', threads: 0 } },
-  ort: { id: 'ORT Web 1.30 webgpu', url: () => `http://127.0.0.1:${servers.ort.address().port}/bench.html`, cfg: { ep: 'webgpu', threads: 1, bundle: 'ort.webgpu.min.mjs' } },
+  tfjs: { ...PEER_RUNS.tfjs.webgpu, url: () => peerUrl('tfjs') },
+  ort: { ...PEER_RUNS.ort.webgpu, url: () => peerUrl('ort') },
 };
 
 /** One fresh page of `kind` with n1 single and n16 batched timed calls: the counters after. */

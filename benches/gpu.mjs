@@ -9,14 +9,14 @@
 // batch of 16 and (ours) 64 per face, median. The peers' own page times batches of 1 and 16.
 // Usage: node benches/gpu.mjs [--proxy] [--only ours,tfjs,ort] [--rounds 3] [--singles 20]
 //          [--batches 5] [--warmup 3] [--peers-dir build/peers]
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { serve } from '../tools/serve.mjs';
 import { CHROMIUM_ARGS, ROOT, SITE } from '../tests/browser/harness.mjs';
-import { runOurs } from './ours-protocol.mjs';
+import { PEER_RUNS, median, runOurs, startPeerServers } from './ours-protocol.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -41,12 +41,7 @@ const browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir()
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args, ignoreDefaultArgs: ['--headless'], headless: true,
 });
 const site = await serve(SITE, 0);
-const servers = { ours: site };
-for (const peer of kinds.filter((k) => k !== 'ours')) {
-  if (!existsSync(join(values['peers-dir'], peer, 'node_modules'))) throw new Error(`${join(values['peers-dir'], peer)} has no node_modules: run 'make peers'`);
-  const { startServer } = await import(join(values['peers-dir'], peer, 'server.mjs'));
-  servers[peer] = await startServer(0, join(values['peers-dir'], peer));
-}
+const servers = { ours: site, ...await startPeerServers(values['peers-dir'], kinds.filter((k) => k !== 'ours')) };
 const url = (kind) => `http://127.0.0.1:${servers[kind].address().port}/${kind === 'ours' ? 'blank.html' : 'bench.html'}`;
 
 try {
@@ -82,14 +77,7 @@ async function measure(adapter) {
       { kind: 'ours', id: 'webverify webgpu', gpu: true, cfg: { backend: 'webgpu', wasmBuild: 'simd', n64: Number(values.batches) } },
       { kind: 'ours', id: 'webverify cpu (relaxed-simd)', gpu: false, cfg: { backend: 'cpu', n64: Number(values.batches) } },
     ] : []),
-    ...(kinds.includes('tfjs') ? [
-      { kind: 'tfjs', id: 'TF.js 4.22 webgpu', gpu: true, cfg: { backend: 'webgpu', threads: 0 } },
-      { kind: 'tfjs', id: 'TF.js 4.22 wasm-SIMD', gpu: false, cfg: { backend: 'wasm', threads: 0 } },
-    ] : []),
-    ...(kinds.includes('ort') ? [
-      { kind: 'ort', id: 'ORT Web 1.30 webgpu', gpu: true, cfg: { ep: 'webgpu', threads: 1, bundle: 'ort.webgpu.min.mjs' } },
-      { kind: 'ort', id: 'ORT Web 1.30 wasm-SIMD', gpu: false, cfg: { ep: 'wasm', threads: 1, bundle: 'ort.wasm.min.mjs' } },
-    ] : []),
+    ...kinds.filter((k) => k !== 'ours').flatMap((kind) => ['webgpu', 'cpu'].map((backend) => ({ kind, gpu: backend === 'webgpu', ...PEER_RUNS[kind][backend] }))),
   ];
   const runs = new Map();
   for (let round = 0; round < Number(values.rounds); round++) {
@@ -117,10 +105,4 @@ async function measure(adapter) {
     console.log(`| ${engine.id} | ${engine.gpu ? label : 'CPU'} | ${load.toFixed(0)} | ${median(rs.map((r) => r.b1.first_ms)).toFixed(0)} | ${cell(b1)} / ${least(b1)} | ${cell(b16)} | ${cell(b64)} |`);
   }
   console.log(`\n${values.rounds} rounds, alternating order; ${values.proxy ? 'PROXY MODE: WebGPU rows ran on a software adapter and are not GPU figures.' : 'WebGPU rows on the adapter above.'}`);
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }

@@ -1,5 +1,40 @@
-// Our engine under the peers' benchmark protocol (their bench.js's `runBench`), shared by the
-// speed benchmark (peers.mjs) and the WebGPU call counts (gpu-dispatch.mjs).
+// The peers' benchmark protocol (their bench.js's `runBench`) as the speed benchmarks share it
+// (peers.mjs, gpu.mjs, gpu-dispatch.mjs): our engine under it, the peers' configurations per
+// backend, their servers, and the median the tables print.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The peers' runs of MobileFaceNet, by peer and backend: a table row's name and bench.js's cfg. */
+export const PEER_RUNS = {
+  tfjs: {
+    webgpu: { id: 'TF.js 4.22 webgpu', cfg: { backend: 'webgpu', threads: 0 } },
+    cpu: { id: 'TF.js 4.22 wasm-SIMD, 1 thread', cfg: { backend: 'wasm', threads: 0 } },
+  },
+  ort: {
+    webgpu: { id: 'ORT Web 1.30 webgpu', cfg: { ep: 'webgpu', threads: 1, bundle: 'ort.webgpu.min.mjs' } },
+    cpu: { id: 'ORT Web 1.30 wasm-SIMD, 1 thread', cfg: { ep: 'wasm', threads: 1, bundle: 'ort.wasm.min.mjs' } },
+  },
+};
+
+/** Starts the peers' own servers (their server.mjs, from the copy `make peers` makes in
+ * `peersDir`) for `kinds` ('tfjs', 'ort'); `{ kind: server }`. */
+export async function startPeerServers(peersDir, kinds) {
+  const servers = {};
+  for (const kind of kinds) {
+    if (!existsSync(join(peersDir, kind, 'node_modules'))) throw new Error(`${join(peersDir, kind)} has no node_modules: run 'make peers'`);
+    const { startServer } = await import(join(peersDir, kind, 'server.mjs'));
+    servers[kind] = await startServer(0, join(peersDir, kind));
+  }
+  return servers;
+}
+
+/** The median of a list of numbers (the mean of the middle two for an even count). */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
 // Our page: the same protocol as the peers' bench.js (first call, warm-ups, n timed calls per
 // batch size), on the main thread like them, through the package's public API.
 export async function runOurs(page, cfg) {

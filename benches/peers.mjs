@@ -15,11 +15,10 @@
 // Needs `make site` and the peers copied from ../shared/peers with their npm packages
 // (`make bench-peers` does both). --webgpu adds WebGPU on SwiftShader for all three: CPU
 // emulation, a proxy for dispatch count and work per dispatch, not a GPU speed.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, openPage, start } from '../tests/browser/harness.mjs';
-import { runOurs } from './ours-protocol.mjs';
+import { PEER_RUNS, median, runOurs, startPeerServers } from './ours-protocol.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -35,29 +34,17 @@ const { values } = parseArgs({
 });
 const rounds = Number(values.rounds);
 const protocol = { warmup: Number(values.warmup), n1: Number(values.singles), n16: Number(values.batches) };
-for (const peer of ['tfjs', 'ort']) {
-  if (!existsSync(join(values['peers-dir'], peer, 'node_modules'))) {
-    throw new Error(`${join(values['peers-dir'], peer)} has no node_modules: run 'make bench-peers'`);
-  }
-}
-const { startServer: tfjsServer } = await import(join(values['peers-dir'], 'tfjs/server.mjs'));
-const { startServer: ortServer } = await import(join(values['peers-dir'], 'ort/server.mjs'));
-
 const engines = (webgpu) => [
   ...(webgpu ? ['simd'] : values.builds.split(',')).map((wasmBuild) => ({
     id: webgpu ? 'webverify webgpu' : `webverify wasm ${values.ours}, ${wasmBuild}`, kind: 'ours', cfg: { backend: webgpu ? 'webgpu' : values.ours, wasmBuild },
   })),
-  { id: webgpu ? 'TF.js 4.22 webgpu' : 'TF.js 4.22 wasm-SIMD, 1 thread', kind: 'tfjs', cfg: { backend: webgpu ? 'webgpu' : 'wasm', threads: 0 } },
-  { id: webgpu ? 'ORT Web 1.30 webgpu' : 'ORT Web 1.30 wasm-SIMD, 1 thread', kind: 'ort',
-    cfg: webgpu ? { ep: 'webgpu', threads: 1, bundle: 'ort.webgpu.min.mjs' } : { ep: 'wasm', threads: 1, bundle: 'ort.wasm.min.mjs' } },
+  ...['tfjs', 'ort'].map((kind) => ({ kind, ...PEER_RUNS[kind][webgpu ? 'webgpu' : 'cpu'] })),
 ];
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
 const fmt = (x, d = 1) => (x == null || Number.isNaN(x) ? '–' : x.toFixed(d));
 
 const env = await start();
-const tfjs = await tfjsServer(0, join(values['peers-dir'], 'tfjs'));
-const ort = await ortServer(0, join(values['peers-dir'], 'ort'));
+const { tfjs, ort } = await startPeerServers(values['peers-dir'], ['tfjs', 'ort']);
 const urls = { ours: `${env.url}blank.html`, tfjs: `http://127.0.0.1:${tfjs.address().port}/bench.html`, ort: `http://127.0.0.1:${ort.address().port}/bench.html` };
 const results = new Map();
 try {

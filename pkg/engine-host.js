@@ -9,7 +9,8 @@ import { CROP_SIZE, LIVENESS_BPCERS } from './constants.js';
 import { WebverifyError, guardMethods } from './errors.js';
 import { GalleryHost } from './gallery-host.js';
 import { checkPostable, closeBitmaps, options, pack, trackOf } from './input.js';
-import { assetsBase, defaultFiles, fetchWeights, loadWasm, moduleFor, probeWebgpu, trainingModule } from './loading.js';
+import { assetsBase } from './assets.js';
+import { defaultFiles, fetchWeights, loadWasm, moduleFor, probeWebgpu, trainingModule } from './loading.js';
 import { VERIFIER_METHODS } from './protocol.js';
 import { aroundEngine, currentGeneration, guarded, instanceDead, watchTraps } from './recovery.js';
 

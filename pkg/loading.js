@@ -5,7 +5,6 @@ import * as gpuGlue from './wasm/webverify_gpu.js';
 import * as fullGlue from './wasm/webverify.js';
 import { cachedBytes, cachedResponse, forget, keepBytes, keepResponse } from './cache.js';
 import { WebverifyError } from './errors.js';
-import { assetsBase } from './assets.js';
 import { FILE_SIZES } from './file-sizes.js';
 import { hasRelaxedSimd, requireWasm } from './support.js';
 import { PACKAGE_VERSION } from './version.js';
@@ -51,7 +50,6 @@ const MODULES = {
     simd: new URL('./wasm/webverify_gpu_bg.wasm', import.meta.url),
   },
 };
-export { assetsBase };
 export const WASM_BUILDS = ['auto', 'relaxed-simd', 'simd'];
 
 /** The same files by their path in the package, for `assetsUrl` (a copy of the package's files

@@ -21,16 +21,17 @@ const URL_OPTIONS = ['assetsUrl', 'modelUrl', 'detectorUrl', 'meshUrl', 'wasmUrl
 export function pageUrls(options) {
   if (options === null || typeof options !== 'object' || Array.isArray(options) || ArrayBuffer.isView(options)) return options;
   const base = globalThis.document?.baseURI ?? globalThis.location?.href;
-  const resolved = (k, v) => {
+  /** A URL option's value as text, relative ones resolved against the page. */
+  const onPage = (v) => {
     if (v instanceof URL) return v.href;
-    if (URL_OPTIONS.includes(k) && typeof v === 'string' && base) return new URL(v, base).href;
-    return v;
+    return typeof v === 'string' && base ? new URL(v, base).href : v;
   };
   return Object.fromEntries(Object.entries(options).map(([k, v]) => {
     if (k === 'training' && v !== null && typeof v === 'object') {
-      return [k, { ...v, simd: resolved('wasmUrl', v.simd), 'relaxed-simd': resolved('wasmUrl', v['relaxed-simd']) }];
+      return [k, { ...v, simd: onPage(v.simd), 'relaxed-simd': onPage(v['relaxed-simd']) }];
     }
-    return [k, resolved(k, v)];
+    if (URL_OPTIONS.includes(k)) return [k, onPage(v)];
+    return [k, v instanceof URL ? v.href : v];
   }));
 }
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, SHARED, installPackage, needsShared, start, startVite } from './harness.mjs';
+import { ROOT, SHARED, consoleErrors, driveExample, installPackage, needsShared, start, startVite } from './harness.mjs';
 
 const APP = join(ROOT, 'build/examples-vite');
 const PHOTOS = ['face_00_faceid.png', 'face_01_facematch_selected.png'].map((n) => join(SHARED, 'reference/mobilefacenet/inputs', n));
@@ -30,38 +30,14 @@ after(async () => {
   await env?.close();
 });
 
-/** Opens `url`, verifies the two photos, then fine-tunes on them: the page's three result lines
- * and its errors. */
-async function verifyAndTune(url) {
-  const page = await env.browser.newPage();
-  const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.setDefaultTimeout(300_000);
-  const changed = (was) => page.waitForFunction((w) => document.getElementById('result').textContent !== w, was);
-  try {
-    await page.goto(url);
-    await changed('loading…');
-    const ready = await page.textContent('#result');
-    if (!ready.startsWith('ready')) return { ready, errors };
-    await page.setInputFiles('#a', PHOTOS[0]);
-    await page.setInputFiles('#b', PHOTOS[1]);
-    await page.click('#verify');
-    await changed(ready);
-    const result = await page.textContent('#result');
-    await page.click('#tune');
-    await changed(result);
-    return { ready, result, tuned: await page.textContent('#result'), errors };
-  } finally {
-    await page.close();
-  }
-}
+/** Opens the app at `url`, verifies the two photos, then fine-tunes on them. */
+const verifyAndTune = (url) => driveExample(env.browser, url, PHOTOS, { tune: true });
 
 function check(r, backend) {
   assert.match(r.ready, new RegExp(`^ready \\(worker, ${backend}`));
   assert.match(r.result, /^same person/);
   assert.match(r.tuned, /^tuned: 3 steps, loss \d/);
-  assert.deepEqual(r.errors, []);
+  assert.deepEqual(consoleErrors(r.console), []);
 }
 
 describe('examples/vite from the packed tarballs', { skip: needsShared() }, () => {

@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve } from '../../tools/serve.mjs';
-import { ROOT, SHARED, installPackage, needsShared, start } from './harness.mjs';
+import { ROOT, SHARED, consoleErrors, driveExample, installPackage, needsShared, start } from './harness.mjs';
 
 const WORK = join(ROOT, 'build/examples-static');
 const PACKAGE = join(WORK, 'package');
@@ -46,31 +46,8 @@ async function served(dir, headers) {
   return `http://127.0.0.1:${server.address().port}/`;
 }
 
-/** Opens `url`, gives it the two photos, verifies (and with `tune` then fine-tunes); the page's
- * result lines and what it logged. */
-async function verifyOn(url, { tune = false } = {}) {
-  const page = await env.browser.newPage();
-  const console_ = [];
-  page.on('console', (m) => console_.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => console_.push(`pageerror: ${e}`));
-  try {
-    await page.goto(url);
-    await page.waitForFunction(() => document.getElementById('result').textContent !== 'loading…', null, { timeout: 300_000 });
-    const ready = await page.textContent('#result');
-    if (!ready.startsWith('ready')) return { ready, console: console_ };
-    await page.setInputFiles('#a', PHOTOS[0]);
-    await page.setInputFiles('#b', PHOTOS[1]);
-    await page.click('#verify');
-    await page.waitForFunction(() => !/^ready/.test(document.getElementById('result').textContent), null, { timeout: 300_000 });
-    const result = await page.textContent('#result');
-    if (!tune) return { ready, result, console: console_ };
-    await page.click('#tune');
-    await page.waitForFunction((was) => document.getElementById('result').textContent !== was, result, { timeout: 300_000 });
-    return { ready, result, tuned: await page.textContent('#result'), console: console_ };
-  } finally {
-    await page.close();
-  }
-}
+/** Opens the example page at `url` and verifies the two photos (`tune`: then fine-tunes). */
+const verifyOn = (url, options) => driveExample(env.browser, url, PHOTOS, options);
 
 describe('examples as pages, from the packed tarball', { skip: needsShared() }, () => {
   test('webpack: a production build with the companion package, the default worker mode', async () => {
@@ -88,7 +65,7 @@ describe('examples as pages, from the packed tarball', { skip: needsShared() }, 
     assert.match(r.ready, /^ready \(worker, flex/);
     assert.match(r.result, /^same person/);
     assert.match(r.tuned, /^tuned: 3 steps, loss \d/);
-    assert.deepEqual(r.console.filter((l) => /^(error|pageerror)/.test(l)), []);
+    assert.deepEqual(consoleErrors(r.console), []);
   });
 
   test('cdn: the package from another origin, in its default worker mode', async () => {
@@ -98,7 +75,7 @@ describe('examples as pages, from the packed tarball', { skip: needsShared() }, 
     console.log(`cdn: ${r.ready}; ${r.result}`);
     assert.match(r.ready, /^ready \(worker, flex/);
     assert.match(r.result, /^same person/);
-    assert.deepEqual(r.console.filter((l) => /^(error|pageerror)/.test(l)), []);
+    assert.deepEqual(consoleErrors(r.console), []);
   });
 
   test('csp: the documented policy runs it; without wasm-unsafe-eval, BACKEND_UNAVAILABLE names the policy', async () => {

@@ -142,3 +142,36 @@ export async function startVite(app, args = []) {
   });
   return { url, child };
 }
+
+/** Drives an example page (examples/cdn, csp, webpack, vite: `#a`, `#b`, `#verify`, `#tune`,
+ * `#result`) in `browser`: waits for it to start, gives it `photos`, verifies, and with `tune`
+ * then fine-tunes. The result line after each step, and the page's console (`type: text`, uncaught
+ * errors as `pageerror: …`). */
+export async function driveExample(browser, url, photos, { tune = false } = {}) {
+  const page = await browser.newPage();
+  const console_ = [];
+  page.on('console', (m) => console_.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => console_.push(`pageerror: ${e}`));
+  page.setDefaultTimeout(300_000);
+  const changed = (was) => page.waitForFunction((w) => document.getElementById('result').textContent !== w, was);
+  try {
+    await page.goto(url);
+    await changed('loading…');
+    const ready = await page.textContent('#result');
+    if (!ready.startsWith('ready')) return { ready, console: console_ };
+    await page.setInputFiles('#a', photos[0]);
+    await page.setInputFiles('#b', photos[1]);
+    await page.click('#verify');
+    await changed(ready);
+    const result = await page.textContent('#result');
+    if (!tune) return { ready, result, console: console_ };
+    await page.click('#tune');
+    await changed(result);
+    return { ready, result, tuned: await page.textContent('#result'), console: console_ };
+  } finally {
+    await page.close();
+  }
+}
+
+/** The errors among `driveExample`'s console lines. */
+export const consoleErrors = (lines) => lines.filter((l) => /^(error|pageerror)/.test(l));

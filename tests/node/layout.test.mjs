@@ -21,7 +21,7 @@ const ALLOWED = {
   // The host side (in the worker, or inline once the first call loads it).
   'worker.js': ['host.js', 'input.js', 'recovery.js'],
   'host.js': ['assets.js', 'cache.js', 'constants.js', 'engine-host.js', 'file-sizes.js', 'errors.js', 'gallery-host.js', 'input.js', 'loading.js', 'protocol.js', 'recovery.js', 'support.js', 'version.js', 'wasm/webverify.js', 'wasm/webverify_cpu.js', 'wasm/webverify_gpu.js'],
-  'engine-host.js': ['cache.js', 'constants.js', 'errors.js', 'gallery-host.js', 'input.js', 'loading.js', 'protocol.js', 'recovery.js'],
+  'engine-host.js': ['assets.js', 'cache.js', 'constants.js', 'errors.js', 'gallery-host.js', 'input.js', 'loading.js', 'protocol.js', 'recovery.js'],
   'gallery-host.js': ['errors.js', 'input.js', 'protocol.js', 'recovery.js'],
   'loading.js': ['assets.js', 'cache.js', 'errors.js', 'file-sizes.js', 'support.js', 'version.js', 'wasm/webverify.js', 'wasm/webverify_cpu.js', 'wasm/webverify_gpu.js'],
   'recovery.js': ['errors.js'],
