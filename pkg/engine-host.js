@@ -5,7 +5,7 @@
 // Inputs are converted in input.js, loading is loading.js, errors get one wrapper (errors.js);
 // after a trap the next call rebuilds the engine here (recovery.js), in both modes.
 import { digests } from './cache.js';
-import { CROP_SIZE, LIVENESS_BPCERS } from './constants.js';
+import { CROP_SIZE, DEFAULT_TTA, LIVENESS_BPCERS, TTA_MODES } from './constants.js';
 import { WebverifyError, guardMethods } from './errors.js';
 import { GalleryHost } from './gallery-host.js';
 import { checkPostable, closeBitmaps, options, pack, trackOf } from './input.js';
@@ -68,6 +68,8 @@ export class EngineHost {
     this.wasmModule = loaded.kind;
     /** `{ id, name, sha256, embeddingDim, inputSize, formatVersion, tuned, calibrationInherited }`. */
     this.model = engine.modelInfo;
+    /** The test-time augmentation of every embedding: `none` or `flip`. */
+    this.tta = engine.tta;
   }
 
   /**
@@ -79,13 +81,15 @@ export class EngineHost {
    * `alignment: 'mesh'` also loads MediaPipe Face Mesh (1.1 MB gzip, `meshUrl` overrides it):
    * faces are aligned on five mesh points (LFW View 1 DevTest 99.20 % instead of 98.80 % with the int8 weights), and
    * `landmarks()` works. The default, `'detector'`, aligns on the detector's four points.
-   * @param {{ backend?: 'auto'|'webgpu'|'cpu'|'flex'|'ndarray', modelUrl?: string|URL|ArrayBuffer|Uint8Array, detectorUrl?: string|URL|ArrayBuffer|Uint8Array|null, alignment?: 'detector'|'mesh', meshUrl?: string|URL|ArrayBuffer|Uint8Array, wasmUrl?: string|URL, wasmBuild?: 'auto'|'relaxed-simd'|'simd', worker?: boolean, onProgress?: Function }} [options]
+   * `tta` (test-time augmentation, default `'flip'`): each face and its mirror image are embedded
+   * and summed (one more network pass per face); `'none'` embeds the face alone.
+   * @param {{ backend?: 'auto'|'webgpu'|'cpu'|'flex'|'ndarray', modelUrl?: string|URL|ArrayBuffer|Uint8Array, detectorUrl?: string|URL|ArrayBuffer|Uint8Array|null, alignment?: 'detector'|'mesh', tta?: 'none'|'flip', meshUrl?: string|URL|ArrayBuffer|Uint8Array, wasmUrl?: string|URL, wasmBuild?: 'auto'|'relaxed-simd'|'simd', worker?: boolean, onProgress?: Function }} [options]
    */
   static async create(given) {
     return EngineHost.#createInline(options(given, 'Verifier.create'));
   }
 
-  static async #createInline({ backend = 'auto', assetsUrl: assetsGiven, modelUrl: modelGiven, detectorUrl: detectorGiven, alignment = 'detector', meshUrl: meshGiven, wasmUrl, wasmBuild: build, training: trainingGiven, onProgress, signal, timeoutMs, cache = true }) {
+  static async #createInline({ backend = 'auto', assetsUrl: assetsGiven, modelUrl: modelGiven, detectorUrl: detectorGiven, alignment = 'detector', tta = DEFAULT_TTA, meshUrl: meshGiven, wasmUrl, wasmBuild: build, training: trainingGiven, onProgress, signal, timeoutMs, cache = true }) {
     // Every file from `assetsUrl` when given (a copy of the package's files), each URL option
     // still overriding its own file.
     const assetsUrl = assetsBase(assetsGiven);
@@ -101,6 +105,9 @@ export class EngineHost {
     }
     if (alignment !== 'detector' && alignment !== 'mesh') {
       throw new WebverifyError('INVALID_INPUT', `alignment must be 'detector' or 'mesh', not ${alignment}`);
+    }
+    if (!TTA_MODES.includes(tta)) {
+      throw new WebverifyError('INVALID_INPUT', `tta must be ${TTA_MODES.map((m) => `'${m}'`).join(' or ')}, not ${tta}`);
     }
     if (alignment === 'mesh' && detectorUrl === null) {
       throw new WebverifyError('INVALID_INPUT', "alignment 'mesh' needs the face detector (detectorUrl is null)");
@@ -139,10 +146,11 @@ export class EngineHost {
     const start = async (name) => {
       report('backend')(0, 1);
       const engine = await guarded(() => wasm.Engine.create(weights, name, detector, mesh, sha256s));
+      engine.setTta(tta);
       report('backend')(1, 1);
       return engine;
     };
-    const made = (engine, reason) => new EngineHost(engine, reason, { weights, detector, mesh, sha256s, backend: engine.backend, watch: { timeoutMs, cache }, files, onProgress }, loaded, { wasmUrl, build, cache, assetsUrl, training });
+    const made = (engine, reason) => new EngineHost(engine, reason, { weights, detector, mesh, sha256s, tta, backend: engine.backend, watch: { timeoutMs, cache }, files, onProgress }, loaded, { wasmUrl, build, cache, assetsUrl, training });
     if (backend === 'webgpu') return made(await start('webgpu'));
     if (backend === 'auto') {
       if (gpuReason) return made(await start('cpu'), gpuReason);
@@ -184,6 +192,7 @@ export class EngineHost {
     this.#rebuilding ??= (async () => {
       const { weights, detector, mesh, sha256s, backend } = this.#origin;
       const engine = await this.#wasm.Engine.create(weights, backend, detector, mesh, sha256s);
+      engine.setTta(this.#origin.tta);
       const generation = currentGeneration();
       await EngineHost.#apply(engine, this.#state);
       if (this.#origin.liveness) engine.loadLiveness(this.#origin.liveness);

@@ -37,11 +37,11 @@ export class Host {
   /** Fine-tuning runs in progress: job number → AbortController. */
   #jobs = new Map();
 
-  /** What the page shows of the engine: `{ backend, model, wasmBuild, wasmModule, engine }`
+  /** What the page shows of the engine: `{ backend, model, wasmBuild, wasmModule, tta, engine }`
    * (`engine`: the backend a restart should ask for; `backend` may carry why). */
   describe() {
     const v = this.#engine;
-    return { backend: v.backend, model: v.model, wasmBuild: v.wasmBuild, wasmModule: v.wasmModule, engine: v._engineBackend() };
+    return { backend: v.backend, model: v.model, wasmBuild: v.wasmBuild, wasmModule: v.wasmModule, tta: v.tta, engine: v._engineBackend() };
   }
 
   #gallery(handle) {

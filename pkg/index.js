@@ -70,6 +70,11 @@ export class Verifier {
     return transportOf(this).info.wasmModule;
   }
 
+  /** The test-time augmentation of every embedding (`tta` of `create`): `flip` or `none`. */
+  get tta() {
+    return transportOf(this).info.tta;
+  }
+
   /** `{ id, name, sha256, embeddingDim, inputSize, formatVersion, tuned, calibrationInherited }`. */
   get model() {
     return transportOf(this).info.model;
@@ -84,7 +89,11 @@ export class Verifier {
    * say) and the backend start.
    * `alignment: 'mesh'` also loads MediaPipe Face Mesh (1.1 MB gzip, `meshUrl` overrides it):
    * faces are aligned on five mesh points, and `landmarks()` works. The default, `'detector'`,
-   * aligns on the detector's four points. Relative URLs are the page's (resolved against
+   * aligns on the detector's four points. `tta: 'flip'` (the default) embeds each face and its
+   * mirror image and sums them: 99.45 % instead of 99.27 % on LFW View 1 DevTrain for one more
+   * network pass per face; `tta: 'none'` embeds the face alone. It applies to every call
+   * (verify, embed, enroll, identify), and scores use the calibration the weights carry for it.
+   * Relative URLs are the page's (resolved against
    * `document.baseURI` in both modes).
    */
   static async create(given) {

@@ -197,6 +197,21 @@ impl Image {
         }
     }
 
+    /// The image mirrored left to right (the second view of flip test-time augmentation).
+    pub fn mirror(&self) -> Image {
+        let mut rgb = Vec::with_capacity(self.rgb.len());
+        for row in self.rgb.chunks_exact(self.width * 3) {
+            row.chunks_exact(3)
+                .rev()
+                .for_each(|p| rgb.extend_from_slice(p));
+        }
+        Image {
+            width: self.width,
+            height: self.height,
+            rgb,
+        }
+    }
+
     /// Bilinear resize with pixel centres at `(i + 0.5)` (OpenCV's `INTER_LINEAR`, TensorFlow's
     /// `resize_bilinear` with `half_pixel_centers`). Meant for the small scale changes of an
     /// already cropped face; downscaling by large factors aliases, as bilinear does.
@@ -279,6 +294,14 @@ mod tests {
 
     fn shapes(list: &[[u32; 4]]) -> Vec<u32> {
         list.iter().flatten().copied().collect()
+    }
+
+    #[test]
+    fn mirror_reverses_each_row_and_twice_is_the_image() {
+        let data = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+        let image = Image::from_pixels(&data, 2, 2, PixelFormat::Rgb, None).unwrap();
+        assert_eq!(image.mirror().as_rgb(), &[4, 5, 6, 1, 2, 3, 10, 11, 12, 7, 8, 9]);
+        assert_eq!(image.mirror().mirror(), image);
     }
 
     #[test]

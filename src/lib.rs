@@ -86,7 +86,7 @@ pub use random::Rng;
 pub use score::calibration::{
     Calibration, FarThreshold, Refit, ThresholdSource, DEFAULT_FAR, REPORTED_FARS,
 };
-pub use score::embedder::Embedder;
+pub use score::embedder::{Embedder, Tta};
 pub use score::verify::{verify, Threshold, Verification, DEFAULT_THRESHOLD};
 #[cfg(feature = "train")]
 pub use train::{fine_tune, FineTuned, Loss, Progress, TrainConfig, TrainingSet};

@@ -85,6 +85,21 @@ fn issue_codes_match_the_engine_and_the_types() {
 }
 
 #[test]
+fn test_time_augmentation_matches_the_engine_and_the_types() {
+    let modes = [webverify::Tta::None, webverify::Tta::Flip];
+    let names: Vec<String> = modes.iter().map(|m| m.name().to_string()).collect();
+    assert_eq!(js_strings("TTA_MODES"), names);
+    for name in &names {
+        assert_eq!(webverify::Tta::parse(name).unwrap().name(), name);
+    }
+    assert_eq!(
+        js_strings("DEFAULT_TTA"),
+        [webverify::Tta::DEFAULT.name().to_string()]
+    );
+    assert_eq!(dts_union("export type Tta ="), names);
+}
+
+#[test]
 fn error_codes_match_the_engine_and_the_types() {
     let mut expected: Vec<String> = ErrorCode::ALL
         .iter()
@@ -101,6 +116,7 @@ fn error_codes_match_the_engine_and_the_types() {
 #[test]
 fn the_reader_reads_what_it_checks() {
     // A reader that found nothing would compare empty lists.
-    assert_eq!(js_strings("ISSUE_CODES").len(), 7);
+    assert_eq!(js_strings("ISSUE_CODES").len(), 9);
+    assert_eq!(js_strings("TTA_MODES").len(), 2);
     assert_eq!(js_strings("ERROR_CODES").len(), ErrorCode::ALL.len() + 2);
 }

@@ -34,17 +34,23 @@ pub mod issue_code {
     pub const BLURRY: &str = "BLURRY";
     /// The eyes are closed (with the face mesh).
     pub const EYES_CLOSED: &str = "EYES_CLOSED";
+    /// Something covers the eyes (sunglasses), the mouth and nose (a mask) or one side (a hand).
+    pub const OCCLUDED: &str = "OCCLUDED";
+    /// The face is too dark to show its features.
+    pub const TOO_DARK: &str = "TOO_DARK";
     /// The quality score is below the enrollment gate.
     pub const LOW_QUALITY: &str = "LOW_QUALITY";
     /// The photo does not match the identity's other templates.
     pub const INCONSISTENT: &str = "INCONSISTENT";
     /// Every code.
-    pub const ALL: [&str; 7] = [
+    pub const ALL: [&str; 9] = [
         NO_FACE,
         SEVERAL_FACES,
         SMALL_FACE,
         BLURRY,
         EYES_CLOSED,
+        OCCLUDED,
+        TOO_DARK,
         LOW_QUALITY,
         INCONSISTENT,
     ];
@@ -54,7 +60,7 @@ pub mod issue_code {
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Issue {
     /// `NO_FACE`, `SEVERAL_FACES`, `SMALL_FACE`, `BLURRY`, `EYES_CLOSED` (with the face mesh),
-    /// `LOW_QUALITY` or `INCONSISTENT`.
+    /// `OCCLUDED`, `TOO_DARK`, `LOW_QUALITY` or `INCONSISTENT`.
     pub code: &'static str,
     /// What is wrong, in words for the user.
     pub message: String,
@@ -114,6 +120,9 @@ pub struct Quality {
     pub face_size: f32,
     /// The detector's confidence.
     pub detection: f32,
+    /// Whether the eyes and the mouth show their features: the least textured of the three
+    /// regions against the crop's texture (sunglasses, a mask or a hand leave a flat region).
+    pub occlusion: f32,
     /// With the face mesh: the less open eye's aspect ratio against an open eye's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eyes_open: Option<f32>,
@@ -127,21 +136,8 @@ pub struct Quality {
 pub fn quality(prepared: &Prepared) -> Option<Quality> {
     let main = prepared.main.as_ref()?;
     let sharpness = (sharpness(&prepared.crop) / TYPICAL_SHARPNESS).clamp(0.0, 1.0);
-    // The centre of the aligned crop is skin: mean grey and clipped share there.
-    let (w, h) = (prepared.crop.width(), prepared.crop.height());
-    let rgb = prepared.crop.as_rgb();
-    let (mut sum, mut clipped, mut n) = (0.0f32, 0usize, 0usize);
-    for y in h / 4..h * 3 / 4 {
-        for x in w / 4..w * 3 / 4 {
-            let p = &rgb[(y * w + x) * 3..(y * w + x) * 3 + 3];
-            let g = 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32;
-            sum += g;
-            clipped += (g <= 5.0 || g >= 250.0) as usize;
-            n += 1;
-        }
-    }
-    let mean = sum / n.max(1) as f32;
-    let exposure = (1.0 - clipped as f32 / n.max(1) as f32)
+    let (mean, clipped) = centre_grey(&prepared.crop);
+    let exposure = (1.0 - clipped)
         * (1.0 - ((mean - 128.0).abs() - 48.0).max(0.0) / 80.0).clamp(0.0, 1.0);
     let lm = &main.landmarks;
     let eye = [
@@ -157,6 +153,11 @@ pub fn quality(prepared: &Prepared) -> Option<Quality> {
     let pose = (1.0 - offset.abs() / 0.5).clamp(0.0, 1.0);
     let face_size = (main.bbox.width / FULL_DETAIL_WIDTH).clamp(0.0, 1.0);
     let detection = main.score.clamp(0.0, 1.0);
+    let occlusion = ramp(
+        least_textured_region(&prepared.crop).1,
+        COVERED_TEXTURE,
+        VISIBLE_TEXTURE,
+    );
     let mesh = prepared.mesh.as_ref();
     let eyes_open = mesh.map(|m| {
         let [r, l] = m.eye_openness();
@@ -172,12 +173,101 @@ pub fn quality(prepared: &Prepared) -> Option<Quality> {
         pose,
         face_size,
         detection,
+        occlusion,
         eyes_open,
         visibility,
     };
     q.score = q.components().iter().map(|c| c.1).product();
     Some(q)
 }
+
+/// The mean grey of the crop's centre (skin) and the share of its pixels clipped to black or
+/// white.
+fn centre_grey(crop: &Image) -> (f32, f32) {
+    let (w, h) = (crop.width(), crop.height());
+    let rgb = crop.as_rgb();
+    let (mut sum, mut clipped, mut n) = (0.0f32, 0usize, 0usize);
+    for y in h / 4..h * 3 / 4 {
+        for x in w / 4..w * 3 / 4 {
+            let p = &rgb[(y * w + x) * 3..(y * w + x) * 3 + 3];
+            let g = 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32;
+            sum += g;
+            clipped += (g <= 5.0 || g >= 250.0) as usize;
+            n += 1;
+        }
+    }
+    (sum / n.max(1) as f32, clipped as f32 / n.max(1) as f32)
+}
+
+/// The mean grey of the crop's centre, 0–255.
+pub fn centre_brightness(crop: &Image) -> f32 {
+    centre_grey(crop).0
+}
+
+fn ramp(value: f32, zero: f32, one: f32) -> f32 {
+    ((value - zero) / (one - zero)).clamp(0.0, 1.0)
+}
+
+/// The regions of the aligned 112x112 crop (4- and 5-point templates alike) that an occluder
+/// hides and a visible face fills with detail: each eye (brow, lids, iris) and the mouth with
+/// the nose's base. `(name, centre x, centre y, half width, half height)`.
+const FEATURE_REGIONS: [(&str, f32, f32, f32, f32); 3] = [
+    ("right eye", 38.3, 51.7, 12.0, 8.0),
+    ("left eye", 73.5, 51.5, 12.0, 8.0),
+    ("mouth", 56.1, 88.0, 17.0, 10.0),
+];
+
+/// The region with the least detail, and its detail against the whole crop's: the mean absolute
+/// grey gradient inside the region over the mean over the crop's central part. A ratio keeps
+/// blur, darkness and contrast (which change both) from reading as occlusion; an occluder's flat
+/// colour leaves its region with only noise and the occluder's edge.
+pub fn least_textured_region(crop: &Image) -> (&'static str, f32) {
+    let crop = crop.resize_bilinear(112, 112);
+    let grey: Vec<f32> = crop
+        .as_rgb()
+        .chunks_exact(3)
+        .map(|p| 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32)
+        .collect();
+    let gradient = |x: usize, y: usize| {
+        let at = |x: usize, y: usize| grey[y * 112 + x];
+        (at(x + 1, y) - at(x - 1, y)).abs() + (at(x, y + 1) - at(x, y - 1)).abs()
+    };
+    let mean = |x0: usize, x1: usize, y0: usize, y1: usize| {
+        let (mut sum, mut n) = (0.0, 0usize);
+        for y in y0.max(1)..y1.min(111) {
+            for x in x0.max(1)..x1.min(111) {
+                sum += gradient(x, y);
+                n += 1;
+            }
+        }
+        sum / n.max(1) as f32
+    };
+    let whole = mean(16, 96, 24, 104).max(1e-3);
+    FEATURE_REGIONS
+        .iter()
+        .map(|&(name, cx, cy, hw, hh)| {
+            let r = mean(
+                (cx - hw) as usize,
+                (cx + hw) as usize,
+                (cy - hh) as usize,
+                (cy + hh) as usize,
+            );
+            (name, r / whole)
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap_or(("none", 1.0))
+}
+
+/// Region detail ratios (see [`least_textured_region`]) between which `occlusion` goes from 0
+/// to 1. Chosen from LFW View 1 DevTrain's clean faces and the synthetic occluders of
+/// `webverify eval --degrade` (docs/ACCURACY.md, "Robustness").
+const COVERED_TEXTURE: f32 = 0.35;
+const VISIBLE_TEXTURE: f32 = 0.6;
+/// Below this `occlusion`, enrollment says what is covered (`OCCLUDED`).
+pub const MIN_OCCLUSION: f32 = 0.5;
+/// Below this mean grey of the face's centre (0–255), enrollment asks for more light
+/// (`TOO_DARK`): a face at 4 stops under a normal exposure.
+pub const MIN_BRIGHTNESS: f32 = 40.0;
 
 /// Eye aspect ratios (`Mesh::eye_openness`) of a shut and of a surely open eye: LFW's median eye
 /// measures 0.29, eyes shut 0.09–0.13; 2.5 % of LFW View 1 DevTrain pairs fall below 0.16.
@@ -225,6 +315,31 @@ pub fn photo_issues(prepared: &Prepared) -> Vec<Issue> {
         });
     }
     let graded = quality(prepared);
+    if prepared.main.is_some() {
+        let (region, detail) = least_textured_region(&prepared.crop);
+        let occlusion = ramp(detail, COVERED_TEXTURE, VISIBLE_TEXTURE);
+        if occlusion < MIN_OCCLUSION {
+            let what = if region == "mouth" {
+                "the mouth and nose look covered (a mask?)"
+            } else {
+                "an eye looks covered (sunglasses, a hand or hair?)"
+            };
+            issues.push(Issue {
+                code: issue_code::OCCLUDED,
+                message: format!("{what}: use a photo with the whole face visible ({region} detail {detail:.2})"),
+            });
+        }
+        let brightness = centre_brightness(&prepared.crop);
+        if brightness < MIN_BRIGHTNESS {
+            issues.push(Issue {
+                code: issue_code::TOO_DARK,
+                message: format!(
+                    "the face is too dark (brightness {brightness:.0} of 255, at least \
+                     {MIN_BRIGHTNESS:.0}): add light in front of the face"
+                ),
+            });
+        }
+    }
     if let Some(open) = graded
         .and_then(|q| q.eyes_open)
         .filter(|&o| o < MIN_EYES_OPEN)
@@ -259,6 +374,7 @@ impl Quality {
             ("pose", self.pose),
             ("face size", self.face_size),
             ("detection", self.detection),
+            ("occlusion", self.occlusion),
         ];
         let mesh = [
             ("eyes open", self.eyes_open),
@@ -288,6 +404,7 @@ impl Quality {
             pose: min(self.pose, other.pose),
             face_size: min(self.face_size, other.face_size),
             detection: min(self.detection, other.detection),
+            occlusion: min(self.occlusion, other.occlusion),
             eyes_open: min_opt(self.eyes_open, other.eyes_open),
             visibility: min_opt(self.visibility, other.visibility),
         }

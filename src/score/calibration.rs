@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 pub const METADATA_KEY: &str = "calibration";
+/// The metadata key of the calibration for embeddings made with flip test-time augmentation
+/// (`crate::score::embedder::Tta::Flip`), whose scores are distributed differently.
+pub const FLIP_METADATA_KEY: &str = "calibration_flip";
 /// The FAR used when none is given.
 pub const DEFAULT_FAR: f64 = 1e-3;
 /// The FARs a calibration reports thresholds for.
@@ -193,8 +196,16 @@ impl Calibration {
     pub fn from_metadata(
         metadata: &std::collections::HashMap<String, String>,
     ) -> Result<Option<Self>> {
+        Self::from_metadata_key(metadata, METADATA_KEY)
+    }
+
+    /// The calibration stored under `key` ([`METADATA_KEY`] or [`FLIP_METADATA_KEY`]), if any.
+    pub fn from_metadata_key(
+        metadata: &std::collections::HashMap<String, String>,
+        key: &str,
+    ) -> Result<Option<Self>> {
         metadata
-            .get(METADATA_KEY)
+            .get(key)
             .map(|json| Self::from_json(json))
             .transpose()
     }

@@ -16,6 +16,8 @@ use crate::tools::pairs::Pair;
 
 /// FARs at which TAR is reported.
 pub const REPORTED_FARS: [f64; 3] = [1e-1, 1e-2, 1e-3];
+/// FARs at which TAR is also reported against every cross-identity impostor pair.
+pub const CROSS_FARS: [f64; 2] = [1e-3, 1e-4];
 
 /// Everything `webverify eval` prints.
 #[derive(Clone, Debug)]
@@ -28,6 +30,10 @@ pub struct Report {
     pub auc: f64,
     pub eer: f64,
     pub tar_at_far: Vec<(f64, f64)>,
+    /// TAR of the list's genuine pairs at FARs measured on every cross-identity pair of its
+    /// images (millions of impostors, so 1e-4 means something): (FAR, threshold, TAR, impostor
+    /// pairs). Empty when the two images of a pair come from different embeddings (a curve).
+    pub tar_cross: Vec<(f64, f32, f64, usize)>,
     /// With a calibrated model: (target FAR, threshold, FAR and TAR measured on these pairs).
     pub calibrated: Vec<(f64, f32, f64, f64)>,
     /// At the calibrated FAR 1e-3 threshold: (share of pairs rejected for the lowest quality,
@@ -65,6 +71,13 @@ impl std::fmt::Display for Report {
         writeln!(f, "EER              {:.2} %", 100.0 * self.eer)?;
         for (far, tar) in &self.tar_at_far {
             writeln!(f, "TAR @ FAR={far:<7} {:.2} %", 100.0 * tar)?;
+        }
+        for (far, t, tar, n) in &self.tar_cross {
+            writeln!(
+                f,
+                "TAR @ FAR={far:<7} {:.2} % (threshold {t:.4} from {n} cross-identity impostor pairs)",
+                100.0 * tar
+            )?;
         }
         for (target, t, far, tar) in &self.calibrated {
             writeln!(
@@ -142,38 +155,58 @@ pub fn embed_all<'p>(
     mode: FaceMode,
     progress: bool,
 ) -> Result<HashMap<&'p Path, Option<Vec<f32>>>> {
-    Ok(embed_all_with_quality(pipeline, unique, mode, progress)?.0)
+    Ok(embed_all_with_quality(pipeline, unique, mode, progress)?.embeddings)
 }
 
-/// Embeds each image once (`None` where no face was found) and grades the face's quality score
-/// (`crate::face::quality::quality`; images without a detected face have none).
-#[allow(clippy::type_complexity)]
+/// What [`embed_images`] found per image.
+#[derive(Default)]
+pub struct Embedded<'p> {
+    /// The embedding of the main face (`None` where no face was found).
+    pub embeddings: HashMap<&'p Path, Option<Vec<f32>>>,
+    /// The main face's quality (`crate::face::quality::quality`; none without a detected face).
+    pub qualities: HashMap<&'p Path, Quality>,
+    /// The main face (with [`FaceMode::Detect`]).
+    pub faces: HashMap<&'p Path, crate::face::detect::Face>,
+}
+
+/// Embeds each image once (`None` where no face was found) and grades the face's quality.
 pub fn embed_all_with_quality<'p>(
     pipeline: &Pipeline,
     unique: &[&'p PathBuf],
     mode: FaceMode,
     progress: bool,
-) -> Result<(
-    HashMap<&'p Path, Option<Vec<f32>>>,
-    HashMap<&'p Path, Quality>,
-)> {
-    let bar = progress_bar(unique.len(), "images", progress);
-    let mut embeddings: HashMap<&Path, Option<Vec<f32>>> = HashMap::new();
-    let mut qualities: HashMap<&Path, Quality> = HashMap::new();
-    for chunk in unique.chunks(32) {
+) -> Result<Embedded<'p>> {
+    let paths: Vec<&Path> = unique.iter().map(|p| p.as_path()).collect();
+    embed_images(pipeline, &paths, |p| Image::open(p), mode, progress)
+}
+
+/// [`embed_all_with_quality`] on the images `load` makes of each path (a degraded photo).
+pub fn embed_images<'p>(
+    pipeline: &Pipeline,
+    paths: &[&'p Path],
+    load: impl Fn(&Path) -> Result<Image>,
+    mode: FaceMode,
+    progress: bool,
+) -> Result<Embedded<'p>> {
+    let bar = progress_bar(paths.len(), "images", progress);
+    let mut out = Embedded::default();
+    for chunk in paths.chunks(32) {
         let mut crops = Vec::new();
         let mut found = Vec::new();
-        for path in chunk {
-            match pipeline.prepare(&Image::open(path)?, mode) {
+        for &path in chunk {
+            match pipeline.prepare(&load(path)?, mode) {
                 Ok(p) => {
                     if let Some(q) = crate::face::quality::quality(&p) {
-                        qualities.insert(path.as_path(), q);
+                        out.qualities.insert(path, q);
+                    }
+                    if let Some(face) = p.main {
+                        out.faces.insert(path, face);
                     }
                     crops.push(p.crop);
-                    found.push(path.as_path());
+                    found.push(path);
                 }
                 Err(Error::NoFace { .. }) => {
-                    embeddings.insert(path.as_path(), None);
+                    out.embeddings.insert(path, None);
                 }
                 Err(e) => return Err(e),
             }
@@ -181,13 +214,13 @@ pub fn embed_all_with_quality<'p>(
         if !crops.is_empty() {
             let batch = pipeline.embedder.embed_batch(&crops)?;
             for (path, e) in found.into_iter().zip(batch) {
-                embeddings.insert(path, Some(e));
+                out.embeddings.insert(path, Some(e));
             }
         }
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
-    Ok((embeddings, qualities))
+    Ok(out)
 }
 
 /// The components the graded pairs have (the mesh's two only where the pipeline ran the mesh).
@@ -263,13 +296,37 @@ pub fn evaluate(
 ) -> Result<(Vec<Scored>, Report)> {
     let start = Instant::now();
     let unique = unique_images(pairs);
-    let (embeddings, qualities) = embed_all_with_quality(pipeline, &unique, mode, progress)?;
-    let failed_images = embeddings.values().filter(|e| e.is_none()).count();
+    let embedded = embed_all_with_quality(pipeline, &unique, mode, progress)?;
+    score_pairs(pipeline, pairs, &embedded, &embedded, start)
+}
+
+/// Scores every pair with its first image from `first` and its second from `second` (the same
+/// embeddings, or the second images degraded), and measures the report.
+pub fn score_pairs(
+    pipeline: &Pipeline,
+    pairs: &[Pair],
+    first: &Embedded,
+    second: &Embedded,
+    start: Instant,
+) -> Result<(Vec<Scored>, Report)> {
+    let lookup = |e: &Embedded, path: &PathBuf| -> Result<Option<Vec<f32>>> {
+        e.embeddings.get(path.as_path()).cloned().ok_or_else(|| {
+            Error::InvalidInput(format!("{} was not embedded", path.display()))
+        })
+    };
+    let mut failed = std::collections::BTreeSet::new();
     let mut failed_pairs = 0;
     let mut scored = Vec::with_capacity(pairs.len());
     for p in pairs {
-        let score = match (&embeddings[p.a.as_path()], &embeddings[p.b.as_path()]) {
-            (Some(a), Some(b)) => verify::similarity(a, b)?,
+        let (a, b) = (lookup(first, &p.a)?, lookup(second, &p.b)?);
+        if a.is_none() {
+            failed.insert((0, &p.a));
+        }
+        if b.is_none() {
+            failed.insert((1, &p.b));
+        }
+        let score = match (a, b) {
+            (Some(a), Some(b)) => verify::similarity(&a, &b)?,
             _ => {
                 failed_pairs += 1;
                 -1.0
@@ -281,6 +338,12 @@ pub fn evaluate(
             fold: p.fold,
         });
     }
+    // The same file in both roles counts once when both roles read the same embeddings.
+    let failed_images = if std::ptr::eq(first, second) {
+        failed.iter().map(|f| f.1).collect::<std::collections::BTreeSet<_>>().len()
+    } else {
+        failed.len()
+    };
     if scored.iter().all(|s| s.same) || scored.iter().all(|s| !s.same) {
         return Err(Error::InvalidInput(
             "the pair list needs both same and different pairs".into(),
@@ -291,8 +354,8 @@ pub fn evaluate(
     let pair_quality: Vec<Option<Quality>> = pairs
         .iter()
         .map(|p| {
-            let q = |path: &PathBuf| qualities.get(path.as_path()).copied();
-            Some(q(&p.a)?.worse(&q(&p.b)?))
+            let q = |e: &Embedded, path: &PathBuf| e.qualities.get(path.as_path()).copied();
+            Some(q(first, &p.a)?.worse(&q(second, &p.b)?))
         })
         .collect();
     let ranked = |value: &dyn Fn(&Quality) -> Option<f32>| -> Vec<f32> {
@@ -312,12 +375,33 @@ pub fn evaluate(
             Some((name, fnmr, fmr, lowest))
         })
         .collect();
+    let tar_cross = if std::ptr::eq(first, second) {
+        let impostor = cross_identity_impostors(&first.embeddings);
+        CROSS_FARS
+            .iter()
+            .filter_map(|&far| {
+                let (t, n) = metrics::threshold_at_far(&impostor, far)?;
+                let genuine: Vec<f32> =
+                    scored.iter().filter(|s| s.same).map(|s| s.score).collect();
+                let tar = genuine.iter().filter(|&&g| g >= t).count() as f64
+                    / genuine.len().max(1) as f64;
+                Some((far, t, tar, n))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let roc = metrics::roc(&scored);
     let (accuracy_mean, accuracy_std, _) = metrics::kfold_accuracy(&scored);
     let (quality_reject, quality_gate) = quality_reject(pipeline, &scored, &overall, &overall);
     let report = Report {
         pairs: pairs.len(),
-        images: unique.len(),
+        images: first.embeddings.len()
+            + if std::ptr::eq(first, second) {
+                0
+            } else {
+                second.embeddings.len()
+            },
         folds: scored
             .iter()
             .map(|s| s.fold)
@@ -331,6 +415,7 @@ pub fn evaluate(
             .iter()
             .map(|&f| (f, metrics::tar_at_far(&roc, f)))
             .collect(),
+        tar_cross,
         quality_reject,
         quality_gate,
         component_reject,

@@ -209,6 +209,24 @@ impl Engine {
         }
     }
 
+    /// Test-time augmentation for every embedding from now on: `none` or `flip` (each face and
+    /// its mirror image, summed: twice the network's work). Scores then use the weights'
+    /// calibration for that mode (`calibration_flip` for flip, where the file has one); a
+    /// refitted calibration is dropped, as it was fitted on the other mode's embeddings.
+    #[wasm_bindgen(js_name = setTta)]
+    pub fn set_tta(&self, tta: String) -> Result<(), JsValue> {
+        self.inner
+            .embedder
+            .set_tta(crate::score::embedder::Tta::parse(&tta)?);
+        Ok(())
+    }
+
+    /// The test-time augmentation in use: `none` or `flip`.
+    #[wasm_bindgen(getter)]
+    pub fn tta(&self) -> String {
+        self.inner.embedder.tta().name().to_string()
+    }
+
     /// Goes back to the calibration shipped with the weights.
     #[wasm_bindgen(js_name = resetCalibration)]
     pub fn reset_calibration(&self) {

@@ -10,6 +10,9 @@
 
 mod hooks;
 mod scoring;
+mod tta;
+
+pub use tta::Tta;
 
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -108,6 +111,8 @@ pub struct Embedder {
     /// Behind a lock so that a shared engine (the wasm one) can be recalibrated.
     calibration: RwLock<Option<Calibration>>,
     shipped_calibration: Option<Calibration>,
+    /// The weights' calibration for flip test-time augmentation (`calibration_flip`), if any.
+    shipped_flip_calibration: Option<Calibration>,
     /// Length of the shipped network's raw output on [`probe_image`], measured at the first
     /// tuned import and kept: every later import compares with it.
     shipped_probe_norm: std::sync::OnceLock<f64>,
@@ -115,6 +120,8 @@ pub struct Embedder {
     shipped_packed: Option<Arc<PackedNetwork>>,
     /// Whether inference on Flex uses the packed kernels or burn's ops (see [`KernelSwitch`]).
     kernels: KernelSwitch,
+    /// The test-time augmentation of every embedding (see [`Tta`]).
+    tta: tta::TtaSwitch,
 }
 
 impl Embedder {
@@ -139,12 +146,16 @@ impl Embedder {
     async fn with_device(file: &WeightFile<'_>, backend: Backend, device: Device) -> Result<Self> {
         let model = file.build(&Architecture::mobilefacenet(), &device)?;
         let calibration = Calibration::from_metadata(&file.info.metadata)?;
+        let flip_calibration = Calibration::from_metadata_key(
+            &file.info.metadata,
+            crate::score::calibration::FLIP_METADATA_KEY,
+        )?;
         let network = Network {
             base: model.clone(),
             adapter: None,
         };
         let shipped_packed = Self::pack(&device, &network).await?;
-        Ok(Self {
+        let embedder = Self {
             current: RwLock::new(Current {
                 network,
                 packed: shipped_packed.clone(),
@@ -156,12 +167,17 @@ impl Embedder {
             shipped_info: file.info.clone(),
             device,
             backend,
-            calibration: RwLock::new(calibration.clone()),
+            // Set below: the calibration for the test-time augmentation the embedder starts with.
+            calibration: RwLock::new(None),
             shipped_calibration: calibration,
+            shipped_flip_calibration: flip_calibration,
             shipped_probe_norm: std::sync::OnceLock::new(),
             shipped_packed,
             kernels: KernelSwitch::default(),
-        })
+            tta: tta::TtaSwitch::default(),
+        };
+        embedder.reset_calibration();
+        Ok(embedder)
     }
 
     /// The network packed for the CPU kernels, on Flex (the only backend they serve: NdArray is
@@ -399,9 +415,10 @@ impl Embedder {
         Ok(out)
     }
 
-    /// Unit-length embeddings of `images`, batched.
+    /// Unit-length embeddings of `images`, batched, with the test-time augmentation in use
+    /// ([`Embedder::set_tta`]).
     pub async fn embed_batch_async(&self, images: &[Image]) -> Result<Vec<Vec<f32>>> {
-        let mut all = self.embed_raw(images).await?;
+        let mut all = self.raw_views(images).await?;
         all.iter_mut().for_each(|e| crate::vector::l2_normalize(e));
         Ok(all)
     }

@@ -78,9 +78,25 @@ impl Embedder {
         self.calibrate(&pairs)
     }
 
-    /// Goes back to the calibration shipped with the weights.
+    /// Goes back to the calibration shipped with the weights (for the test-time augmentation
+    /// in use).
     pub fn reset_calibration(&self) {
-        self.set_calibration(self.shipped_calibration.clone());
+        self.set_calibration(self.shipped_calibration_now().cloned());
+    }
+
+    /// The weights' calibration for the test-time augmentation in use: `calibration_flip` for
+    /// flip when the file carries one, else `calibration`, which then estimates the FARs of
+    /// flip scores (see [`Embedder::flip_calibrated`]).
+    pub fn shipped_calibration_now(&self) -> Option<&Calibration> {
+        match (self.tta(), &self.shipped_flip_calibration) {
+            (super::Tta::Flip, Some(flip)) => Some(flip),
+            _ => self.shipped_calibration.as_ref(),
+        }
+    }
+
+    /// Whether the weights carry a calibration of their own for flip test-time augmentation.
+    pub fn flip_calibrated(&self) -> bool {
+        self.shipped_flip_calibration.is_some()
     }
 
     /// The match threshold at `far` (default [`DEFAULT_FAR`]); [`DEFAULT_THRESHOLD`] for an
@@ -93,7 +109,7 @@ impl Embedder {
         match (self.calibration_now().as_ref(), far) {
             (Some(c), far) => {
                 let far = far.unwrap_or(DEFAULT_FAR);
-                match &self.shipped_calibration {
+                match self.shipped_calibration_now() {
                     Some(shipped) if !c.supports(far) && shipped.supports(far) => {
                         shipped.threshold(far)
                     }

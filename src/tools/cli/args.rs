@@ -192,6 +192,12 @@ pub(super) struct EvalArgs {
     pub(super) models: Models,
     #[command(flatten)]
     pub(super) outputs: EvalOutputs,
+    /// A robustness curve: `KIND:LEVEL[,LEVEL…]` degrades the second photo of every pair at each
+    /// level and prints one row per level (`--plot` draws the curve). Kinds: blur (sigma, px),
+    /// jpeg (quality), width (face width, px), dark (stops under), rotate (degrees), sunglasses
+    /// (band height, eye distances), mask (top: 0 mouth … 1 eyes), hand (side, eye distances).
+    #[arg(long)]
+    pub(super) degrade: Option<String>,
 }
 
 /// The arguments of `calibrate`.
@@ -309,6 +315,10 @@ pub(super) struct Models {
     /// instead of the detector's four.
     #[arg(long)]
     pub(super) mesh: Option<PathBuf>,
+    /// Test-time augmentation: `flip` embeds each face and its mirror image and sums them (twice
+    /// the network's work per face; scored with the weights' `calibration_flip` when they carry one).
+    #[arg(long, default_value = crate::score::embedder::Tta::DEFAULT.name(), value_parser = ["none", "flip"])]
+    pub(super) tta: String,
 }
 
 impl Models {
@@ -331,6 +341,9 @@ impl Models {
             let info = pipeline.embedder.load_tuned(&read(path)?)?;
             eprintln!("using tuned weights {} ({})", path.display(), info.id());
         }
+        pipeline
+            .embedder
+            .set_tta(crate::score::embedder::Tta::parse(&self.tta)?);
         Ok((
             pipeline,
             crate::face::prepared::FaceMode::parse(&self.face)?,

@@ -10,9 +10,29 @@ pub(super) fn eval(args: EvalArgs) -> crate::Result<()> {
         list,
         models,
         outputs,
+        degrade,
     } = args;
     let (pipeline, mode) = models.load()?;
     let pairs = list.read()?;
+    if let Some(spec) = degrade {
+        let (kind, levels) = crate::tools::degrade::parse(&spec)?;
+        let start = std::time::Instant::now();
+        let curve =
+            crate::tools::robustness::curve(&pipeline, &pairs, mode, kind, &levels, true)?;
+        println!(
+            "{} ({} pairs, the second photo of each degraded; tta {})",
+            list.name(),
+            pairs.len(),
+            models.tta
+        );
+        print!("{}", crate::tools::robustness::table(kind, &curve));
+        println!("time {:.1} s", start.elapsed().as_secs_f64());
+        if let Some(path) = outputs.plot {
+            let title = format!("{}: {} ({} pairs)", kind.name(), list.name(), pairs.len());
+            crate::tools::robustness::svg(kind, &curve, &title, &path)?;
+        }
+        return Ok(());
+    }
     let (scored, report) = crate::tools::eval::evaluate(&pipeline, &pairs, mode, true)?;
     println!("{report}");
     let write = |path: &PathBuf, body: &str| {
@@ -48,10 +68,11 @@ pub(super) fn calibrate(args: CalibrateArgs) -> crate::Result<()> {
     let embeddings = crate::tools::eval::embed_all(&pipeline, &unique, mode, true)?;
     let impostor = crate::tools::eval::cross_identity_impostors(&embeddings);
     let source = format!(
-        "all cross-identity pairs of the {} images of {} (face {}; {} without a face left out)",
+        "all cross-identity pairs of the {} images of {} (face {}, tta {}; {} without a face left out)",
         embeddings.values().filter(|e| e.is_some()).count(),
         list.name(),
         models.face,
+        models.tta,
         embeddings.values().filter(|e| e.is_none()).count(),
     );
     let c = crate::score::calibration::Calibration::from_impostors(&source, &impostor)?;
@@ -66,15 +87,17 @@ pub(super) fn calibrate(args: CalibrateArgs) -> crate::Result<()> {
         }
     }
     if let Some(out) = write {
-        let bytes = crate::io::weights::set_metadata(
-            &read(&out)?,
-            crate::score::calibration::METADATA_KEY,
-            Some(&c.to_json()),
-        )?;
+        // Each test-time augmentation has its own calibration: its scores are distributed
+        // differently.
+        let key = match pipeline.embedder.tta() {
+            crate::score::embedder::Tta::None => crate::score::calibration::METADATA_KEY,
+            crate::score::embedder::Tta::Flip => crate::score::calibration::FLIP_METADATA_KEY,
+        };
+        let bytes = crate::io::weights::set_metadata(&read(&out)?, key, Some(&c.to_json()))?;
         std::fs::write(&out, bytes).map_err(|e| {
             crate::Error::InvalidInput(format!("cannot write {}: {e}", out.display()))
         })?;
-        println!("stored in {}", out.display());
+        println!("stored in {} under {key}", out.display());
     }
     Ok(())
 }
