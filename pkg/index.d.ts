@@ -244,6 +244,9 @@ export interface FaceQuality {
   pose: number;
   faceSize: number;
   detection: number;
+  /** Whether both eyes and the mouth show their detail (sunglasses, a mask or a hand leave a
+   * flat region: 0). */
+  occlusion: number;
   /** The less open eye against a surely open one (0: shut). */
   eyesOpen?: number;
   /** How sure the mesh is that it sees a whole face (a covered mouth and chin lower it). */

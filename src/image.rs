@@ -300,7 +300,10 @@ mod tests {
     fn mirror_reverses_each_row_and_twice_is_the_image() {
         let data = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
         let image = Image::from_pixels(&data, 2, 2, PixelFormat::Rgb, None).unwrap();
-        assert_eq!(image.mirror().as_rgb(), &[4, 5, 6, 1, 2, 3, 10, 11, 12, 7, 8, 9]);
+        assert_eq!(
+            image.mirror().as_rgb(),
+            &[4, 5, 6, 1, 2, 3, 10, 11, 12, 7, 8, 9]
+        );
         assert_eq!(image.mirror().mirror(), image);
     }
 

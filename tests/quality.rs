@@ -260,8 +260,10 @@ fn the_mesh_components_see_closed_eyes_and_covered_faces() {
     let (closed, _, closed_issues) = grade(&shut);
     // LFW faces are 250x250 with the face in the middle: a dark band over the eyes
     // (sunglasses) and a pale block over mouth and chin (a mask).
-    let (glasses, glasses_logit, _) = grade(&covered(&open, [0.3, 0.36, 0.7, 0.48], [20, 20, 25]));
-    let (masked, masked_logit, _) = grade(&covered(&open, [0.3, 0.58, 0.7, 0.85], [225, 230, 235]));
+    let (glasses, glasses_logit, glasses_issues) =
+        grade(&covered(&open, [0.3, 0.36, 0.7, 0.48], [20, 20, 25]));
+    let (masked, masked_logit, masked_issues) =
+        grade(&covered(&open, [0.3, 0.58, 0.7, 0.85], [225, 230, 235]));
     println!(
         "open {good:?} (logit {good_logit:.1})\nclosed {closed:?}\nglasses {glasses:?} (logit \
          {glasses_logit:.1})\nmasked {masked:?} (logit {masked_logit:.1})"
@@ -290,8 +292,123 @@ fn the_mesh_components_see_closed_eyes_and_covered_faces() {
         glasses_logit < good_logit - 4.0,
         "{glasses_logit} / {good_logit}"
     );
-    // Without the mesh the two components are absent.
+    // The occlusion component sees both, the sunglasses too, and enrollment says what is
+    // covered; the clean face is untouched.
+    assert_eq!(good.occlusion, 1.0, "{good:?}");
+    assert!(
+        glasses.occlusion < 0.2 && masked.occlusion < 0.2,
+        "{glasses:?} {masked:?}"
+    );
+    assert!(glasses.score < quality::MIN_QUALITY && masked.score < quality::MIN_QUALITY);
+    for (issues, says) in [(&glasses_issues, "eye"), (&masked_issues, "mouth")] {
+        let occluded = issues.iter().find(|i| i.code == "OCCLUDED");
+        assert!(
+            occluded.is_some_and(|i| i.message.contains(says)),
+            "{issues:?}"
+        );
+    }
+    assert!(
+        !codes(&good_issues).contains(&"OCCLUDED"),
+        "{good_issues:?}"
+    );
+    // Without the mesh the two mesh components are absent; occlusion is there and still sees
+    // the band.
     let plain = common::pipeline();
     let q = quality::quality(&plain.prepare(&open, FaceMode::Detect).unwrap()).unwrap();
     assert_eq!((q.eyes_open, q.visibility), (None, None));
+    let band = covered(&open, [0.3, 0.36, 0.7, 0.48], [20, 20, 25]);
+    let q = quality::quality(&plain.prepare(&band, FaceMode::Detect).unwrap()).unwrap();
+    assert!(q.occlusion < 0.2, "{q:?}");
+}
+
+/// A dark photo is held back as TOO_DARK; a normally lit one is not.
+#[test]
+fn a_dark_face_is_too_dark() {
+    let shared = shared_or_skip!();
+    let p = common::pipeline();
+    let photo =
+        Image::open(shared.join("data/lfw-view1/images/Aaron_Peirsol/Aaron_Peirsol_0001.jpg"))
+            .unwrap();
+    let issues = |image: &Image| {
+        let prepared = p.prepare(image, FaceMode::Detect).unwrap();
+        codes(&quality::photo_issues(&prepared))
+            .into_iter()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert!(!issues(&photo).contains(&"TOO_DARK".to_string()));
+    let dark = webverify::tools::degrade::apply(
+        &photo,
+        webverify::tools::degrade::Kind::Dark,
+        4.0,
+        None,
+        1,
+    )
+    .unwrap();
+    assert!(
+        issues(&dark).contains(&"TOO_DARK".to_string()),
+        "{:?}",
+        issues(&dark)
+    );
+}
+
+/// Measures the occlusion component on LFW DevTrain crops, clean and with the synthetic
+/// occluders of `webverify eval --degrade`, which sets its ramp:
+/// `cargo test --release --test quality -- --ignored --nocapture measure_occlusion`.
+#[test]
+#[ignore]
+fn measure_occlusion_on_lfw_devtrain() {
+    use webverify::tools::degrade::{apply, Kind};
+    let shared = shared_or_skip!();
+    let dir = shared.join("data/lfw-view1");
+    let text = std::fs::read_to_string(dir.join("pairsDevTrain.txt")).unwrap();
+    let pairs = webverify::tools::pairs::parse(&text, &dir, &dir.join("images")).unwrap();
+    let unique = webverify::tools::eval::unique_images(&pairs);
+    let p = common::pipeline();
+    let cases: [(&str, Option<(Kind, f32)>); 7] = [
+        ("clean", None),
+        ("sunglasses 0.3", Some((Kind::Sunglasses, 0.3))),
+        ("sunglasses 0.5", Some((Kind::Sunglasses, 0.5))),
+        ("mask 0.3", Some((Kind::Mask, 0.3))),
+        ("mask 0.6", Some((Kind::Mask, 0.6))),
+        ("hand 0.8", Some((Kind::Hand, 0.8))),
+        ("hand 1.2", Some((Kind::Hand, 1.2))),
+    ];
+    let mut values: Vec<Vec<f32>> = vec![Vec::new(); cases.len()];
+    for path in unique.iter().step_by(8) {
+        let photo = Image::open(path).unwrap();
+        let Ok(clean) = p.prepare(&photo, FaceMode::Detect) else {
+            continue;
+        };
+        let face = clean.main.unwrap();
+        for (i, (_, degrade)) in cases.iter().enumerate() {
+            let prepared = match degrade {
+                None => clean.clone(),
+                Some((kind, level)) => {
+                    let img = apply(
+                        &photo,
+                        *kind,
+                        *level,
+                        Some((face.bbox.width, &face.landmarks)),
+                        1,
+                    )
+                    .unwrap();
+                    match p.prepare(&img, FaceMode::Detect) {
+                        Ok(prepared) => prepared,
+                        Err(_) => continue,
+                    }
+                }
+            };
+            values[i].push(quality::least_textured_region(&prepared.crop).1);
+        }
+    }
+    for ((name, _), v) in cases.iter().zip(&mut values) {
+        v.sort_by(f32::total_cmp);
+        let at = |q: f64| v[((v.len() - 1) as f64 * q) as usize];
+        let below = |t: f32| 100.0 * v.iter().filter(|&&x| x < t).count() as f64 / v.len() as f64;
+        println!(
+            "{name:<15} {} crops: detail ratio 1st pct {:.2}, 5th {:.2}, median {:.2}, 95th {:.2}; below 0.35: {:.1} %, below 0.5: {:.1} %",
+            v.len(), at(0.01), at(0.05), at(0.5), at(0.95), below(0.35), below(0.5)
+        );
+    }
 }

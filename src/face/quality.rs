@@ -137,8 +137,8 @@ pub fn quality(prepared: &Prepared) -> Option<Quality> {
     let main = prepared.main.as_ref()?;
     let sharpness = (sharpness(&prepared.crop) / TYPICAL_SHARPNESS).clamp(0.0, 1.0);
     let (mean, clipped) = centre_grey(&prepared.crop);
-    let exposure = (1.0 - clipped)
-        * (1.0 - ((mean - 128.0).abs() - 48.0).max(0.0) / 80.0).clamp(0.0, 1.0);
+    let exposure =
+        (1.0 - clipped) * (1.0 - ((mean - 128.0).abs() - 48.0).max(0.0) / 80.0).clamp(0.0, 1.0);
     let lm = &main.landmarks;
     let eye = [
         lm.left_eye[0] - lm.right_eye[0],
@@ -209,12 +209,13 @@ fn ramp(value: f32, zero: f32, one: f32) -> f32 {
 }
 
 /// The regions of the aligned 112x112 crop (4- and 5-point templates alike) that an occluder
-/// hides and a visible face fills with detail: each eye (brow, lids, iris) and the mouth with
-/// the nose's base. `(name, centre x, centre y, half width, half height)`.
+/// hides and a visible face fills with detail: each eye (lids, iris, lashes; not the brow, which
+/// thin sunglasses leave visible) and the mouth. `(name, centre x, centre y, half width, half
+/// height)`.
 const FEATURE_REGIONS: [(&str, f32, f32, f32, f32); 3] = [
-    ("right eye", 38.3, 51.7, 12.0, 8.0),
-    ("left eye", 73.5, 51.5, 12.0, 8.0),
-    ("mouth", 56.1, 88.0, 17.0, 10.0),
+    ("right eye", 38.3, 51.7, 10.0, 4.0),
+    ("left eye", 73.5, 51.5, 10.0, 4.0),
+    ("mouth", 56.1, 92.3, 14.0, 6.0),
 ];
 
 /// The region with the least detail, and its detail against the whole crop's: the mean absolute
@@ -259,10 +260,13 @@ pub fn least_textured_region(crop: &Image) -> (&'static str, f32) {
 }
 
 /// Region detail ratios (see [`least_textured_region`]) between which `occlusion` goes from 0
-/// to 1. Chosen from LFW View 1 DevTrain's clean faces and the synthetic occluders of
-/// `webverify eval --degrade` (docs/ACCURACY.md, "Robustness").
-const COVERED_TEXTURE: f32 = 0.35;
-const VISIBLE_TEXTURE: f32 = 0.6;
+/// to 1. Over 431 LFW View 1 DevTrain crops (every 8th image) the ratio's 1st percentile is 0.60
+/// (0.2 % below 0.35); with the synthetic occluders of `webverify eval --degrade` it is below 0.35
+/// for 94 % of crops behind sunglasses (0.5 eye distances), 99 % behind a mask (level 0.3) and 70 %
+/// behind a hand (0.8) (`cargo test --release --features flex,cli --test quality -- --ignored
+/// --nocapture measure_occlusion`; docs/ACCURACY.md, "Robustness").
+const COVERED_TEXTURE: f32 = 0.3;
+const VISIBLE_TEXTURE: f32 = 0.55;
 /// Below this `occlusion`, enrollment says what is covered (`OCCLUDED`).
 pub const MIN_OCCLUSION: f32 = 0.5;
 /// Below this mean grey of the face's centre (0–255), enrollment asks for more light
@@ -318,7 +322,10 @@ pub fn photo_issues(prepared: &Prepared) -> Vec<Issue> {
     if prepared.main.is_some() {
         let (region, detail) = least_textured_region(&prepared.crop);
         let occlusion = ramp(detail, COVERED_TEXTURE, VISIBLE_TEXTURE);
-        if occlusion < MIN_OCCLUSION {
+        // A washed-out or black face is flat everywhere: that is exposure (LOW_QUALITY names
+        // it), not something in front of the face.
+        let exposed = graded.is_none_or(|q| q.exposure >= 0.5);
+        if occlusion < MIN_OCCLUSION && exposed {
             let what = if region == "mouth" {
                 "the mouth and nose look covered (a mask?)"
             } else {
@@ -326,7 +333,9 @@ pub fn photo_issues(prepared: &Prepared) -> Vec<Issue> {
             };
             issues.push(Issue {
                 code: issue_code::OCCLUDED,
-                message: format!("{what}: use a photo with the whole face visible ({region} detail {detail:.2})"),
+                message: format!(
+                    "{what}: use a photo with the whole face visible ({region} detail {detail:.2})"
+                ),
             });
         }
         let brightness = centre_brightness(&prepared.crop);

@@ -252,17 +252,23 @@ fn rotate(image: &Image, degrees: f32, centre: [f32; 2]) -> Image {
     Image::from_pixels(&rgb, w, h, PixelFormat::Rgb, None).expect("same size as the input")
 }
 
+/// Whether a point of the face's frame `(u, v)` is inside an occluder.
+type Region = Box<dyn Fn(f32, f32) -> bool>;
+
 /// Paints an occluder in the face's own frame: `u` along the eye line (in eye distances, 0 at
 /// the eyes' midpoint, towards the subject's left eye), `v` down the face (in eye distances, 0
 /// on the eye line). Each kind is a region of that frame and a colour.
 fn occlude(image: &Image, kind: Kind, level: f32, lm: &Landmarks) -> Image {
     let mid = midpoint(lm.right_eye, lm.left_eye);
-    let eye = [lm.left_eye[0] - lm.right_eye[0], lm.left_eye[1] - lm.right_eye[1]];
+    let eye = [
+        lm.left_eye[0] - lm.right_eye[0],
+        lm.left_eye[1] - lm.right_eye[1],
+    ];
     let iod = (eye[0] * eye[0] + eye[1] * eye[1]).sqrt().max(1.0);
     let (ux, uy) = (eye[0] / iod, eye[1] / iod);
     // The mouth's distance below the eye line, in eye distances (about 1.1 for a frontal face).
     let mouth_v = ((lm.mouth[0] - mid[0]) * -uy + (lm.mouth[1] - mid[1]) * ux) / iod;
-    let (colour, inside): ([u8; 3], Box<dyn Fn(f32, f32) -> bool>) = match kind {
+    let (colour, inside): ([u8; 3], Region) = match kind {
         // Lenses from beyond the outer eye corners, centred on the eye line.
         Kind::Sunglasses => (
             [22, 22, 26],
@@ -352,8 +358,16 @@ mod tests {
             (Kind::Mask, 0.0, 0.7),
             (Kind::Hand, 0.0, 1.0),
         ] {
-            assert_eq!(apply(&photo, kind, clean, face, 1).unwrap(), photo, "{kind:?}");
-            assert_ne!(apply(&photo, kind, strong, face, 1).unwrap(), photo, "{kind:?}");
+            assert_eq!(
+                apply(&photo, kind, clean, face, 1).unwrap(),
+                photo,
+                "{kind:?}"
+            );
+            assert_ne!(
+                apply(&photo, kind, strong, face, 1).unwrap(),
+                photo,
+                "{kind:?}"
+            );
         }
     }
 
@@ -367,7 +381,8 @@ mod tests {
         assert_eq!((small.width(), small.height()), (20, 15));
         // Four stops darker: a mean far below the input's.
         let dark = apply(&photo, Kind::Dark, 4.0, None, 0).unwrap();
-        let mean = dark.as_rgb().iter().map(|&v| v as f32).sum::<f32>() / dark.as_rgb().len() as f32;
+        let mean =
+            dark.as_rgb().iter().map(|&v| v as f32).sum::<f32>() / dark.as_rgb().len() as f32;
         assert!(mean < 75.0, "{mean}");
         // Sunglasses cover both eyes and leave the mouth.
         let glasses = apply(&photo, Kind::Sunglasses, 0.5, face, 0).unwrap();

@@ -310,9 +310,10 @@ pub fn score_pairs(
     start: Instant,
 ) -> Result<(Vec<Scored>, Report)> {
     let lookup = |e: &Embedded, path: &PathBuf| -> Result<Option<Vec<f32>>> {
-        e.embeddings.get(path.as_path()).cloned().ok_or_else(|| {
-            Error::InvalidInput(format!("{} was not embedded", path.display()))
-        })
+        e.embeddings
+            .get(path.as_path())
+            .cloned()
+            .ok_or_else(|| Error::InvalidInput(format!("{} was not embedded", path.display())))
     };
     let mut failed = std::collections::BTreeSet::new();
     let mut failed_pairs = 0;
@@ -340,7 +341,11 @@ pub fn score_pairs(
     }
     // The same file in both roles counts once when both roles read the same embeddings.
     let failed_images = if std::ptr::eq(first, second) {
-        failed.iter().map(|f| f.1).collect::<std::collections::BTreeSet<_>>().len()
+        failed
+            .iter()
+            .map(|f| f.1)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
     } else {
         failed.len()
     };
@@ -381,8 +386,7 @@ pub fn score_pairs(
             .iter()
             .filter_map(|&far| {
                 let (t, n) = metrics::threshold_at_far(&impostor, far)?;
-                let genuine: Vec<f32> =
-                    scored.iter().filter(|s| s.same).map(|s| s.score).collect();
+                let genuine: Vec<f32> = scored.iter().filter(|s| s.same).map(|s| s.score).collect();
                 let tar = genuine.iter().filter(|&&g| g >= t).count() as f64
                     / genuine.len().max(1) as f64;
                 Some((far, t, tar, n))

@@ -15,5 +15,6 @@ pub mod metrics;
 pub mod minifasnet;
 pub mod pairs;
 pub mod robustness;
+pub mod shots_eval;
 pub mod tfjs;
 pub mod tflite;

@@ -3,7 +3,7 @@
 //! reports what a deployment sees: accuracy and TAR at FAR 1e-3 on every pair, how many pairs
 //! the enrollment quality gate would hold back, and the error on the pairs it keeps.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use crate::error::Result;
@@ -21,31 +21,66 @@ pub struct Level {
     pub report: Report,
 }
 
-/// The curve of `kind` over `levels` on `pairs`.
-pub fn curve(
+/// The curves of each kind over its levels on `pairs`: the clean photos are embedded once, and
+/// a kind's clean level (0, or JPEG 100) reuses them.
+pub fn curves(
+    pipeline: &Pipeline,
+    pairs: &[Pair],
+    mode: FaceMode,
+    kinds: &[(Kind, Vec<f32>)],
+    progress: bool,
+) -> Result<Vec<Vec<Level>>> {
+    let unique = eval::unique_images(pairs);
+    let start = Instant::now();
+    let clean = eval::embed_all_with_quality(pipeline, &unique, mode, progress)?;
+    let (_, clean_report) = eval::score_pairs(pipeline, pairs, &clean, &clean, start)?;
+    let mut second: Vec<&Path> = pairs.iter().map(|p| p.b.as_path()).collect();
+    second.sort();
+    second.dedup();
+    kinds
+        .iter()
+        .map(|(kind, levels)| {
+            curve(
+                pipeline,
+                pairs,
+                mode,
+                *kind,
+                levels,
+                &clean,
+                &clean_report,
+                &second,
+                progress,
+            )
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn curve(
     pipeline: &Pipeline,
     pairs: &[Pair],
     mode: FaceMode,
     kind: Kind,
     levels: &[f32],
+    clean: &eval::Embedded,
+    clean_report: &Report,
+    second: &[&Path],
     progress: bool,
 ) -> Result<Vec<Level>> {
-    let unique = eval::unique_images(pairs);
-    let clean = eval::embed_all_with_quality(pipeline, &unique, mode, progress)?;
-    let mut second: Vec<&Path> = pairs.iter().map(|p| p.b.as_path()).collect();
-    second.sort();
-    second.dedup();
     levels
         .iter()
         .map(|&level| {
+            if kind.is_clean(level) {
+                return Ok(Level {
+                    level,
+                    report: clean_report.clone(),
+                });
+            }
             let start = Instant::now();
             // The same noise for a photo at every level, different between photos.
             let load = |path: &Path| -> Result<Image> {
                 let photo = Image::open(path)?;
-                let face = clean
-                    .faces
-                    .get(path)
-                    .map(|f| (f.bbox.width, &f.landmarks));
+                let face = clean.faces.get(path).map(|f| (f.bbox.width, &f.landmarks));
                 if face.is_none() && needs_face(kind) {
                     // No face on the clean photo: nothing to place an occluder on; the pair is
                     // scored −1 already.
@@ -53,8 +88,8 @@ pub fn curve(
                 }
                 degrade::apply(&photo, kind, level, face, seed(path))
             };
-            let degraded = eval::embed_images(pipeline, &second, load, mode, progress)?;
-            let (_, report) = eval::score_pairs(pipeline, pairs, &clean, &degraded, start)?;
+            let degraded = eval::embed_images(pipeline, second, load, mode, progress)?;
+            let (_, report) = eval::score_pairs(pipeline, pairs, clean, &degraded, start)?;
             Ok(Level { level, report })
         })
         .collect()
@@ -114,9 +149,12 @@ pub fn table(kind: Kind, levels: &[Level]) -> String {
     out
 }
 
+/// One plotted figure of a level's report, in %.
+type Metric = Box<dyn Fn(&Report) -> f64>;
+
 /// The curve drawn as SVG: accuracy, TAR at FAR 1e-3 and the share the quality gate rejects,
 /// against the level.
-pub fn svg(kind: Kind, levels: &[Level], title: &str, path: &PathBuf) -> Result<()> {
+pub fn svg(kind: Kind, levels: &[Level], title: &str, path: &Path) -> Result<()> {
     use plotters::prelude::*;
     let fail = |e: &dyn std::fmt::Display| {
         crate::Error::InvalidInput(format!("plotting {}: {e}", path.display()))
@@ -124,7 +162,9 @@ pub fn svg(kind: Kind, levels: &[Level], title: &str, path: &PathBuf) -> Result<
     let xs: Vec<f64> = levels.iter().map(|l| l.level as f64).collect();
     let (lo, hi) = xs
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
     let span = if hi > lo { hi - lo } else { 1.0 };
     let root = SVGBackend::new(path, (640, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| fail(&e))?;
@@ -141,7 +181,7 @@ pub fn svg(kind: Kind, levels: &[Level], title: &str, path: &PathBuf) -> Result<
         .y_desc("%")
         .draw()
         .map_err(|e| fail(&e))?;
-    let series: [(&str, RGBColor, Box<dyn Fn(&Report) -> f64>); 3] = [
+    let series: [(&str, RGBColor, Metric); 3] = [
         (
             "accuracy",
             BLUE,
@@ -151,7 +191,11 @@ pub fn svg(kind: Kind, levels: &[Level], title: &str, path: &PathBuf) -> Result<
             "TAR @ FAR 1e-3",
             RGBColor(0, 140, 70),
             Box::new(|r: &Report| {
-                100.0 * r.tar_at_far.iter().find(|t| t.0 == 1e-3).map_or(0.0, |t| t.1)
+                100.0
+                    * r.tar_at_far
+                        .iter()
+                        .find(|t| t.0 == 1e-3)
+                        .map_or(0.0, |t| t.1)
             }),
         ),
         (
@@ -171,7 +215,11 @@ pub fn svg(kind: Kind, levels: &[Level], title: &str, path: &PathBuf) -> Result<
             .label(name)
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(2)));
         chart
-            .draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour.filled())))
+            .draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Circle::new(p, 3, colour.filled())),
+            )
             .map_err(|e| fail(&e))?;
     }
     chart

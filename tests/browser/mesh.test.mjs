@@ -56,7 +56,7 @@ for (const [backend, worker] of [['cpu', true], ['webgpu', false]]) {
     assert.equal(got.quality.length, 2);
     // With the mesh the quality has its two components too, in the score's product.
     for (const q of got.quality) {
-      const parts = ['sharpness', 'exposure', 'pose', 'faceSize', 'detection', 'eyesOpen', 'visibility'];
+      const parts = ['sharpness', 'exposure', 'pose', 'faceSize', 'detection', 'occlusion', 'eyesOpen', 'visibility'];
       for (const k of ['score', ...parts]) assert.ok(q[k] >= 0 && q[k] <= 1, `${k} ${q[k]}`);
       assert.ok(Math.abs(q.score - parts.reduce((p, k) => p * q[k], 1)) < 1e-5, JSON.stringify(q));
     }

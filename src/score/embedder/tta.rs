@@ -143,7 +143,10 @@ mod tests {
         let (x, m) = (lopsided(), lopsided().mirror());
         e.set_tta(Tta::None);
         let plain = e.embed_batch(&[x.clone(), m.clone()]).unwrap();
-        assert!(cosine(&plain[0], &plain[1]) < 0.999, "the pattern is lopsided");
+        assert!(
+            cosine(&plain[0], &plain[1]) < 0.999,
+            "the pattern is lopsided"
+        );
         e.set_tta(Tta::Flip);
         let flipped = e.embed_batch(&[x.clone(), m]).unwrap();
         assert!(cosine(&flipped[0], &flipped[1]) > 0.99999);
@@ -152,7 +155,10 @@ mod tests {
         let mut sum: Vec<f32> = raw[0].iter().zip(&raw[1]).map(|(a, b)| a + b).collect();
         crate::vector::l2_normalize(&mut sum);
         assert!(cosine(&flipped[0], &sum) > 0.99999);
-        assert!(cosine(&flipped[0], &plain[0]) < 0.99999, "flip changed the embedding");
+        assert!(
+            cosine(&flipped[0], &plain[0]) < 0.99999,
+            "flip changed the embedding"
+        );
     }
 
     #[test]
@@ -172,10 +178,14 @@ mod tests {
         assert_eq!(e.threshold(Some(1e-3)).unwrap(), 0.41);
         e.set_tta(Tta::None);
         let plain = e.threshold(Some(1e-3)).unwrap();
-        assert!((plain - 0.41).abs() > 1e-3, "the plain calibration: {plain}");
+        assert!(
+            (plain - 0.41).abs() > 1e-3,
+            "the plain calibration: {plain}"
+        );
         // A refit belongs to the mode it was fitted in.
         let a = vec![1.0f32; 192];
-        let pairs: Vec<(&[f32], &[f32], bool)> = (0..200).map(|i| (&a[..], &a[..], i % 2 == 0)).collect();
+        let pairs: Vec<(&[f32], &[f32], bool)> =
+            (0..200).map(|i| (&a[..], &a[..], i % 2 == 0)).collect();
         let _ = e.calibrate(&pairs);
         e.set_tta(Tta::Flip);
         assert_eq!(e.threshold(Some(1e-3)).unwrap(), 0.41);
@@ -185,7 +195,10 @@ mod tests {
         assert_eq!(
             shipped.flip_calibrated(),
             Calibration::from_metadata_key(
-                &crate::io::weights::WeightFile::parse(&bytes).unwrap().info.metadata,
+                &crate::io::weights::WeightFile::parse(&bytes)
+                    .unwrap()
+                    .info
+                    .metadata,
                 FLIP_METADATA_KEY
             )
             .unwrap()

@@ -192,12 +192,13 @@ pub(super) struct EvalArgs {
     pub(super) models: Models,
     #[command(flatten)]
     pub(super) outputs: EvalOutputs,
-    /// A robustness curve: `KIND:LEVEL[,LEVEL…]` degrades the second photo of every pair at each
-    /// level and prints one row per level (`--plot` draws the curve). Kinds: blur (sigma, px),
-    /// jpeg (quality), width (face width, px), dark (stops under), rotate (degrees), sunglasses
-    /// (band height, eye distances), mask (top: 0 mouth … 1 eyes), hand (side, eye distances).
+    /// Robustness curves: `KIND:LEVEL[,LEVEL…]` (repeatable) degrades the second photo of every
+    /// pair at each level and prints one row per level; `--plot DIR` then draws
+    /// `DIR/robustness-KIND.svg` per kind. Kinds: blur (sigma, px), jpeg (quality), width (face
+    /// width, px), dark (stops under), rotate (degrees), sunglasses (band height, eye distances),
+    /// mask (top: 0 mouth … 1 eyes), hand (side, eye distances).
     #[arg(long)]
-    pub(super) degrade: Option<String>,
+    pub(super) degrade: Vec<String>,
 }
 
 /// The arguments of `calibrate`.
@@ -238,6 +239,11 @@ pub(super) struct EvalIdentifyArgs {
     pub(super) images: PathBuf,
     #[arg(long, default_value_t = 2)]
     pub(super) enroll: usize,
+    /// Compare enrolling from several photos instead: `1,3,5` enrolls each person with more photos
+    /// than the most shots from 1, 3 and 5 of them (separate templates, their mean, their
+    /// quality-weighted mean) and reports rank-1 and DIR at FPIR 1e-2 and 1e-3.
+    #[arg(long)]
+    pub(super) shots: Option<String>,
     /// The target false-accept rate, applied per comparison and per search.
     #[arg(long, default_value_t = crate::score::calibration::DEFAULT_FAR)]
     pub(super) far: f64,

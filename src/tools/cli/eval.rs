@@ -14,23 +14,32 @@ pub(super) fn eval(args: EvalArgs) -> crate::Result<()> {
     } = args;
     let (pipeline, mode) = models.load()?;
     let pairs = list.read()?;
-    if let Some(spec) = degrade {
-        let (kind, levels) = crate::tools::degrade::parse(&spec)?;
+    if !degrade.is_empty() {
+        let kinds = degrade
+            .iter()
+            .map(|spec| crate::tools::degrade::parse(spec))
+            .collect::<crate::Result<Vec<_>>>()?;
         let start = std::time::Instant::now();
-        let curve =
-            crate::tools::robustness::curve(&pipeline, &pairs, mode, kind, &levels, true)?;
+        let curves = crate::tools::robustness::curves(&pipeline, &pairs, mode, &kinds, true)?;
         println!(
             "{} ({} pairs, the second photo of each degraded; tta {})",
             list.name(),
             pairs.len(),
             models.tta
         );
-        print!("{}", crate::tools::robustness::table(kind, &curve));
-        println!("time {:.1} s", start.elapsed().as_secs_f64());
-        if let Some(path) = outputs.plot {
-            let title = format!("{}: {} ({} pairs)", kind.name(), list.name(), pairs.len());
-            crate::tools::robustness::svg(kind, &curve, &title, &path)?;
+        for ((kind, _), curve) in kinds.iter().zip(&curves) {
+            println!("\n{}:", kind.name());
+            print!("{}", crate::tools::robustness::table(*kind, curve));
+            if let Some(dir) = &outputs.plot {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    crate::Error::InvalidInput(format!("cannot create {}: {e}", dir.display()))
+                })?;
+                let path = dir.join(format!("robustness-{}.svg", kind.name()));
+                let title = format!("{}: {} ({} pairs)", kind.name(), list.name(), pairs.len());
+                crate::tools::robustness::svg(*kind, curve, &title, &path)?;
+            }
         }
+        println!("time {:.1} s", start.elapsed().as_secs_f64());
         return Ok(());
     }
     let (scored, report) = crate::tools::eval::evaluate(&pipeline, &pairs, mode, true)?;
@@ -106,10 +115,32 @@ pub(super) fn eval_identify(args: EvalIdentifyArgs) -> crate::Result<()> {
     let EvalIdentifyArgs {
         images,
         enroll,
+        shots,
         far,
         models,
     } = args;
     let (pipeline, mode) = models.load()?;
+    if let Some(list) = shots {
+        let shots = list
+            .split(',')
+            .map(|s| s.trim().parse::<usize>().ok().filter(|&k| k > 0))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                crate::Error::InvalidInput(format!("--shots {list:?}: write counts, e.g. 1,3,5"))
+            })?;
+        let people = crate::tools::identify_eval::people(&images)?;
+        let start = std::time::Instant::now();
+        let rows = crate::tools::shots_eval::evaluate(&pipeline, &people, &shots, mode)?;
+        println!(
+            "{} people in {}; shots {list}; tta {}; halves A and B alternate people in name order",
+            people.len(),
+            images.display(),
+            models.tta
+        );
+        print!("{}", crate::tools::shots_eval::table(&rows));
+        println!("time {:.1} s", start.elapsed().as_secs_f64());
+        return Ok(());
+    }
     let threshold = pipeline.embedder.threshold(Some(far))?;
     let people = crate::tools::identify_eval::people(&images)?;
     let start = std::time::Instant::now();
