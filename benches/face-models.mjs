@@ -1,7 +1,9 @@
 // Time per frame of the face models beside verification's own steps, in Chromium through the
 // package's API (inline, so no worker messaging is counted): `detect` (BlazeFace, one pass),
 // `landmarks` (detection, refinement, Face Mesh), `liveness` on one frame (detection + MiniFASNet),
-// one frame of `challenge` (landmarks + MiniFASNet) and `embed` with each alignment. Median and minimum over --rounds calls after a warm-up, per
+// one frame of `challenge` (landmarks + MiniFASNet), `embed` with each alignment, and `embed` and
+// `verify` with and without flip test-time augmentation (`tta`: the default embeds each face and
+// its mirror image). Median and minimum over --rounds calls after a warm-up, per
 // backend. No peer runs these models on our pages' terms (TF.js peers run MobileFaceNet only:
 // benches/peers.mjs), so the figures stand beside our own verification path.
 //
@@ -30,10 +32,14 @@ try {
       const { EngineHost } = await import('./webverify/engine-host.js');
       const image = await createImageBitmap(new Blob([Uint8Array.from(atob(photo), (c) => c.charCodeAt(0))], { type: 'image/jpeg' }));
       const plain = await EngineHost.create({ backend });
+      const single = await EngineHost.create({ backend, tta: 'none' });
       const mesh = await EngineHost.create({ backend, alignment: 'mesh' });
       const steps = {
         'detect (BlazeFace)': () => plain.detect(image),
-        'embed, 4-point alignment': () => plain.embed(image),
+        'embed, 4-point alignment, tta none': () => single.embed(image),
+        'embed, 4-point alignment, tta flip (default)': () => plain.embed(image),
+        'verify (two photos), tta none': () => single.verify(image, image),
+        'verify (two photos), tta flip (default)': () => plain.verify(image, image),
         'landmarks (detect, refine, Face Mesh)': () => mesh.landmarks(image),
         'embed, 5-point mesh alignment': () => mesh.embed(image),
         'liveness, one frame (detect, MiniFASNet)': () => plain.liveness(image),
