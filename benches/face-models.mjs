@@ -34,6 +34,7 @@ try {
       const plain = await EngineHost.create({ backend });
       const single = await EngineHost.create({ backend, tta: 'none' });
       const mesh = await EngineHost.create({ backend, alignment: 'mesh' });
+      const meshSingle = await EngineHost.create({ backend, alignment: 'mesh', tta: 'none' });
       const steps = {
         'detect (BlazeFace)': () => plain.detect(image),
         'embed, 4-point alignment, tta none': () => single.embed(image),
@@ -41,7 +42,8 @@ try {
         'verify (two photos), tta none': () => single.verify(image, image),
         'verify (two photos), tta flip (default)': () => plain.verify(image, image),
         'landmarks (detect, refine, Face Mesh)': () => mesh.landmarks(image),
-        'embed, 5-point mesh alignment': () => mesh.embed(image),
+        'embed, 5-point mesh alignment, tta none': () => meshSingle.embed(image),
+        'embed, 5-point mesh alignment, tta flip (default)': () => mesh.embed(image),
         'liveness, one frame (detect, MiniFASNet)': () => plain.liveness(image),
         // What `challenge()` does per camera frame (its internal half; the state carries over).
         'challenge, one frame (landmarks, MiniFASNet)': async () => {
