@@ -199,9 +199,7 @@ fn the_quality_score_falls_with_each_defect_and_names_it() {
 #[ignore]
 fn measure_sharpness_on_lfw_devtrain() {
     let shared = shared_or_skip!();
-    let dir = shared.join("data/lfw-view1");
-    let text = std::fs::read_to_string(dir.join("pairsDevTrain.txt")).unwrap();
-    let pairs = webverify::tools::pairs::parse(&text, &dir, &dir.join("images")).unwrap();
+    let pairs = lfw_pairs(&shared, "pairsDevTrain.txt");
     let unique = webverify::tools::eval::unique_images(&pairs);
     let p = common::pipeline();
     let mut values: Vec<f32> = unique
@@ -221,6 +219,13 @@ fn measure_sharpness_on_lfw_devtrain() {
         at(0.05),
         at(0.5)
     );
+}
+
+/// An LFW View 1 pair list of `../shared` (`pairsDevTrain.txt`, `pairsDevTest.txt`).
+fn lfw_pairs(shared: &std::path::Path, list: &str) -> Vec<webverify::tools::pairs::Pair> {
+    let dir = shared.join("data/lfw-view1");
+    let text = std::fs::read_to_string(dir.join(list)).unwrap();
+    webverify::tools::pairs::parse(&text, &dir, &dir.join("images")).unwrap()
 }
 
 /// `image` with a filled rectangle (x0, y0, x1, y1 as shares of the width and height) in `rgb`.
@@ -360,9 +365,7 @@ fn a_dark_face_is_too_dark() {
 fn measure_occlusion_on_lfw_devtrain() {
     use webverify::tools::degrade::{apply, Kind};
     let shared = shared_or_skip!();
-    let dir = shared.join("data/lfw-view1");
-    let text = std::fs::read_to_string(dir.join("pairsDevTrain.txt")).unwrap();
-    let pairs = webverify::tools::pairs::parse(&text, &dir, &dir.join("images")).unwrap();
+    let pairs = lfw_pairs(&shared, "pairsDevTrain.txt");
     let unique = webverify::tools::eval::unique_images(&pairs);
     let p = common::pipeline();
     let cases: [(&str, Option<(Kind, f32)>); 7] = [
@@ -425,9 +428,7 @@ fn occlusion_gate_with_and_without_the_component() {
     use webverify::tools::degrade::{apply, Kind};
     use webverify::tools::eval::{self, Embedded};
     let shared = shared_or_skip!();
-    let dir = shared.join("data/lfw-view1");
-    let text = std::fs::read_to_string(dir.join("pairsDevTest.txt")).unwrap();
-    let pairs = webverify::tools::pairs::parse(&text, &dir, &dir.join("images")).unwrap();
+    let pairs = lfw_pairs(&shared, "pairsDevTest.txt");
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let p = webverify::Pipeline::from_paths(
         root.join("models/mobilefacenet-int8.safetensors"),
