@@ -359,7 +359,7 @@ fn a_dark_face_is_too_dark() {
 
 /// Measures the occlusion component on LFW DevTrain crops, clean and with the synthetic
 /// occluders of `webverify eval --degrade`, which sets its ramp:
-/// `cargo test --release --test quality -- --ignored --nocapture measure_occlusion`.
+/// `cargo test --release --features flex,cli --test quality -- --ignored --nocapture measure_occlusion`.
 #[test]
 #[ignore]
 fn measure_occlusion_on_lfw_devtrain() {

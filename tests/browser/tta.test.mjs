@@ -25,6 +25,7 @@ for (const [backend, worker] of [['cpu', true], ['webgpu', false]]) {
   test(`flip test-time augmentation on ${backend} (${worker ? 'worker' : 'inline'})`, { skip: needsShared() }, async () => {
     const weights = ['--weights', join(ROOT, 'models/mobilefacenet-int8.safetensors'), '--face', 'none'];
     const native = (tta) => JSON.parse(execFileSync(BIN, ['embed', CROP, ...weights, '--tta', tta], { encoding: 'utf8', cwd: ROOT })).embedding;
+    const nativeThreshold = (tta) => JSON.parse(execFileSync(BIN, ['verify', CROP, CROP, ...weights, '--tta', tta], { encoding: 'utf8', cwd: ROOT })).threshold;
     const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
     const got = await page.evaluate(async ({ backend, worker, png }) => {
       const { Verifier } = await import('./webverify/index.js');
@@ -58,6 +59,11 @@ for (const [backend, worker] of [['cpu', true], ['webgpu', false]]) {
     assert.ok(noneMirror < 0.999, `without it the mirror is another photo: ${noneMirror}`);
     assert.ok(across < 0.9999, `flip changes the embedding: ${across}`);
     assert.ok(flip.verify.match && flip.verify.similarity > 0.9999);
+    // Each mode scores with its own calibration (`calibration_flip` for flip), as natively.
+    for (const [mode, ours] of [['flip', flip.verify.threshold], ['none', none.verify.threshold]]) {
+      assert.ok(Math.abs(ours - nativeThreshold(mode)) < 1e-6, `${mode}: threshold ${ours} vs native ${nativeThreshold(mode)}`);
+    }
+    assert.ok(Math.abs(flip.verify.threshold - none.verify.threshold) > 1e-3, 'the two modes use different calibrations');
     // The native build gives the same embeddings in both modes.
     for (const [mode, ours] of [['flip', flip.crop], ['none', none.crop]]) {
       const cos = dot(ours, native(mode));
