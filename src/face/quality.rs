@@ -321,13 +321,13 @@ pub fn photo_issues(prepared: &Prepared) -> Vec<Issue> {
         });
     }
     let graded = quality(prepared);
-    if prepared.main.is_some() {
-        let (region, detail) = least_textured_region(&prepared.crop);
-        let occlusion = ramp(detail, COVERED_TEXTURE, VISIBLE_TEXTURE);
+    // `graded` exists exactly when a face was found.
+    if let Some(q) = graded {
         // A washed-out or black face is flat everywhere: that is exposure (LOW_QUALITY names
-        // it), not something in front of the face.
-        let exposed = graded.is_none_or(|q| q.exposure >= 0.5);
-        if occlusion < MIN_OCCLUSION && exposed {
+        // it), not something in front of the face. Which region is flat is looked up again only
+        // to say so.
+        if q.occlusion < MIN_OCCLUSION && q.exposure >= 0.5 {
+            let (region, detail) = least_textured_region(&prepared.crop);
             let what = if region == "mouth" {
                 "the mouth and nose look covered (a mask?)"
             } else {

@@ -311,12 +311,12 @@ pub fn score_pairs(
     second: &Embedded,
     start: Instant,
 ) -> Result<(Vec<Scored>, Report)> {
-    let lookup = |e: &Embedded, path: &PathBuf| -> Result<Option<Vec<f32>>> {
+    fn lookup<'e>(e: &'e Embedded, path: &Path) -> Result<Option<&'e Vec<f32>>> {
         e.embeddings
-            .get(path.as_path())
-            .cloned()
+            .get(path)
+            .map(Option::as_ref)
             .ok_or_else(|| Error::InvalidInput(format!("{} was not embedded", path.display())))
-    };
+    }
     let mut failed = std::collections::BTreeSet::new();
     let mut failed_pairs = 0;
     let mut scored = Vec::with_capacity(pairs.len());
@@ -329,7 +329,7 @@ pub fn score_pairs(
             failed.insert((1, &p.b));
         }
         let score = match (a, b) {
-            (Some(a), Some(b)) => verify::similarity(&a, &b)?,
+            (Some(a), Some(b)) => verify::similarity(a, b)?,
             _ => {
                 failed_pairs += 1;
                 -1.0
