@@ -11,7 +11,7 @@ WASM_BINDGEN_VERSION := 0.2.130
 # training: loaded by the first fine-tuning). NdArray is not in the browser: 2.2x slower than
 # Flex there (docs/BENCHMARKS.md); it stays a native feature.
 WASM_FEATURES := webgpu,flex,train
-WASM_GPU_FEATURES := webgpu,flex
+WASM_GPU_FEATURES := webgpu-fusion,flex
 WASM_CPU_FEATURES := flex
 # The glue can re-instantiate the module after a trap (pkg/recovery.js).
 WASM_BINDGEN_FLAGS := --experimental-reset-state-function

@@ -28,7 +28,12 @@ const kinds = values.only.split(',');
 /** In the page, before any script: counters on the WebGPU calls. */
 function countGpuCalls() {
   const c = { dispatches: 0, submits: 0, commandBuffers: 0, buffers: 0, bufferBytes: 0, writes: 0, readBacks: 0, pipelines: 0, bindGroups: 0 };
+  // Dispatches per kernel: the label of the pipeline set before each (burn's cubecl names its
+  // pipelines after the kernel's entry point; an engine without labels counts as '(unlabelled)').
+  const kernels = {};
+  let pipeline = '(none)';
   window.gpuCalls = c;
+  window.gpuKernels = kernels;
   const wrap = (proto, name, count) => {
     const original = proto?.[name];
     if (!original) return;
@@ -37,8 +42,13 @@ function countGpuCalls() {
       return original.apply(this, args);
     };
   };
-  wrap(globalThis.GPUComputePassEncoder?.prototype, 'dispatchWorkgroups', () => { c.dispatches++; });
-  wrap(globalThis.GPUComputePassEncoder?.prototype, 'dispatchWorkgroupsIndirect', () => { c.dispatches++; });
+  const dispatched = () => {
+    c.dispatches++;
+    kernels[pipeline] = (kernels[pipeline] ?? 0) + 1;
+  };
+  wrap(globalThis.GPUComputePassEncoder?.prototype, 'setPipeline', (p) => { pipeline = p?.label || '(unlabelled)'; });
+  wrap(globalThis.GPUComputePassEncoder?.prototype, 'dispatchWorkgroups', dispatched);
+  wrap(globalThis.GPUComputePassEncoder?.prototype, 'dispatchWorkgroupsIndirect', dispatched);
   wrap(globalThis.GPUQueue?.prototype, 'submit', (buffers) => { c.submits++; c.commandBuffers += buffers.length; });
   wrap(globalThis.GPUQueue?.prototype, 'writeBuffer', () => { c.writes++; });
   wrap(globalThis.GPUDevice?.prototype, 'createBuffer', (d) => { c.buffers++; c.bufferBytes += d.size; });
@@ -63,20 +73,30 @@ async function counted(kind, n1, n16) {
   const { page, errors } = await openPage(env.browser, engine.url(), countGpuCalls);
   const cfg = { ...engine.cfg, warmup: Number(values.warmup), n1, n16, maxPhaseMs: 600_000 };
   const r = kind === 'ours' ? await runOurs(page, cfg) : await page.evaluate((c) => window.runBench(c), cfg);
-  const calls = await page.evaluate(() => window.gpuCalls);
+  const calls = await page.evaluate(() => ({ ...window.gpuCalls, kernels: window.gpuKernels }));
   await page.close();
   if (r.error || errors.length) throw new Error(`${engine.id}: ${r.error ?? errors.join('; ')}`);
   return calls;
 }
 
-const minus = (a, b) => Object.fromEntries(Object.keys(a).map((k) => [k, a[k] - b[k]]));
+/** Kernel names with their numbers folded away (`conv2d_f32_3x3_s2` and `_s1` stay apart;
+ * `elemwise_fuse_1234` → `elemwise_fuse_#`): one row per kind of kernel. */
+const kernelKind = (name) => name.replace(/_?[0-9a-f]{8,}\b/g, '').replace(/\d{3,}/g, '#');
+const byKind = (kernels) => {
+  const out = {};
+  for (const [name, n] of Object.entries(kernels)) out[kernelKind(name)] = (out[kernelKind(name)] ?? 0) + n;
+  return out;
+};
+const minus = (a, b) => Object.fromEntries(Object.keys(a).map((k) => [k, k === 'kernels'
+  ? Object.fromEntries(Object.entries(byKind(a.kernels)).map(([n, v]) => [n, v - (byKind(b.kernels)[n] ?? 0)]).filter(([, v]) => v))
+  : a[k] - b[k]]));
 const rows = [];
 try {
   for (const kind of kinds) {
     const base = await counted(kind, 1, 1);
     const single = minus(await counted(kind, 2, 1), base);
     const batch = minus(await counted(kind, 1, 2), base);
-    process.stderr.write(`${ENGINES[kind].id}: single ${JSON.stringify(single)}, batch16 ${JSON.stringify(batch)}\n`);
+    process.stderr.write(`${ENGINES[kind].id}: single ${JSON.stringify({ ...single, kernels: undefined })}, batch16 ${JSON.stringify({ ...batch, kernels: undefined })}\n`);
     rows.push({ id: ENGINES[kind].id, single, batch });
   }
 } finally {
@@ -91,5 +111,10 @@ console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(`| ${r.id} | one face | ${cells(r.single).join(' | ')} |`);
   console.log(`| ${r.id} | batch of 16 | ${cells(r.batch).join(' | ')} |`);
+}
+console.log('\nDispatches per single embedding, by kernel (pipeline label, numbers folded):');
+for (const r of rows) {
+  const list = Object.entries(r.single.kernels).sort((x, y) => y[1] - x[1]).map(([n, v]) => `${n} ${v}`);
+  console.log(`- ${r.id}: ${list.join(', ')}`);
 }
 console.log(`\nSteady state (the difference of two runs that differ by one call), warm-up ${values.warmup}; ${new Date().toISOString()}.`);

@@ -12,11 +12,14 @@ import { checkPostable, closeBitmaps, options, pack, trackOf } from './input.js'
 import { assetsBase } from './assets.js';
 import { defaultFiles, fetchWeights, loadWasm, moduleFor, probeWebgpu, trainingModule } from './loading.js';
 import { VERIFIER_METHODS } from './protocol.js';
-import { aroundEngine, currentGeneration, guarded, instanceDead, watchTraps } from './recovery.js';
+import { aroundEngine, aroundEngineOnce, currentGeneration, guarded, instanceDead, watchTraps } from './recovery.js';
 
 /** Timed embeddings per backend (after a warm-up) when `auto` chooses between WebGPU and the
  * CPU: the median of these decides. */
 const PROBE_RUNS = 3;
+
+/** `backend` while `auto` times WebGPU in the background (after: the measured times). */
+const PROMOTING = 'auto: on the CPU while WebGPU is timed in the background';
 
 const FACE_MODES = ['detect', 'none'];
 
@@ -53,6 +56,17 @@ export class EngineHost {
   #livenessLoad = null;
   /** The challenge's face mesh loading (its first call, without `alignment: 'mesh'`), or null. */
   #meshLoad = null;
+  /** `auto` on a hardware adapter: the background timing of WebGPU against the CPU and the move
+   * to WebGPU when it wins (settles with no value, never rejects), or null. */
+  #promotion = null;
+  /** The WebGPU engine that won, until the engine is idle and it takes over (`_current`). */
+  #promoted = null;
+  /** Whether a lost GPU device moved this verifier to the CPU (`_failed`). */
+  #lostGpu = false;
+  /** Engine calls in flight (recovery.js's `aroundEngine`): the engine is swapped only at 0. */
+  #busy = 0;
+  /** Resolves when `#busy` next falls to 0 (a promotion waiting to swap), or null. */
+  #idle = null;
 
   constructor(engine, backendReason, origin, loaded, loadFull) {
     this.#engine = engine;
@@ -154,26 +168,12 @@ export class EngineHost {
     if (backend === 'webgpu') return made(await start('webgpu'));
     if (backend === 'auto') {
       if (gpuReason) return made(await start('cpu'), gpuReason);
-      let gpu;
-      try {
-        gpu = await start('webgpu');
-      } catch (e) {
-        if (e.code !== 'BACKEND_UNAVAILABLE') throw e;
-        return made(await start('cpu'), `WebGPU failed: ${e.message}`);
-      }
-      // Both can run: keep the faster one on this device, by measurement (a GPU may lose to the
-      // CPU kernels for one face; a software adapter always does). A GPU that fails its timing
-      // counts as infinitely slow.
-      const cpu = await start('cpu').catch((e) => { gpu.free(); throw e; });
-      // (After a trap both engines are dead: nothing to free, the error is INTERNAL.)
-      const gpuMs = await guarded(() => gpu.timeEmbedding(PROBE_RUNS)).catch((e) => { if (e?.trapped) throw e; return Infinity; });
-      const cpuMs = await guarded(() => cpu.timeEmbedding(PROBE_RUNS)).catch((e) => {
-        if (!e?.trapped) { gpu.free(); cpu.free(); }
-        throw e;
-      });
-      const [keep, drop] = gpuMs <= cpuMs ? [gpu, cpu] : [cpu, gpu];
-      drop.free();
-      return made(keep, `auto: measured webgpu ${gpuMs.toFixed(1)} ms, cpu ${cpuMs.toFixed(1)} ms per face`);
+      // A hardware adapter: answer on the CPU now, and move to WebGPU only once it has proved
+      // faster (`#promote`, in the background): a first call never waits for WebGPU's kernels
+      // to compile or for the timing (seconds on some adapters).
+      const host = made(await start('cpu'), PROMOTING);
+      host.#promotion = host.#promote(() => wasm.Engine.create(weights, 'webgpu', detector, mesh, sha256s));
+      return host;
     }
     return made(await start(backend));
   }
@@ -188,21 +188,127 @@ export class EngineHost {
    * weights and calibration. */
   _current() {
     // Null on the usual path, so that a call starts synchronously (as `dispose()` expects).
-    if (!this.#engine || this.#generation === currentGeneration()) return null;
-    this.#rebuilding ??= (async () => {
-      const { weights, detector, mesh, sha256s, backend } = this.#origin;
-      const engine = await this.#wasm.Engine.create(weights, backend, detector, mesh, sha256s);
-      engine.setTta(this.#origin.tta);
-      const generation = currentGeneration();
-      await EngineHost.#apply(engine, this.#state);
-      if (this.#origin.liveness) engine.loadLiveness(this.#origin.liveness);
-      if (this.#origin.challengeMesh) engine.loadChallengeMesh(this.#origin.challengeMesh);
-      // The dead engine is not freed: its pointer means nothing in the new instance.
-      this.#engine = engine;
-      this.#generation = generation;
-      this.model = engine.modelInfo;
-    })().finally(() => { this.#rebuilding = null; });
+    if (!this.#engine) return null;
+    const dead = this.#generation !== currentGeneration();
+    if (!dead && !(this.#promoted && this.#busy === 0)) return null;
+    this.#rebuilding ??= (dead ? this.#rebuild() : this.#takeOver()).finally(() => { this.#rebuilding = null; });
     return this.#rebuilding;
+  }
+
+  /** A new engine after a trap (or on the CPU after a lost GPU): the same model, tuned weights,
+   * calibration and loaded extras. */
+  async #rebuild() {
+    // A promoted engine lived in the dead instance: dropped, the backend it won stays chosen.
+    this.#promoted = null;
+    const { weights, detector, mesh, sha256s, backend } = this.#origin;
+    const engine = await this.#wasm.Engine.create(weights, backend, detector, mesh, sha256s);
+    const generation = currentGeneration();
+    await this.#equip(engine);
+    // The dead engine is not freed: its pointer means nothing in the new instance.
+    this.#engine = engine;
+    this.#generation = generation;
+    this.model = engine.modelInfo;
+  }
+
+  /** The promoted WebGPU engine takes over from the CPU one, with everything the verifier
+   * changed since it started; run only while no call is in flight. A failure keeps the CPU. */
+  async #takeOver() {
+    const [engine, reason] = this.#promoted;
+    this.#promoted = null;
+    try {
+      await this.#equip(engine);
+    } catch (e) {
+      engine.free();
+      this.#origin = { ...this.#origin, backend: this.#engine.backend };
+      this.backend = `${this.#engine.backend} (auto: WebGPU was faster but could not take over: ${e.message ?? e})`;
+      return;
+    }
+    const old = this.#engine;
+    this.#engine = engine;
+    this.model = engine.modelInfo;
+    this.backend = `${engine.backend} (${reason})`;
+    old.free();
+  }
+
+  /** Gives a new engine this verifier's mode, model, calibration and loaded extras. */
+  async #equip(engine) {
+    engine.setTta(this.#origin.tta);
+    await EngineHost.#apply(engine, this.#state);
+    if (this.#origin.liveness) engine.loadLiveness(this.#origin.liveness);
+    if (this.#origin.challengeMesh) engine.loadChallengeMesh(this.#origin.challengeMesh);
+  }
+
+  /**
+   * `auto` on a hardware adapter, after `create` answered on the CPU: makes the WebGPU engine
+   * (`createGpu`), times it and the CPU one as `auto` always did, and when WebGPU is faster
+   * hands it to `_current`, which swaps it in once no call is in flight. Never rejects: a
+   * failure leaves the verifier on the CPU and says why in `backend`.
+   */
+  async #promote(createGpu) {
+    let gpu = null;
+    let generation = currentGeneration();
+    const sameInstance = () => generation === currentGeneration() && !instanceDead();
+    const drop = () => {
+      if (gpu && sameInstance()) gpu.free();
+      gpu = null;
+    };
+    try {
+      gpu = await guarded(createGpu);
+      generation = currentGeneration();
+      // A GPU that fails its timing counts as infinitely slow; the CPU timing runs on the engine
+      // in use (calls in between only slow WebGPU's figure: the CPU is kept when in doubt).
+      const gpuMs = await guarded(() => gpu.timeEmbedding(PROBE_RUNS)).catch((e) => { if (e?.trapped) throw e; return Infinity; });
+      const still = () => {
+        if (!sameInstance()) throw new Error('the engine restarted after a crash during the timing');
+        return this.#engine ?? drop();
+      };
+      const cpu = still();
+      if (!cpu) return undefined;
+      const cpuMs = await guarded(() => cpu.timeEmbedding(PROBE_RUNS));
+      if (!still()) return undefined;
+      const measured = `auto: measured webgpu ${gpuMs.toFixed(1)} ms, cpu ${cpuMs.toFixed(1)} ms per face`;
+      if (!(gpuMs < cpuMs)) {
+        drop();
+        this.backend = `${this.#engine.backend} (${measured})`;
+        return undefined;
+      }
+      this.#promoted = [gpu, measured];
+      gpu = null;
+      this.#origin = { ...this.#origin, backend: 'webgpu' };
+      if (this.#busy > 0) await new Promise((resolve) => { this.#idle = resolve; });
+      await guarded(() => this._current());
+    } catch (e) {
+      drop();
+      if (this.#engine && !this.#promoted) this.backend = `${this.#engine.backend} (auto: WebGPU was not timed: ${e.message ?? e})`;
+    } finally {
+      this.#promotion = null;
+    }
+    return undefined;
+  }
+
+  /** @internal recovery.js's `aroundEngine`: an engine call starts, after `_current`. */
+  _begin() {
+    this.#busy += 1;
+  }
+
+  /** @internal ... and ends. */
+  _end() {
+    this.#busy -= 1;
+    if (this.#busy === 0 && this.#idle) {
+      const idle = this.#idle;
+      this.#idle = null;
+      idle();
+    }
+  }
+
+  /**
+   * The backend in use once `auto` has settled (at once for any other backend, and for `auto`
+   * where there was nothing to time): on a hardware adapter `create` answers on the CPU, times
+   * WebGPU in the background and moves to it when it is faster; this resolves after that move.
+   */
+  async backendChosen() {
+    await this.#promotion;
+    return this.backend;
   }
 
   static async #apply(engine, state) {
@@ -227,20 +333,29 @@ export class EngineHost {
 
   /**
    * @internal Every call's error passes here. A lost WebGPU device (BACKEND_UNAVAILABLE from a
-   * GPU read: nothing on that device works again) moves this verifier to the CPU: the call
-   * fails, and the next one runs on a new CPU engine with the same model and calibration.
+   * GPU read: nothing on that device works again) moves this verifier to the CPU, on a new
+   * engine with the same model and calibration; the error, flagged `movedToCpu`, has
+   * recovery.js run the call again there (the other calls then in flight too).
    */
   _failed(e) {
-    if (e?.code !== 'BACKEND_UNAVAILABLE' || this.#origin?.backend !== 'webgpu' || !this.#engine) return e;
-    this.#origin = { ...this.#origin, backend: 'flex' };
-    this.#generation = -1;
-    this.backend = `flex (moved from WebGPU: ${e.message})`;
-    return new WebverifyError('BACKEND_UNAVAILABLE', `${e.message}; this verifier moved to the CPU backend: call again`, { cause: e });
+    if (e?.code !== 'BACKEND_UNAVAILABLE' || !this.#engine) return e;
+    if (this.#origin?.backend === 'webgpu') {
+      this.#origin = { ...this.#origin, backend: 'flex' };
+      this.#generation = -1;
+      this.#lostGpu = true;
+      this.backend = `flex (moved from WebGPU: ${e.message})`;
+    } else if (!this.#lostGpu) {
+      return e;
+    }
+    const moved = new WebverifyError('BACKEND_UNAVAILABLE', `${e.message}; this verifier moved to the CPU backend: call again`, { cause: e });
+    moved.movedToCpu = true;
+    return moved;
   }
 
   /** @internal The backend the engine runs on ('flex', 'webgpu' or 'ndarray'), for a restart. */
   _engineBackend() {
-    return this.#origin.backend;
+    // While `auto` still times WebGPU, a restart does so again.
+    return this.#promotion ? 'auto' : this.#origin.backend;
   }
 
   /** Records the model and calibration after a call that changed them; `tuned`: the bytes of
@@ -636,15 +751,22 @@ export class EngineHost {
   /** Releases the model's memory; the verifier cannot be used afterwards. */
   dispose() {
     // An engine of a dead instance is dropped, not freed (see `_current`).
-    if (this.#generation === currentGeneration()) this.#engine?.free();
+    if (this.#generation === currentGeneration()) {
+      this.#engine?.free();
+      this.#promoted?.[0].free();
+    }
     this.#engine = null;
+    this.#promoted = null;
     this.#dropTrainer();
   }
 }
 
 // Every protocol method rejects only with WebverifyError, and runs on a live engine: a trap
 // fails the calls in flight and the next call restarts the engine (recovery.js).
-guardMethods(EngineHost.prototype, [...Object.keys(VERIFIER_METHODS), 'fineTune', '_galleryFromBytes'], aroundEngine);
+// (`backendChosen` runs no engine: guarded, it would count as a call in flight and hold up the
+// very move it waits for.)
+guardMethods(EngineHost.prototype, [...Object.keys(VERIFIER_METHODS).filter((m) => m !== 'backendChosen'), '_galleryFromBytes'], aroundEngine);
+guardMethods(EngineHost.prototype, ['fineTune'], aroundEngineOnce);
 guardMethods(EngineHost, ['create']);
 
 /** An aligned RGB crop from the engine as ImageData (or `{ data, width, height }` where

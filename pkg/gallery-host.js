@@ -27,6 +27,16 @@ export class GalleryHost {
     return this.#verifier._failed(e);
   }
 
+  /** @internal A call starts and ends: counted as the verifier's (its engine is not swapped
+   * under a gallery call). */
+  _begin() {
+    this.#verifier._begin();
+  }
+
+  _end() {
+    this.#verifier._end();
+  }
+
   /** @internal Run before every call, inside recovery.js's guard (null when there is nothing
    * to wait for). */
   _current() {

@@ -108,9 +108,9 @@ export class Host {
   };
 
   /**
-   * Runs one request. Resolves to `{ result, backend, model, state? }`: the backend and model as
-   * they are now (a lost GPU moves the engine to the CPU; fine-tuning, a tuned import or a reset
-   * change the model), and `state` (the tuned weights and calibration) after a call that changed
+   * Runs one request. Resolves to `{ result, backend, engine, model, state? }`: the backend (and
+   * `engine`, what a restart asks for) and model as they are now (a lost GPU moves the engine to
+   * the CPU, `auto` to WebGPU; fine-tuning, a tuned import or a reset change the model), and `state` (the tuned weights and calibration) after a call that changed
    * it. Rejects with a WebverifyError carrying `backend` too.
    */
   async call(target, args, progress = () => {}) {
@@ -118,12 +118,13 @@ export class Host {
       if (!own(this.#handlers, target)) throw new WebverifyError('INVALID_INPUT', `unknown request ${target}`);
       const result = await this.#handlers[target](args, progress);
       const stateful = (target === 'verifier' && STATEFUL.has(args[0])) || target === 'fineTune';
-      const reply = { result, backend: this.#engine?.backend, model: this.#engine?.model };
+      const reply = { result, backend: this.#engine?.backend, engine: this.#engine?._engineBackend(), model: this.#engine?.model };
       if (stateful) reply.state = this.#engine._state();
       return reply;
     } catch (e) {
       const err = wrapError(e);
       err.backend = this.#engine?.backend;
+      err.engine = this.#engine?._engineBackend();
       throw err;
     }
   }

@@ -57,11 +57,13 @@ export type BackendChoice = 'auto' | 'webgpu' | 'cpu' | 'flex';
 export type Tta = 'none' | 'flip';
 
 export interface CreateOptions {
-  /** `auto` (default): where a hardware WebGPU adapter is available, both backends start and
-   * each times a warm embedding (median of 3); the faster is kept and `backend` says so with the
-   * times, as `webgpu (auto: measured webgpu X ms, cpu Y ms per face)`. Without an
-   * adapter, or with a software (fallback) one such as SwiftShader, the CPU at once, and
-   * `backend` says why. `webgpu` or `cpu` force one. */
+  /** `auto` (default): where a hardware WebGPU adapter is available, `create` answers on the
+   * CPU (`flex (auto: on the CPU while WebGPU is timed in the background)`) and WebGPU starts
+   * behind it; both time a warm embedding (median of 3), and when WebGPU is faster the verifier
+   * moves to it between two calls, with its calibration, tuned weights and galleries. `backend`
+   * then says so with the times, as `webgpu (auto: measured webgpu X ms, cpu Y ms per face)`
+   * (`backendChosen()` waits for that). Without an adapter, or with a software (fallback) one
+   * such as SwiftShader, the CPU at once, and `backend` says why. `webgpu` or `cpu` force one. */
   backend?: BackendChoice;
   /** Weights to load: a URL, or the bytes. Defaults to the package's
    * `models/mobilefacenet-int8.safetensors` (int8 storage, 1.4 MB); the f32 file
@@ -396,7 +398,8 @@ export interface ChallengeStatus {
 export class Verifier {
   static create(options?: CreateOptions): Promise<Verifier>;
   static similarity(a: Float32Array, b: Float32Array): Promise<number>;
-  /** The backend in use, and for `auto` why, e.g. `flex (navigator.gpu is missing)`. */
+  /** The backend in use, and for `auto` why, e.g. `flex (navigator.gpu is missing)`; as the
+   * engine last reported it (a call's reply, or `backendChosen()`). */
   readonly backend: string;
   /** Where the engine runs: `worker` (a module worker) or `inline` (the calling thread). */
   readonly mode: 'worker' | 'inline';
@@ -434,6 +437,11 @@ export class Verifier {
   importTuned(bytes: Uint8Array | ArrayBuffer): Promise<ModelInfo>;
   /** Back to the shipped model and its calibration. */
   resetModel(): Promise<ModelInfo>;
+  /** The backend once `auto` has settled: at once for a forced backend or where nothing was
+   * timed; on a hardware adapter, after WebGPU was timed in the background and, when faster,
+   * took over (after the calls then in flight). Never rejects for a failed WebGPU: the verifier
+   * stays on the CPU and the string says why. */
+  backendChosen(): Promise<string>;
   alignedFace(input: ImageInput, options?: { face?: FaceMode }): Promise<ImageData>;
   /** Dense landmarks of the main face; needs `alignment: 'mesh'`. */
   landmarks(input: ImageInput): Promise<FaceLandmarks>;

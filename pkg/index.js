@@ -48,7 +48,8 @@ export class Verifier {
   }
 
   /** The backend in use, and for `auto` why or the measured times, e.g. `flex (navigator.gpu
-   * is missing)`; after a lost GPU, `flex (moved from WebGPU: …)`. */
+   * is missing)`; after a lost GPU, `flex (moved from WebGPU: …)`. As the engine last reported
+   * it: `auto`'s move to WebGPU shows after the next call, or with `backendChosen()`. */
   get backend() {
     return transportOf(this).info.backend;
   }

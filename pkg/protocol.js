@@ -27,6 +27,7 @@ export const VERIFIER_METHODS = {
   exportTuned: { args: [] },
   importTuned: { args: ['value'], model: true },
   resetModel: { args: [], model: true },
+  backendChosen: { args: [] },
 };
 
 export const GALLERY_METHODS = {

@@ -99,18 +99,35 @@ export async function guarded(call) {
 /**
  * The guard of every engine method of Verifier and Gallery (`guardMethods`' `around`): the
  * call runs under `guarded`, after `target._current()` (a new engine after a trap or a lost
- * GPU), and its errors pass through `target._failed` (a lost GPU moves the verifier to the CPU).
+ * GPU, or the WebGPU engine `auto` moved to), between `target._begin()` and `target._end()`,
+ * and its errors pass through `target._failed` (a lost GPU moves the verifier to the CPU, where
+ * the call is retried once).
  */
-export function aroundEngine(target, call) {
+export function aroundEngine(target, call, retry = true) {
   return guarded(async () => {
-    const rebuilding = target._current();
-    if (rebuilding) await rebuilding;
-    try {
-      return await call();
-    } catch (e) {
-      throw target._failed(e);
+    for (let attempt = 0; ; attempt += 1) {
+      const rebuilding = target._current();
+      if (rebuilding) await rebuilding;
+      // Counted, so that an engine is swapped (auto's move to WebGPU) only between calls.
+      target._begin();
+      try {
+        return await call();
+      } catch (e) {
+        const err = target._failed(e);
+        // A lost GPU moved the verifier to the CPU: the call runs again there, once (its
+        // inputs are still the caller's; a call that failed on the GPU changed nothing).
+        if (!(retry && err.movedToCpu && attempt === 0)) throw err;
+      } finally {
+        target._end();
+      }
     }
   });
+}
+
+/** `aroundEngine` without the retry on the CPU: for fine-tuning, whose run on the CPU would take
+ * minutes the caller did not ask for. */
+export function aroundEngineOnce(target, call) {
+  return aroundEngine(target, call, false);
 }
 
 /**

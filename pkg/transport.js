@@ -81,17 +81,17 @@ class Transport {
   /** Bumped by a restart (a worker that died): galleries made before it were lost. */
   generation = 0;
 
-  /** Keeps the backend the host reports (a lost GPU moves the engine to the CPU: a restart
-   * then starts there too). */
-  noteBackend(backend) {
+  /** Keeps the backend the host reports, and `engine`, the one a restart asks for (a lost GPU
+   * moves the engine to the CPU, `auto` to WebGPU: a restart then starts there too). */
+  noteBackend(backend, engine) {
     if (backend === undefined || !this.info) return;
     this.info.backend = backend;
-    if (backend.startsWith('flex') && this.options) this.options.backend = 'flex';
+    if (engine && this.options) this.options.backend = engine;
   }
 
   /** Keeps what a reply says of the engine. */
   seen(reply) {
-    this.noteBackend(reply.backend);
+    this.noteBackend(reply.backend, reply.engine);
     if (reply.model !== undefined) this.info.model = reply.model;
     if ('state' in reply) this.state = reply.state;
     return reply.result;
@@ -174,7 +174,7 @@ export class InlineTransport extends Transport {
     try {
       return await (await this.#host).call(target, args, progress);
     } catch (e) {
-      this.noteBackend(e.backend);
+      this.noteBackend(e.backend, e.engine);
       throw e;
     }
   }
@@ -255,6 +255,7 @@ class Channel {
       if (error) {
         const err = new WebverifyError(error.code, error.message);
         err.backend = error.backend;
+        err.engine = error.engine;
         p?.reject(err);
       } else {
         p?.resolve(reply);
@@ -342,7 +343,7 @@ export class WorkerTransport extends Transport {
     try {
       return await channel.call(target, args, transfer, job);
     } catch (e) {
-      this.noteBackend(e.backend);
+      this.noteBackend(e.backend, e.engine);
       throw e;
     } finally {
       // `create`'s listener stays: later calls report the files they download to it.

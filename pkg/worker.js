@@ -1,6 +1,6 @@
 // The module worker behind the default Verifier: it runs the host (host.js, the same code
 // inline mode calls directly) off the page's main thread and answers transport.js's messages
-// `{ id, target, args }` with `{ id, reply }` or `{ id, error: { code, message, backend } }`,
+// `{ id, target, args }` with `{ id, reply }` or `{ id, error: { code, message, backend, engine } }`,
 // and a long job's progress with `{ progress: job, value }`.
 import { Host } from './host.js';
 import { closeBitmaps } from './input.js';
@@ -28,7 +28,7 @@ self.onmessage = async ({ data: { id, target, args, job } }) => {
     if (Array.isArray(result?.crops)) result.crops.forEach(collect);
     self.postMessage({ id, reply }, [...transfer]);
   } catch (err) {
-    self.postMessage({ id, error: { code: err.code, message: err.message, backend: err.backend } });
+    self.postMessage({ id, error: { code: err.code, message: err.message, backend: err.backend, engine: err.engine } });
   } finally {
     // The images came by transfer: this worker owns them, and nothing reads them after the call.
     closeBitmaps(args);

@@ -1,7 +1,7 @@
 //! Compute backends and their devices. Which ones exist is decided by Cargo features; the same
 //! model code runs on all of them through burn's device-dispatched tensors.
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::error::{Error, Result};
 
@@ -112,6 +112,25 @@ async fn webgpu_device() -> Result<Device> {
 #[cfg(not(feature = "webgpu"))]
 async fn webgpu_device() -> Result<Device> {
     Err(Backend::WebGpu.missing())
+}
+
+/// Reads `tensor` back from its device (`what` says what it holds, for the error). A failure is
+/// classified by [`read_back_error`]; one that does not say the device is lost is checked with a
+/// one-value read on the same device: a device destroyed while the read's buffer was being
+/// mapped fails that map with a plain execution error, and only the next read says "poisoned"
+/// (measured in a worker by tests/browser/recovery.test.mjs, "a lost WebGPU device").
+pub(crate) async fn read_back<const D: usize>(tensor: Tensor<D>, what: &str) -> Result<TensorData> {
+    let device = tensor.device();
+    match tensor.into_data_async().await {
+        Ok(data) => Ok(data),
+        Err(e @ burn_std::ExecutionError::DevicePoisoned { .. }) => Err(read_back_error(what, e)),
+        Err(e) => match Tensor::<1>::zeros([1], &device).into_data_async().await {
+            Err(lost @ burn_std::ExecutionError::DevicePoisoned { .. }) => {
+                Err(read_back_error(what, lost))
+            }
+            _ => Err(read_back_error(what, e)),
+        },
+    }
 }
 
 /// A failed read of a tensor from its device, as our error: on a lost (poisoned) device nothing

@@ -69,7 +69,12 @@ async function start(backend) {
     const w = performance.now();
     await verifier.embed({ data: new Uint8Array(112 * 112 * 3).fill(128), width: 112, height: 112 }, { face: 'none' });
     progress.value = 1;
-    setStatus(`Ready: backend ${verifier.backend}, ${verifier.wasmModule} module, model ${verifier.model.id}, loaded in ${Math.round(loaded)} ms, warm-up ${Math.round(performance.now() - w)} ms`);
+    const warm = performance.now() - w;
+    const ready = (on) => `Ready: backend ${on}, ${verifier.wasmModule} module, model ${verifier.model.id}, loaded in ${Math.round(loaded)} ms, warm-up ${Math.round(warm)} ms`;
+    setStatus(ready(verifier.backend));
+    // `auto` on a hardware GPU answers on the CPU and may move to WebGPU once it has timed it.
+    const shown = verifier;
+    shown.backendChosen().then((on) => { if (verifier === shown) setStatus(ready(on)); });
     document.dispatchEvent(new CustomEvent('verifier', { detail: verifier }));
     await markThresholds();
   } catch (e) {

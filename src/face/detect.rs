@@ -6,7 +6,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::backend::read_back_error;
+use crate::backend::read_back;
 use crate::error::{Error, Result};
 use crate::face::align::{Point, Similarity};
 use crate::image::Image;
@@ -343,11 +343,8 @@ impl Detector {
             TensorData::new(input, [1, 3, INPUT_SIZE, INPUT_SIZE]),
             &self.device,
         );
-        self.model
-            .forward(x)
-            .into_data_async()
-            .await
-            .map_err(|e| read_back_error("reading detections back", e))?
+        read_back(self.model.forward(x), "reading detections back")
+            .await?
             .try_into_vec::<f32>()
             .map_err(|e| Error::Inference(format!("{e:?}")))
     }

@@ -4,7 +4,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::backend::read_back_error;
+use crate::backend::read_back;
 use crate::error::{Error, Result};
 use crate::face::align::{warp, Point};
 use crate::face::detect::Face;
@@ -215,10 +215,8 @@ impl FaceMesh {
         let mut mesh = Vec::new();
         let mut face = Vec::new();
         for (name, t) in self.net.forward(x)? {
-            let values = t
-                .into_data_async()
-                .await
-                .map_err(|e| read_back_error("reading the mesh back", e))?
+            let values = read_back(t, "reading the mesh back")
+                .await?
                 .try_to_vec::<f32>()
                 .map_err(|e| Error::Inference(format!("{e:?}")))?;
             match name.as_str() {

@@ -4,7 +4,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::backend::read_back_error;
+use crate::backend::read_back;
 use crate::error::{Error, Result};
 
 /// A template matrix resident on a device.
@@ -48,11 +48,11 @@ impl TemplateIndex {
         // A matrix-vector product as a broadcast multiply and a row sum: as fast for one probe
         // (both read the matrix once), and it reuses kernels the models already compile into the
         // wasm module, where `matmul` pulled in 9.4 MB of GEMM kernels for the CPU backends.
-        let data = (self.matrix.clone() * p)
-            .sum_dim(1)
-            .into_data_async()
-            .await
-            .map_err(|e| read_back_error("reading the scores back", e))?;
+        let data = read_back(
+            (self.matrix.clone() * p).sum_dim(1),
+            "reading the scores back",
+        )
+        .await?;
         data.as_slice::<f32>()
             .map(<[f32]>::to_vec)
             .map_err(|e| Error::Inference(format!("scores are not f32: {e:?}")))

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use burn::tensor::{Device, Tensor};
 
-use crate::backend::read_back_error;
+use crate::backend::read_back;
 use crate::error::{Error, Result};
 use crate::io::weights::{f32_bytes, write_file, ModelInfo, Provenance, WeightFile};
 use crate::nn::adapter::{Adapter, Network, Scope};
@@ -32,10 +32,7 @@ pub struct TunedInfo {
 }
 
 async fn host(t: Tensor<1>) -> Result<Vec<f32>> {
-    let data = t
-        .into_data_async()
-        .await
-        .map_err(|e| read_back_error("reading weights back", e))?;
+    let data = read_back(t, "reading weights back").await?;
     data.try_to_vec::<f32>()
         .map_err(|e| Error::Inference(format!("weights are not f32: {e:?}")))
 }

@@ -11,7 +11,7 @@ pub mod crop;
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::backend::read_back_error;
+use crate::backend::read_back;
 use crate::error::{Error, Result};
 use crate::face::detect::{BoundingBox, Detector};
 use crate::face::pipeline::main_face;
@@ -109,12 +109,7 @@ impl LivenessModel {
             TensorData::new(inputs, [n, 3, INPUT_SIZE, INPUT_SIZE]),
             &self.device,
         );
-        let data = self
-            .network
-            .forward(x)
-            .into_data_async()
-            .await
-            .map_err(|e| read_back_error("reading liveness scores back", e))?;
+        let data = read_back(self.network.forward(x), "reading liveness scores back").await?;
         let logits = data
             .try_to_vec::<f32>()
             .map_err(|e| Error::Inference(format!("{e:?}")))?;

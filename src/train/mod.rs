@@ -12,7 +12,7 @@ use burn::module::{Module, Param};
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::{Tensor, TensorData};
 
-use crate::backend::read_back_error;
+use crate::backend::read_back;
 use crate::error::{Error, Result};
 use crate::nn::adapter::{Adapter, Network, Scope};
 use crate::nn::mobilefacenet::{MobileFaceNet, EMBEDDING_DIM, INPUT_SIZE};
@@ -183,10 +183,7 @@ async fn class_centroids(
     for (c, m) in members.iter().enumerate() {
         for chunk in m.chunks(crate::score::embedder::MAX_BATCH) {
             let e = network.forward(batch_tensor(set, chunk, device));
-            let data = e
-                .into_data_async()
-                .await
-                .map_err(|e| read_back_error("reading embeddings back", e))?;
+            let data = read_back(e, "reading embeddings back").await?;
             let values = data
                 .try_to_vec::<f32>()
                 .map_err(|e| Error::Inference(format!("embeddings are not f32: {e:?}")))?;

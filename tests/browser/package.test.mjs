@@ -165,18 +165,109 @@ test("auto skips a software WebGPU adapter (SwiftShader here): the CPU module at
   assert.equal(r.length, 192);
 });
 
-test('auto times both backends where the adapter is a hardware one, and keeps the faster', async () => {
-  // The same SwiftShader adapter, reporting itself as hardware: the timing path runs for real.
-  const r = await autoIn(() => {
-    Object.defineProperty(GPUAdapterInfo.prototype, 'isFallbackAdapter', { get: () => false });
+/** The same SwiftShader adapter, reporting itself as hardware: `auto`'s timing path runs for real. */
+function asHardware() {
+  Object.defineProperty(GPUAdapterInfo.prototype, 'isFallbackAdapter', { get: () => false });
+}
+
+test('auto on a hardware adapter answers on the CPU at once and times WebGPU in the background', async () => {
+  const { page, errors } = await openPage(env.browser, `${env.url}blank.html`, asHardware);
+  const r = await page.evaluate(async () => {
+    const { Verifier } = await import('./webverify/index.js');
+    const v = await Verifier.create({ backend: 'auto', worker: false, detectorUrl: null, cache: false });
+    let chosen = null;
+    const decided = v.backendChosen().then((b) => { chosen = b; return b; });
+    const first = await v.embed(new ImageData(112, 112), { face: 'none' });
+    const out = { atCreate: v.backend, module: v.wasmModule, firstLength: first.length, chosenBeforeFirstCall: chosen };
+    out.chosen = await decided;
+    out.after = (await v.embed(new ImageData(112, 112), { face: 'none' })).length;
+    out.backend = v.backend;
+    v.dispose();
+    return out;
   });
-  const m = r.backend.match(/^(\w+) \(auto: measured webgpu ([\d.]+|Infinity) ms, cpu ([\d.]+) ms per face\)$/);
-  assert.ok(m, r.backend);
-  const [, kept, gpuMs, cpuMs] = m;
-  assert.equal(kept, Number(gpuMs) <= Number(cpuMs) ? 'webgpu' : 'flex', r.backend);
+  console.log(`auto on a "hardware" adapter: at create ${r.atCreate}; chosen ${r.chosen}`);
+  assert.deepEqual(errors, []);
+  assert.equal(r.atCreate, 'flex (auto: on the CPU while WebGPU is timed in the background)');
   assert.equal(r.module, 'gpu');
-  assert.equal(r.length, 192);
-  console.log(`auto on a "hardware" adapter: ${r.backend}`);
+  assert.equal(r.firstLength, 192);
+  // The first call did not wait for WebGPU (its kernels take seconds to compile on SwiftShader).
+  assert.equal(r.chosenBeforeFirstCall, null);
+  const m = r.chosen.match(/^(\w+) \(auto: measured webgpu ([\d.]+|Infinity) ms, cpu ([\d.]+) ms per face\)$/);
+  assert.ok(m, r.chosen);
+  const [, kept, gpuMs, cpuMs] = m;
+  assert.equal(kept, Number(gpuMs) < Number(cpuMs) ? 'webgpu' : 'flex', r.chosen);
+  assert.equal(r.after, 192);
+  assert.equal(r.backend, r.chosen);
+});
+
+test('auto moves to a faster WebGPU between calls, with the calibration, the galleries and the embeddings kept', async () => {
+  // SwiftShader never beats the CPU kernels: the CPU engine's timing is made to lose, so that
+  // the move itself (a real WebGPU engine taking over from the CPU one) runs.
+  const { page, errors } = await openPage(env.browser, `${env.url}blank.html`, asHardware);
+  const r = await page.evaluate(async () => {
+    const { Engine } = await import('./webverify/wasm/webverify_gpu.js');
+    const timed = Engine.prototype.timeEmbedding;
+    Engine.prototype.timeEmbedding = function (runs) {
+      return this.backend === 'flex' ? Promise.resolve(1e6) : timed.call(this, runs);
+    };
+    const { Verifier } = await import('./webverify/index.js');
+    const v = await Verifier.create({ backend: 'auto', worker: false, detectorUrl: null, cache: false });
+    const image = new ImageData(112, 112);
+    for (let i = 0; i < image.data.length; i++) image.data[i] = (i * 37 + (i >> 9) * 11) % 256;
+    const onCpu = await v.embed(image, { face: 'none' });
+    const shippedThreshold = (await v.verify(image, image, { face: 'none', far: 1e-2 })).threshold;
+    const gallery = v.createGallery();
+    await gallery.enroll('someone', [onCpu]);
+    // A refitted calibration (random unit vectors: impostors near 0, genuine pairs near 0.8).
+    const unit = () => {
+      const x = Float32Array.from({ length: 192 }, () => Math.random() - 0.5);
+      const n = Math.hypot(...x);
+      return x.map((y) => y / n);
+    };
+    const pairs = [];
+    for (let i = 0; i < 1200; i++) {
+      const a = unit();
+      const noise = unit();
+      const same = i % 6 === 0;
+      pairs.push({ a, b: same ? a.map((y, k) => 0.8 * y + 0.6 * noise[k]) : unit(), same });
+    }
+    await v.calibrate(pairs);
+    const thresholdCpu = (await v.verify(image, image, { face: 'none', far: 1e-2 })).threshold;
+    const atCreate = v.backend;
+    const chosen = await v.backendChosen();
+    const onGpu = await v.embed(image, { face: 'none' });
+    let dot = 0;
+    for (let i = 0; i < 192; i++) dot += onCpu[i] * onGpu[i];
+    const found = await gallery.identify(onGpu);
+    const thresholdGpu = (await v.verify(image, image, { face: 'none', far: 1e-2 })).threshold;
+    const out = { atCreate, chosen, backend: v.backend, dot, top: found.candidates[0]?.id, shippedThreshold, thresholdCpu, thresholdGpu };
+    v.dispose();
+    return out;
+  });
+  console.log(`auto's move: ${r.atCreate} → ${r.chosen}; cos(cpu, webgpu) ${r.dot}`);
+  assert.deepEqual(errors, []);
+  assert.match(r.atCreate, /^flex \(auto: on the CPU/);
+  assert.match(r.chosen, /^webgpu \(auto: measured webgpu [\d.]+ ms, cpu 1000000\.0 ms per face\)$/);
+  assert.equal(r.backend, r.chosen);
+  assert.ok(r.dot > 0.9999, `cos ${r.dot}`);
+  assert.equal(r.top, 'someone');
+  assert.equal(r.thresholdGpu, r.thresholdCpu, 'the refitted calibration moved with the engine');
+  assert.ok(Math.abs(r.thresholdCpu - r.shippedThreshold) > 1e-3, 'the refit changed the threshold');
+});
+
+test('backendChosen in a worker: at once where nothing is timed', async () => {
+  const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
+  const r = await page.evaluate(async () => {
+    const { Verifier } = await import('./webverify/index.js');
+    const v = await Verifier.create({ backend: 'auto', detectorUrl: null, cache: false });
+    const out = { mode: v.mode, backend: v.backend, chosen: await v.backendChosen() };
+    v.dispose();
+    return out;
+  });
+  assert.deepEqual(errors, []);
+  assert.equal(r.mode, 'worker');
+  assert.equal(r.chosen, r.backend);
+  assert.match(r.chosen, /^flex \(auto: the WebGPU adapter is a software one/);
 });
 
 for (const backend of ['cpu', 'webgpu']) {

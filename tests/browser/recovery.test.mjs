@@ -4,9 +4,10 @@
 // CPU and on WebGPU. After it: the call that trapped fails with INTERNAL (never hangs), the
 // same verifier answers the next call with the tuned model and the refitted calibration it had,
 // galleries from before say they were lost, new ones work, and it survives a second trap.
-// And a lost WebGPU device (`GPUDevice.destroy()` on the page's device, caught by wrapping
-// `requestDevice` before the page loads): the call fails with BACKEND_UNAVAILABLE, the
-// verifier moves to the CPU with the same model, calibration and galleries.
+// And a lost WebGPU device, with a batch in flight: inline `GPUDevice.destroy()` on the page's
+// device (caught by wrapping `requestDevice` before the page loads), in the worker the same
+// through a preamble the test gives the package's worker. The verifier moves to the CPU with the same model, calibration and
+// galleries, and the calls run again there: none fails.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
@@ -48,6 +49,7 @@ async function crashAndRecover({ backend, worker, faces, lose }) {
 
   const v = await Verifier.create({ backend, worker, wasmBuild: 'simd' });
   out.backend = v.backend;
+  out.mode = v.mode;
   const shipped = await v.verify(a, b, { far: 1e-2 });
 
   // State to restore: tuned weights (an adapter e + 0.5·e: another model id, same direction)…
@@ -71,8 +73,11 @@ async function crashAndRecover({ backend, worker, faces, lose }) {
   await gallery.enroll('me', [ea]);
 
   if (lose === 'device') {
-    for (const device of window.gpuDevices) device.destroy();
-    out.crash = await settle(v.verify(a, b, { far: 1e-2 }));
+    // The device is lost with a batch in flight: that call and the next run again on the CPU.
+    const batch = v.embedBatch([a, b, a, b]);
+    await window.loseDevice();
+    out.batch = await settle(batch.then((es) => { if (es.length !== 4 || es.some((e) => e.length !== D)) throw new Error(`${es.length} embeddings`); }));
+    out.lostCall = await settle(v.verify(a, b, { far: 1e-2 }));
     out.oldGallery = await settle(gallery.size().then((n) => { if (n !== 1) throw new Error(`size ${n}`); }));
     out.backendAfter = v.backend;
     const again = await v.verify(a, b, { far: 1e-2 });
@@ -190,10 +195,25 @@ describe('a worker that dies outright', { skip: needsShared() }, () => {
   });
 });
 
-describe('a lost WebGPU device, inline', { skip: needsShared() }, () => {
-  test('the call fails with BACKEND_UNAVAILABLE; the verifier goes on on the CPU with its model, calibration and galleries', async () => {
+/** What a verifier did after its GPU device was lost with a batch in flight. */
+function assertMovedToCpu(out) {
+  console.log(JSON.stringify(out));
+  assert.equal(out.batch.code, 'resolved', `the batch in flight ran again on the CPU: ${JSON.stringify(out.batch)}`);
+  assert.equal(out.lostCall.code, 'resolved', JSON.stringify(out.lostCall));
+  assert.match(out.backendAfter, /^flex \(moved from WebGPU: .*device was lost/);
+  assert.equal(out.oldGallery.code, 'resolved', 'a gallery survives the move');
+  assert.equal(out.afterMatch, true);
+  assert.ok(out.similarityDelta < 1e-3, `the CPU gives the same similarity within 1e-3: ${out.similarityDelta}`);
+  assert.ok(out.sameThreshold, 'the refitted calibration came along');
+  assert.equal(out.modelAfter, out.tunedId, 'the tuned model came along');
+  assert.equal(out.identifyOld, 'me');
+}
+
+describe('a lost WebGPU device', { skip: needsShared() }, () => {
+  test('inline: the batch in flight and later calls run on the CPU, with the model, calibration and galleries', async () => {
     const page = await env.browser.newPage();
     page.setDefaultTimeout(600_000);
+    // The page's own devices, caught as they are made, are destroyed.
     await page.addInitScript(() => {
       const { requestDevice } = GPUAdapter.prototype;
       GPUAdapter.prototype.requestDevice = async function (...args) {
@@ -201,19 +221,51 @@ describe('a lost WebGPU device, inline', { skip: needsShared() }, () => {
         (window.gpuDevices ??= []).push(device);
         return device;
       };
+      window.loseDevice = async () => { for (const device of window.gpuDevices) device.destroy(); };
     });
     await page.goto(`${env.url}blank.html`);
-    const out = await page.evaluate(crashAndRecover, { backend: 'webgpu', worker: false, faces: faces(), lose: 'device' });
-    console.log(JSON.stringify(out));
-    assert.equal(out.crash.code, 'BACKEND_UNAVAILABLE', JSON.stringify(out.crash));
-    assert.match(out.crash.message, /device was lost.*moved to the CPU/s);
-    assert.match(out.backendAfter, /^flex \(moved from WebGPU/);
-    assert.equal(out.oldGallery.code, 'resolved', 'a gallery survives the move');
-    assert.equal(out.afterMatch, true);
-    assert.ok(out.similarityDelta < 1e-3, `the CPU gives the same similarity within 1e-3: ${out.similarityDelta}`);
-    assert.ok(out.sameThreshold, 'the refitted calibration came along');
-    assert.equal(out.modelAfter, out.tunedId, 'the tuned model came along');
-    assert.equal(out.identifyOld, 'me');
+    assertMovedToCpu(await page.evaluate(crashAndRecover, { backend: 'webgpu', worker: false, faces: faces(), lose: 'device' }));
+    await page.close();
+  });
+
+  test('in the worker: the same', async () => {
+    // A page cannot reach a worker's device: each worker the package starts gets a preamble that
+    // catches its devices the same way and destroys them when the page says so (a
+    // BroadcastChannel), then runs the package's worker module.
+    const page = await env.browser.newPage();
+    page.setDefaultTimeout(600_000);
+    await page.addInitScript(() => {
+      const Made = window.Worker;
+      window.Worker = class extends Made {
+        constructor(url, options) {
+          let module;
+          try {
+            module = String(new URL(url, location.href));
+          } catch {
+            super(url, options); // the package's probe for module workers
+            return;
+          }
+          // The package's worker module first (a static import: its message handler is set before
+          // any message is taken), then the catch of its devices (made at the first request).
+          const preamble = `
+            import ${JSON.stringify(module)};
+            const { requestDevice } = GPUAdapter.prototype;
+            const devices = [];
+            GPUAdapter.prototype.requestDevice = async function (...args) {
+              const device = await requestDevice.apply(this, args);
+              devices.push(device);
+              return device;
+            };
+            new BroadcastChannel('lose-device').onmessage = () => { for (const device of devices) device.destroy(); };`;
+          super(URL.createObjectURL(new Blob([preamble], { type: 'text/javascript' })), options);
+        }
+      };
+      window.loseDevice = async () => { new BroadcastChannel('lose-device').postMessage('now'); };
+    });
+    await page.goto(`${env.url}blank.html`);
+    const out = await page.evaluate(crashAndRecover, { backend: 'webgpu', worker: true, faces: faces(), lose: 'device' });
+    assert.equal(out.mode, 'worker');
+    assertMovedToCpu(out);
     await page.close();
   });
 });

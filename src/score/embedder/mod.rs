@@ -18,7 +18,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::backend::{read_back_error, Backend};
+use crate::backend::{read_back, Backend};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::io::tuned::TunedInfo;
@@ -397,11 +397,7 @@ impl Embedder {
             };
             let shape = [chunk.len(), 3, INPUT_SIZE, INPUT_SIZE];
             let x = Tensor::<4>::from_data(TensorData::new(input, shape), &self.device);
-            let data = network
-                .forward(x)
-                .into_data_async()
-                .await
-                .map_err(|e| read_back_error("reading the embeddings back", e))?;
+            let data = read_back(network.forward(x), "reading the embeddings back").await?;
             let values = data
                 .as_slice::<f32>()
                 .map_err(|e| Error::Inference(format!("embeddings are not f32: {e:?}")))?;
