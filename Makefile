@@ -23,7 +23,7 @@ SITE := build/site
 PORT ?= 8080
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: screenshots bench-gpu bench-gpu-dispatch fault-wasm peers bench-load bench-peers bench-mobile bench-memory soak fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-features test-wasm test-browser bench clean
+.PHONY: screenshots bench-gpu bench-gpu-dispatch bench-gpu-memory fault-wasm peers bench-load bench-peers bench-mobile bench-memory soak fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-features test-wasm test-browser bench clean
 
 setup: setup-rust setup-browser setup-node
 
@@ -223,6 +223,11 @@ bench-gpu: site peers
 # the adapter: SwiftShader here gives what a real GPU would be asked to do.
 bench-gpu-dispatch: site peers
 	node benches/gpu-dispatch.mjs
+
+# The GPU buffers a WebGPU verifier holds after loading, after 1 000 calls and after dispose
+# (docs/BENCHMARKS.md, "GPU memory").
+bench-gpu-memory: site
+	node benches/gpu-memory.mjs
 
 # Bytes and time before the first verification, cold and warm, unthrottled and at 20 Mbit/s,
 # ours beside the peers (docs/BENCHMARKS.md, "Loading").

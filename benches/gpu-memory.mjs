@@ -3,8 +3,9 @@
 // script wraps `GPUDevice.createBuffer` and `GPUBuffer.destroy` on the page and keeps the sum of
 // the live buffers' sizes (what the page asked the GPU for: burn's memory pool included, the
 // browser's own buffers not). One verifier, inline (`backend: 'webgpu'`, so that its buffers are
-// the page's), each call `verify` of two aligned crops (`face: 'none'`: the embedder with its
-// flip, the default) then `embedBatch` of 16 crops every 10th call.
+// the page's), each call `embed` of an aligned crop (`face: 'none'`: the embedder with its flip,
+// the default), and every 10th call also `embedBatch` of 16 crops. On SwiftShader a call takes
+// about a second: the figures in docs/BENCHMARKS.md use `--calls 100`; a real GPU runs the 1 000.
 //
 // `--check` exits with 1 when the live bytes after N calls exceed those after the warm-up (a
 // pool that keeps growing: a leak); tests/browser/gpu-memory.test.mjs runs it that way.
@@ -64,7 +65,7 @@ try {
     const v = await Verifier.create({ backend: 'webgpu', worker: false, detectorUrl: null });
     out.push(snapshot('after create (load)', 0));
     const call = async (i) => {
-      await v.verify(crops[i % 16], crops[(i + 1) % 16], { face: 'none' });
+      await v.embed(crops[i % 16], { face: 'none' });
       if (i % 10 === 9) await v.embedBatch(crops, { face: 'none' });
     };
     for (let i = 0; i < warmup; i++) await call(i);
@@ -73,8 +74,8 @@ try {
     out.push(snapshot(`after ${calls} more calls`, warmup + calls));
     const { backend } = v;
     v.dispose();
-    // dispose() is answered asynchronously (inline too), and the engine's GPU pages are given
-    // back in a microtask after it is freed (src/wasm/engine.rs, `Drop for Engine`).
+    // dispose() is answered asynchronously, inline too. What it gives back is measured: burn
+    // keeps its pool with the page's device, for the next verifier (docs/BENCHMARKS.md).
     await new Promise((resolve) => setTimeout(resolve, 500));
     out.push(snapshot('after dispose', warmup + calls));
     return { rows: out, backend };
@@ -85,7 +86,7 @@ try {
   console.log('| phase | calls | live GPU buffers | live MiB | peak MiB | buffers made so far |');
   console.log('|---|---|---|---|---|---|');
   for (const r of phases.rows) console.log(`| ${r.phase} | ${r.calls} | ${r.liveBuffers} | ${mib(r.liveBytes)} | ${mib(r.peakBytes)} | ${r.made} |`);
-  console.log(`\n(each call: verify of two crops; every 10th also embedBatch of 16); ${new Date().toISOString()}`);
+  console.log(`\n(each call: embed of one crop; every 10th also embedBatch of 16); ${new Date().toISOString()}`);
   const [warm, last] = [phases.rows[3], phases.rows[4]];
   if (values.check && last.liveBytes > warm.liveBytes) {
     console.error(`the live GPU bytes grew from ${warm.liveBytes} after the warm-up to ${last.liveBytes} after ${values.calls} more calls`);

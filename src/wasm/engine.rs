@@ -30,21 +30,6 @@ pub struct Engine {
     pub(crate) challenge_mesh: RefCell<Option<Rc<FaceMesh>>>,
 }
 
-/// Freeing an engine (`free()` in JS) gives its GPU memory back: burn's pool keeps the pages of
-/// dropped tensors for reuse, so without a cleanup a disposed WebGPU verifier's weights would stay
-/// on the device for the page's life (benches/gpu-memory.mjs measures it). Only the pages no live
-/// tensor uses are released: other engines on the same device are not affected, and a call still
-/// in flight keeps its pages until a later cleanup.
-impl Drop for Engine {
-    fn drop(&mut self) {
-        if self.inner.embedder.backend() == Backend::WebGpu {
-            // After this engine's fields (its tensors) are dropped: the next microtask.
-            let device = self.inner.embedder.device().clone();
-            wasm_bindgen_futures::spawn_local(async move { device.memory_cleanup() });
-        }
-    }
-}
-
 #[wasm_bindgen]
 impl Engine {
     /// Loads the embedder weights (bytes of a webverify weights file) on `backend`

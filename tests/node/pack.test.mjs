@@ -33,10 +33,11 @@ test('webverify: the declared files and nothing else, within the 10 MB budget', 
   for (const file of ['wasm/webverify_bg.wasm', 'wasm/relaxed/webverify_bg.wasm', 'wasm/relaxed/webverify_gpu_bg.wasm', 'models/mobilefacenet.safetensors']) {
     assert.ok(!report.files.some((f) => f.path === file), `${file} is not in the main package`);
   }
-  // The cpu module in two builds (3.1 + 3.0 MB), the gpu module (19.8 MB), the glues, and 3.8 MB
-  // of weights: 8.17 MB packed on 2026-12-07. The issue's budget is 10 MB.
+  // The cpu module in two builds (3.1 + 3.0 MB), the gpu module (26.4 MB with burn's fusion since
+  // issue 31; 19.8 before), the glues, and 3.8 MB of weights: 9.20 MB packed, 36.9 MB unpacked on
+  // 2026-12-07 (8.17 MB before fusion). The issue's budget is 10 MB.
   assert.ok(report.size <= 10e6, `tarball ${report.size}`);
-  assert.ok(report.unpackedSize < 35e6, `unpacked ${report.unpackedSize}`);
+  assert.ok(report.unpackedSize < 40e6, `unpacked ${report.unpackedSize}`);
 });
 
 test('webverify-training: the full module in two builds and the f32 weights', () => {
