@@ -5,7 +5,8 @@
 // browser's own buffers not). One verifier, inline (`backend: 'webgpu'`, so that its buffers are
 // the page's), each call `embed` of an aligned crop (`face: 'none'`: the embedder with its flip,
 // the default), and every 10th call also `embedBatch` of 16 crops. On SwiftShader a call takes
-// about a second: the figures in docs/BENCHMARKS.md use `--calls 100`; a real GPU runs the 1 000.
+// about a second: the figures in docs/BENCHMARKS.md come from the test's 20; a real GPU runs the
+// 1 000 in seconds.
 //
 // `--check` exits with 1 when the live bytes after N calls exceed those after the warm-up (a
 // pool that keeps growing: a leak); tests/browser/gpu-memory.test.mjs runs it that way.

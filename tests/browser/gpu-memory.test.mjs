@@ -1,8 +1,8 @@
 // GPU memory of a WebGPU verifier (issue 31, item 5), by its benchmark (benches/gpu-memory.mjs) on
 // SwiftShader with a short run: the table prints, the weights are on the GPU after loading, and
 // the live GPU buffers stay at what they were after the warm-up (burn's pool reuses them: no call
-// leaves a buffer behind). `node benches/gpu-memory.mjs --calls 100` gives the figures in
-// docs/BENCHMARKS.md. No timing is asserted.
+// leaves a buffer behind). Its table is the one in docs/BENCHMARKS.md ("GPU memory"). No timing
+// is asserted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
