@@ -87,9 +87,11 @@ const byKind = (kernels) => {
   for (const [name, n] of Object.entries(kernels)) out[kernelKind(name)] = (out[kernelKind(name)] ?? 0) + n;
   return out;
 };
-const minus = (a, b) => Object.fromEntries(Object.keys(a).map((k) => [k, k === 'kernels'
-  ? Object.fromEntries(Object.entries(byKind(a.kernels)).map(([n, v]) => [n, v - (byKind(b.kernels)[n] ?? 0)]).filter(([, v]) => v))
-  : a[k] - b[k]]));
+const kernelsMinus = (a, b) => {
+  const before = byKind(b);
+  return Object.fromEntries(Object.entries(byKind(a)).map(([n, v]) => [n, v - (before[n] ?? 0)]).filter(([, v]) => v));
+};
+const minus = (a, b) => Object.fromEntries(Object.keys(a).map((k) => [k, k === 'kernels' ? kernelsMinus(a.kernels, b.kernels) : a[k] - b[k]]));
 const rows = [];
 try {
   for (const kind of kinds) {
