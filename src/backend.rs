@@ -116,9 +116,12 @@ async fn webgpu_device() -> Result<Device> {
 
 /// Reads `tensor` back from its device (`what` says what it holds, for the error). A failure is
 /// classified by [`read_back_error`]; one that does not say the device is lost is checked with a
-/// one-value read on the same device: a device destroyed while the read's buffer was being
-/// mapped fails that map with a plain execution error, and only the next read says "poisoned"
-/// (measured in a worker by tests/browser/recovery.test.mjs, "a lost WebGPU device").
+/// one-value read on the same device. A device destroyed while the read's buffer was being
+/// mapped fails that map with a plain execution error, and wgpu reports the loss later, through a
+/// callback that may not have run yet when the probe reads (measured in a worker by
+/// tests/browser/recovery.test.mjs, "a lost WebGPU device": the probe failed as plainly in one CI
+/// run). A healthy device does not fail a one-value read, so a probe that fails in any way means
+/// the device is gone; one that succeeds means the first failure was the read's own.
 pub(crate) async fn read_back<const D: usize>(tensor: Tensor<D>, what: &str) -> Result<TensorData> {
     let device = tensor.device();
     match tensor.into_data_async().await {
@@ -128,7 +131,15 @@ pub(crate) async fn read_back<const D: usize>(tensor: Tensor<D>, what: &str) -> 
             Err(lost @ burn_std::ExecutionError::DevicePoisoned { .. }) => {
                 Err(read_back_error(what, lost))
             }
-            _ => Err(read_back_error(what, e)),
+            Err(probe) => Err(read_back_error(
+                what,
+                burn_std::ExecutionError::device_poisoned(format!(
+                    "{}; a one-value read on the same device failed too: {}",
+                    e.reason(),
+                    probe.reason()
+                )),
+            )),
+            Ok(_) => Err(read_back_error(what, e)),
         },
     }
 }

@@ -15,10 +15,15 @@ use webverify::{FaceMode, Pipeline};
 
 /// ORL photos are grey 92x112 face crops: used as ready crops (`face: none`).
 fn orl(shared: &Path) -> (Vec<Image>, Vec<usize>) {
+    orl_people(shared, 4, 4)
+}
+
+/// The first `photos` photos of ORL's first `people` people, labelled by person.
+fn orl_people(shared: &Path, people: usize, photos: usize) -> (Vec<Image>, Vec<usize>) {
     let mut images = Vec::new();
     let mut labels = Vec::new();
-    for person in 1..=4 {
-        for i in 1..=4 {
+    for person in 1..=people {
+        for i in 1..=photos {
             let path = shared.join(format!("data/orl/s{person}/{i}.pgm"));
             images.push(Image::open(&path).unwrap());
             labels.push(person);
@@ -130,6 +135,114 @@ fn fine_tune_lowers_the_loss_and_round_trips() {
         assert!(pipeline.embedder.calibration_inherited());
         pipeline.embedder.reset_model();
     }
+}
+
+/// With enough classes, a share is held back, never trained on, and the tuned model is
+/// calibrated on their pairs: the file carries that calibration, and it is the one the loaded
+/// model's own embeddings of two held-back people give.
+#[test]
+fn a_tuned_model_calibrates_itself_on_held_back_classes() {
+    let shared = shared_or_skip!();
+    let (images, labels) = orl_people(&shared, 12, 10);
+    let pipeline = common::pipeline();
+    let config = TrainConfig {
+        loss: Loss::SupCon,
+        steps: 3,
+        batch_size: 8,
+        ..Default::default()
+    };
+    let tuned = tune(&pipeline, &images, Some(&labels), &config).unwrap();
+    let c = &tuned.calibration;
+    // round(0.2 × 12) = 2 people of 10 photos: 2·45 genuine and 10·10 impostor pairs.
+    assert_eq!((c.held_back_classes, c.held_back_images), (2, 20));
+    assert_eq!((c.genuine, c.impostors), (90, 100));
+    assert!(!c.inherited && c.reason.is_none());
+    assert!(!pipeline.embedder.calibration_inherited());
+    let tuned_info = pipeline.embedder.tuned().unwrap();
+    assert_eq!(
+        tuned_info.metadata.get("images").map(String::as_str),
+        Some("100")
+    );
+    // 100 impostor pairs support FAR 1e-2; the lower FARs keep the shipped thresholds, and say so.
+    let sources: Vec<String> = c
+        .thresholds
+        .iter()
+        .map(|t| format!("{:?}", t.source))
+        .collect();
+    assert_eq!(sources, ["Refit", "Shipped", "Shipped"]);
+    let fitted = pipeline.embedder.calibration().unwrap();
+    assert_eq!(fitted.negatives, 100);
+    assert!(
+        fitted.source.contains("2 classes held back"),
+        "{}",
+        fitted.source
+    );
+    assert_eq!(
+        c.thresholds[0].threshold,
+        Some(fitted.threshold(1e-2).unwrap())
+    );
+
+    // The calibration is the one the tuned model's own embeddings of one pair of people give
+    // (within 2e-3: the held-back crops are mirrored for the flip TTA after resizing to 112x112,
+    // an embedding's views before, and the resize rounds to bytes; other pairs differ by 0.03+).
+    let e = pipeline.embed_batch(&images, FaceMode::None).unwrap();
+    let cross = |a: usize, b: usize| {
+        let mut scores = Vec::new();
+        for (i, x) in e.iter().enumerate().filter(|(i, _)| labels[*i] == a) {
+            for (j, y) in e.iter().enumerate().filter(|(j, _)| labels[*j] == b) {
+                assert_ne!(i, j);
+                scores.push(x.iter().zip(y).map(|(p, q)| p * q).sum::<f32>());
+            }
+        }
+        webverify::Calibration::from_impostors("x", &scores).unwrap()
+    };
+    let same_curve = |c: &webverify::Calibration| {
+        c.curve.len() == fitted.curve.len()
+            && c.curve
+                .iter()
+                .zip(&fitted.curve)
+                .all(|(p, q)| p.0 == q.0 && (p.1 - q.1).abs() < 2e-3)
+    };
+    let matching: Vec<(usize, usize)> = (1..=12)
+        .flat_map(|a| (a + 1..=12).map(move |b| (a, b)))
+        .filter(|&(a, b)| same_curve(&cross(a, b)))
+        .collect();
+    assert_eq!(
+        matching.len(),
+        1,
+        "one pair of people gives the calibration: {matching:?}"
+    );
+
+    // The exported file carries it: loaded again, the same calibration, not inherited.
+    let bytes = pollster::block_on(pipeline.embedder.export_tuned())
+        .unwrap()
+        .unwrap();
+    pipeline.embedder.reset_model();
+    assert_ne!(pipeline.embedder.calibration().unwrap(), fitted);
+    pipeline.embedder.load_tuned(&bytes).unwrap();
+    assert_eq!(pipeline.embedder.calibration().unwrap(), fitted);
+    assert!(!pipeline.embedder.calibration_inherited());
+
+    // `holdBack: 0` trains on every class and keeps the previous calibration, saying why.
+    pipeline.embedder.reset_model();
+    let all = TrainConfig {
+        hold_back: 0.0,
+        ..config
+    };
+    let tuned = tune(&pipeline, &images, Some(&labels), &all).unwrap();
+    assert!(tuned.calibration.inherited);
+    assert!(tuned.calibration.reason.unwrap().contains("holdBack is 0"));
+    assert!(pipeline.embedder.calibration_inherited());
+    assert_eq!(
+        pipeline
+            .embedder
+            .tuned()
+            .unwrap()
+            .metadata
+            .get("images")
+            .map(String::as_str),
+        Some("120")
+    );
 }
 
 #[test]

@@ -21,10 +21,12 @@ use crate::train::losses::{nt_xent, supcon, triplet_semi_hard};
 
 pub mod augment;
 pub mod config;
+pub mod hold_back;
 pub mod losses;
 mod tune;
 
 pub use config::{Loss, TrainConfig};
+pub use hold_back::TunedCalibration;
 pub use tune::FineTuned;
 
 /// Reported after every step.
@@ -52,6 +54,7 @@ pub struct Trained {
 
 /// Training images: model inputs (`3 × 112 × 112` values each, as [`crate::image::Image::to_model_input`]
 /// makes them) and optional labels (any integers; one per image).
+#[derive(Clone)]
 pub struct TrainingSet {
     /// One model input per image.
     pub inputs: Vec<Vec<f32>>,
@@ -83,7 +86,7 @@ struct ClassWeights {
 /// What the optimiser updates.
 #[derive(Module, Debug)]
 struct Trainee {
-    /// The trainable end of the base network (empty for the adapter scope).
+    /// The trainable end of the base network (frozen for the adapter scope).
     rest: MobileFaceNet,
     adapter: Option<Adapter>,
     classes: Option<ClassWeights>,
@@ -273,6 +276,13 @@ where
     let classes_init = match config.head() {
         Some(_) => Some(class_centroids(base, set, &members, &device).await?),
         None => None,
+    };
+    // The adapter scope trains the adapter alone: the head after the blocks, which `split` leaves
+    // in `rest`, is frozen (it once trained too and was then dropped by the export, so the
+    // model in use was not the model trained; tests/finetune.rs, "calibrates itself", caught it).
+    let rest = match config.scope {
+        Scope::Adapter => rest.freeze(),
+        _ => rest,
     };
     let mut trainee = Trainee {
         rest,

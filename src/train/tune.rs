@@ -1,35 +1,75 @@
 //! Fine-tuning a loaded model: the embedder on a training set, the pipeline on photos. Here
 //! rather than beside the embedder so that the runtime layers below never depend on training.
 
+use super::hold_back::{HeldBack, TunedCalibration};
 use crate::error::{Error, Result};
 use crate::face::pipeline::Pipeline;
 use crate::face::prepared::FaceMode;
 use crate::image::Image;
-use crate::io::weights::ModelInfo;
+use crate::nn::adapter::Network;
+use crate::score::calibration::{Calibration, Refit};
 use crate::score::embedder::Embedder;
 
 impl Embedder {
     /// Fine-tunes the shipped network on `set` (see [`super::fine_tune`]) and uses the
-    /// result from now on, exactly as its exported file loads. Returns the losses, the time and
-    /// the tuned model's info.
+    /// result from now on, exactly as its exported file loads. With labels, a share of the
+    /// classes (`config.hold_back`) is held back from training and the tuned model is calibrated
+    /// on their pairs (see [`super::hold_back`]); the file then carries that calibration.
+    /// Returns the losses, the time, the tuned model's info and how it was calibrated.
     pub async fn fine_tune_async<F, Fut>(
         &self,
-        set: &super::TrainingSet,
+        set: super::TrainingSet,
         config: &super::TrainConfig,
         on_step: F,
-    ) -> Result<(Vec<f32>, f64, ModelInfo)>
+    ) -> Result<FineTuned>
     where
         F: FnMut(super::Progress) -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        let trained = super::fine_tune(&self.shipped_network(), set, config, on_step).await?;
+        config.check()?;
+        let (train, held) = super::hold_back::split(set, config.hold_back, config.seed);
+        let trained = super::fine_tune(&self.shipped_network(), &train, config, on_step).await?;
         let mut extra = config.metadata();
-        extra.push(("images", set.inputs.len().to_string()));
+        extra.push(("images", train.inputs.len().to_string()));
+        let calibration = match held {
+            Ok(back) => {
+                let refit = self.fit_held_back(&trained.network, &back).await?;
+                extra.push(("calibration", refit.calibration.to_json()));
+                Ok((back, refit))
+            }
+            Err(reason) => Err(reason),
+        };
         let bytes =
             crate::io::tuned::export(&trained.network, config.scope, self.shipped_info(), &extra)
                 .await?;
+        // Loading the file takes its calibration (when it has one) and marks it not inherited.
         let info = self.load_tuned_async(&bytes).await?;
-        Ok((trained.losses, trained.ms, info))
+        let calibration = match calibration {
+            Ok((back, mut refit)) => {
+                self.fill_unsupported(&mut refit);
+                TunedCalibration::fitted(&back, &refit)
+            }
+            Err(reason) => TunedCalibration::inherited(reason),
+        };
+        Ok(FineTuned {
+            losses: trained.losses,
+            ms: trained.ms,
+            skipped: 0,
+            info,
+            calibration,
+        })
+    }
+
+    /// The calibration of a just-trained `network` on the pairs of the held-back classes.
+    async fn fit_held_back(&self, network: &Network, back: &HeldBack) -> Result<Refit> {
+        let e = self.embed_inputs_with(network, &back.inputs).await?;
+        let scores = back
+            .pairs()
+            .map(|(i, j, same)| Ok((crate::score::verify::similarity(&e[i], &e[j])?, same)))
+            .collect::<Result<Vec<_>>>()?;
+        let genuine = scores.iter().filter(|p| p.1).count();
+        let source = TunedCalibration::source(back, genuine, scores.len() - genuine);
+        Calibration::from_labelled(&source, &scores)
     }
 }
 
@@ -43,6 +83,8 @@ pub struct FineTuned {
     pub skipped: usize,
     /// The tuned model now in use.
     pub info: crate::io::weights::ModelInfo,
+    /// How the tuned model was calibrated (on held-back classes, or inherited and why).
+    pub calibration: TunedCalibration,
 }
 
 impl Pipeline {
@@ -95,12 +137,7 @@ impl Pipeline {
         Fut: std::future::Future<Output = bool>,
     {
         let (set, skipped) = self.training_set_async(images, labels, mode).await?;
-        let (losses, ms, info) = self.embedder.fine_tune_async(&set, config, on_step).await?;
-        Ok(FineTuned {
-            losses,
-            ms,
-            skipped,
-            info,
-        })
+        let tuned = self.embedder.fine_tune_async(set, config, on_step).await?;
+        Ok(FineTuned { skipped, ..tuned })
     }
 }

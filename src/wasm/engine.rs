@@ -312,7 +312,8 @@ impl Engine {
     /// `on_step({ step, steps, loss, ms })` is called after every step and may return a promise;
     /// a result of `false` cancels (ABORTED, model unchanged). Awaiting it also gives the event
     /// loop a turn, so messages (a cancel) are seen between steps. Resolves to `{ losses, ms,
-    /// skipped, modelInfo }`; from then on the engine embeds with the tuned model.
+    /// skipped, modelInfo, calibration }` (`calibration`: [`crate::train::TunedCalibration`]);
+    /// from then on the engine embeds with the tuned model.
     #[wasm_bindgen(js_name = fineTune)]
     pub fn fine_tune(
         &self,
@@ -351,11 +352,13 @@ impl Engine {
                 ms: f64,
                 skipped: usize,
                 model_info: ModelSummary,
+                calibration: crate::train::TunedCalibration,
             }
             let summary = Tuned {
                 ms: tuned.ms,
                 skipped: tuned.skipped,
                 model_info: ModelSummary::of(&inner.embedder),
+                calibration: tuned.calibration,
             };
             with_arrays(
                 &summary,

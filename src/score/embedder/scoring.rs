@@ -41,7 +41,13 @@ impl Embedder {
         let source = format!("{} labelled pairs given to calibrate()", pairs.len());
         let mut refit = Calibration::from_labelled(&source, &scores)?;
         self.set_calibration(Some(refit.calibration.clone()));
-        // Where the pairs cannot support a reported FAR, `threshold` keeps the shipped one.
+        self.fill_unsupported(&mut refit);
+        Ok(refit)
+    }
+
+    /// Where the refit in use cannot support a reported FAR, [`Embedder::threshold`] keeps the
+    /// shipped one: `refit` says so (`source: shipped`) with that threshold.
+    pub(crate) fn fill_unsupported(&self, refit: &mut Refit) {
         for t in refit
             .thresholds
             .iter_mut()
@@ -53,7 +59,6 @@ impl Embedder {
                 t.tar = None;
             }
         }
-        Ok(refit)
     }
 
     /// [`Embedder::calibrate`] on pairs packed one after another: `a` and `b` hold the pairs'

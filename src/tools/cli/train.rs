@@ -83,6 +83,7 @@ fn fine_tune_folders(
         mean(&tuned.losses[..tenth]),
         mean(&tuned.losses[tuned.losses.len() - tenth..]),
     );
+    print_calibration(&tuned.calibration);
     println!(
         "wrote {} ({} bytes, {}, tuned from {})",
         out.display(),
@@ -91,4 +92,27 @@ fn fine_tune_folders(
         pipeline.embedder.shipped_info().id()
     );
     Ok(())
+}
+
+/// How the tuned model was calibrated: the thresholds fitted on the held-back classes, or why
+/// it kept the previous model's.
+fn print_calibration(c: &crate::train::TunedCalibration) {
+    if let Some(reason) = &c.reason {
+        println!("calibration inherited from the shipped model: {reason}");
+        return;
+    }
+    println!(
+        "calibrated on {} held-back classes ({} images; {} genuine, {} impostor pairs):",
+        c.held_back_classes, c.held_back_images, c.genuine, c.impostors
+    );
+    for t in &c.thresholds {
+        let threshold = t.threshold.map_or("none".into(), |v| format!("{v:.4}"));
+        let tar = t
+            .tar
+            .map_or(String::new(), |v| format!(", TAR {:.2} %", v * 100.0));
+        println!(
+            "  FAR {:e}: threshold {threshold} ({:?}{tar})",
+            t.far, t.source
+        );
+    }
 }
