@@ -648,7 +648,7 @@ export class EngineHost {
     this.model = this.#live().modelInfo;
     // The file fine-tuning made and loaded (exportTuned gives the same bytes).
     this.#remember((await this.#live().exportTuned()) ?? null);
-    return { losses: out.losses, ms: out.ms, skipped: out.skipped, modelId: out.modelInfo.id, model: out.modelInfo };
+    return { losses: out.losses, ms: out.ms, skipped: out.skipped, modelId: out.modelInfo.id, model: out.modelInfo, calibration: out.calibration };
   }
 
   /**

@@ -194,6 +194,11 @@ export interface FineTuneOptions {
   /** Probability of a random illumination gradient per augmented view (default 0: SimCLR's
    * augmentations only); helps where lighting is what varies (docs/FINETUNE.md). */
   shading?: number;
+  /** The share of the labelled classes (people) held back from training, in [0, 0.5]; default
+   * 0.2. The tuned model is calibrated on their pairs, which it never trained on (see
+   * `FineTuneResult.calibration`); 0 trains on every class and keeps the previous calibration
+   * (`model.calibrationInherited`). */
+  holdBack?: number;
   onProgress?: (progress: FineTuneProgress) => void;
   /** A verifier runs the `cpu` or the `gpu` module, which have no training code: its first
    * `fineTune` downloads the full module first, reported here in bytes (stage `training
@@ -213,6 +218,28 @@ export interface FineTuneResult {
   skipped: number;
   modelId: string;
   model: ModelInfo;
+  /** How the tuned model was calibrated. */
+  calibration: TunedCalibration;
+}
+
+/** The calibration of a tuned model: fitted on the pairs of the classes held back from training
+ * (`holdBack`), or the previous model's, kept, with the reason (no labels, `holdBack: 0`, too few
+ * classes, or too few images for 100 impostor pairs). */
+export interface TunedCalibration {
+  heldBackClasses: number;
+  heldBackImages: number;
+  /** Same-class pairs of held-back images: the TARs rest on them. */
+  genuine: number;
+  /** Different-class pairs: the thresholds rest on them (a FAR below 1/impostors is not fitted). */
+  impostors: number;
+  /** At FAR 1e-2, 1e-3 and 1e-4: the threshold, the share of held-back genuine pairs it accepts,
+   * and `source: 'shipped'` where the pairs are too few for that FAR and the previous model's
+   * threshold is used (empty when nothing was held back). */
+  thresholds: { far: number; threshold: number | null; tar: number | null; source: 'refit' | 'shipped' }[];
+  /** True when the tuned model kept the previous calibration (`model.calibrationInherited`). */
+  inherited: boolean;
+  /** Why nothing was held back; null when the model calibrated itself. */
+  reason: string | null;
 }
 
 export interface Verification {

@@ -153,7 +153,7 @@ async function train() {
       },
     });
     const after = await show('after', set);
-    say(`Tuned in ${(result.ms / 1000).toFixed(1)} s (model ${result.modelId}). Mean similarity of the same ${$('tune-data').value === 'people' ? 'person' : 'object'}: ${before.same.toFixed(2)} → ${after.same.toFixed(2)}; of different ones: ${before.different.toFixed(2)} → ${after.different.toFixed(2)}.`);
+    say(`Tuned in ${(result.ms / 1000).toFixed(1)} s (model ${result.modelId}). Mean similarity of the same ${$('tune-data').value === 'people' ? 'person' : 'object'}: ${before.same.toFixed(2)} → ${after.same.toFixed(2)}; of different ones: ${before.different.toFixed(2)} → ${after.different.toFixed(2)}. ${calibrationLine(result.calibration)}`);
     $('tune-status').dataset.done = 'true';
     document.dispatchEvent(new CustomEvent('model-changed'));
   } catch (e) {
@@ -162,6 +162,13 @@ async function train() {
   controller = null;
   $('tune-train').disabled = false;
   $('tune-cancel').disabled = true;
+}
+
+/** What the tuned model's thresholds rest on: the held-back classes, or why it kept the old ones. */
+function calibrationLine(c) {
+  if (c.inherited) return `Calibration: the previous model's, kept (${c.reason}).`;
+  const fitted = c.thresholds.filter((t) => t.source === 'refit').map((t) => `FAR ${t.far}: ${t.threshold.toFixed(3)}`);
+  return `Calibrated on ${c.heldBackClasses} held-back classes (${c.heldBackImages} images, ${c.impostors} impostor pairs): ${fitted.join(', ')}.`;
 }
 
 async function reset() {

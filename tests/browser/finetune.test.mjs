@@ -75,6 +75,8 @@ for (const run of RUNS) {
         r.losses = Array.from(tuned.losses);
         r.ms = tuned.ms;
         r.tunedId = tuned.modelId;
+        r.calibration = tuned.calibration;
+        r.inherited = v.model.calibrationInherited;
         r.modelTuned = v.model.tuned;
         r.modelId = v.model.id;
         const after = await v.embedBatch(images, { face: 'none' });
@@ -140,6 +142,11 @@ for (const run of RUNS) {
       assert.equal(out.modelId, out.tunedId);
       assert.equal(out.modelTuned.scope, 'adapter');
       assert.equal(out.modelTuned.loss, 'supcon');
+      // 4 people of 3 photos: 2 held back would give 3·3 = 9 impostor pairs, too few to calibrate on.
+      assert.equal(out.calibration.inherited, true);
+      assert.equal(out.calibration.heldBackClasses, 0);
+      assert.match(out.calibration.reason, /would give 9 impostor pairs, fewer than the 100/);
+      assert.equal(out.inherited, true);
       assert.equal(out.unmigrated, 'WebverifyError:MODEL_MISMATCH');
       assert.equal(out.migrated, true);
       assert.equal(out.identified, 's1');
@@ -158,3 +165,51 @@ for (const run of RUNS) {
     });
   });
 }
+
+describe('a tuned model calibrates itself', { skip: needsShared() }, () => {
+  test('on the people held back from training; the file carries it; holdBack is checked', { timeout: 600_000 }, async () => {
+    const faces = [];
+    const labels = [];
+    for (let person = 1; person <= 12; person++) {
+      for (let i = 1; i <= 10; i++) {
+        faces.push(orl(`s${person}/${i}.pgm`));
+        labels.push(person);
+      }
+    }
+    const { page, errors } = await openPage(env.browser, `${env.url}blank.html`);
+    const out = await page.evaluate(async ({ faces, labels }) => {
+      const { Verifier } = await import('./webverify/index.js');
+      const { training } = await import('./webverify-training/index.js');
+      const images = faces.map((f) => ({ data: Uint8Array.from(f.data), width: f.width, height: f.height }));
+      const v = await Verifier.create({ backend: 'cpu', worker: true, training });
+      const r = {};
+      const [a, b] = [images[0], images[1]];
+      r.tuned = await v.fineTune({ images, labels, face: 'none', loss: 'supcon', steps: 3, batchSize: 8 });
+      r.inherited = v.model.calibrationInherited;
+      r.threshold = (await v.verify(a, b, { face: 'none', far: 1e-2 })).threshold;
+      const bytes = await v.exportTuned();
+      await v.resetModel();
+      r.shippedThreshold = (await v.verify(a, b, { face: 'none', far: 1e-2 })).threshold;
+      await v.importTuned(bytes);
+      r.importedThreshold = (await v.verify(a, b, { face: 'none', far: 1e-2 })).threshold;
+      r.importedInherited = v.model.calibrationInherited;
+      r.badShare = await v.fineTune({ images, labels, face: 'none', steps: 1, holdBack: 0.6 }).then(() => 'resolved', (e) => `${e.code}: ${e.message}`);
+      v.dispose();
+      return r;
+    }, { faces, labels });
+    const c = out.tuned.calibration;
+    console.log(`held back ${c.heldBackClasses} people (${c.heldBackImages} photos; ${c.genuine} genuine, ${c.impostors} impostor pairs): ${JSON.stringify(c.thresholds)}`);
+    // round(0.2 × 12) = 2 people of 10 photos.
+    assert.deepEqual([c.heldBackClasses, c.heldBackImages, c.genuine, c.impostors], [2, 20, 90, 100]);
+    assert.equal(c.inherited, false);
+    assert.equal(c.reason, null);
+    assert.deepEqual(c.thresholds.map((t) => t.source), ['refit', 'shipped', 'shipped'], '100 impostor pairs support FAR 1e-2 only');
+    assert.equal(out.inherited, false);
+    assert.equal(out.threshold, c.thresholds[0].threshold, 'verify uses the fitted threshold');
+    assert.notEqual(out.shippedThreshold, out.threshold);
+    assert.equal(out.importedThreshold, out.threshold, 'the exported file carries the calibration');
+    assert.equal(out.importedInherited, false);
+    assert.match(out.badShare, /^INVALID_INPUT: .*holdBack 0\.6/);
+    assert.deepEqual(errors, []);
+  });
+});
