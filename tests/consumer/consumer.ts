@@ -6,7 +6,7 @@ import type { TrainingModule } from 'webverify-training';
 // A package file imported through a bundler's asset handling: its URL.
 import detectorFile from 'webverify/models/blazeface-short.safetensors';
 import gpuModuleFile from 'webverify/wasm/webverify_gpu_bg.wasm';
-import type { ErrorCode, Identification, Verification, EnrollResult, CalibrationResult, Face, FineTuneResult, FineTuneProgress, FaceLandmarks, FaceQuality, LivenessResult, ChallengeAction, ChallengeStatus } from 'webverify';
+import type { ErrorCode, Identification, Verification, EnrollResult, CalibrationResult, Face, FineTuneResult, FineTuneProgress, TunedCalibration, FaceLandmarks, FaceQuality, LivenessResult, ChallengeAction, ChallengeStatus } from 'webverify';
 
 export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key: CryptoKey): Promise<string> {
   const v = await Verifier.create({ backend: 'auto', worker: true, cache: false, onProgress: (p) => p.stage === 'wasm' && p.loaded });
@@ -68,7 +68,11 @@ export async function demo(photo: HTMLImageElement, video: HTMLVideoElement, key
     onProgress: (p: FineTuneProgress) => seen.push(p.loss),
     onLoad: (p) => p.stage === 'training module' && p.total,
     signal: controller.signal,
+    holdBack: 0.2,
   });
+  const calibration: TunedCalibration = tuned.calibration;
+  const fitted: 'refit' | 'shipped' | undefined = calibration.thresholds[0]?.source;
+  const why: string | null = calibration.inherited ? calibration.reason : null;
   const weights: Uint8Array | null = await v.exportTuned();
   if (weights) await v.importTuned(weights);
   const migrated: boolean = await gallery.migrate();
