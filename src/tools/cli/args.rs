@@ -445,8 +445,7 @@ pub(super) struct RecipeArgs {
     /// Probability of a random illumination gradient per view (0: SimCLR's augmentations only).
     #[arg(long, default_value_t = 0.0)]
     pub(super) shading: f32,
-    /// Share of the identities held back from training to calibrate the tuned model on (0: train
-    /// on all and keep the shipped calibration).
+    /// Share of the identities held back to calibrate on (0: train on all, keep the calibration).
     #[arg(long, default_value_t = crate::train::config::DEFAULT_HOLD_BACK)]
     pub(super) hold_back: f64,
 }
