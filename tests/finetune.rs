@@ -46,6 +46,13 @@ fn tune(
     )
 }
 
+/// The tuned model in use, as its file.
+fn exported(pipeline: &Pipeline) -> Vec<u8> {
+    pollster::block_on(pipeline.embedder.export_tuned())
+        .unwrap()
+        .expect("a tuned model is in use")
+}
+
 fn max_difference(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
     a.iter()
         .flatten()
@@ -108,9 +115,7 @@ fn fine_tune_lowers_the_loss_and_round_trips() {
             "{what}: embeddings changed"
         );
 
-        let bytes = pollster::block_on(pipeline.embedder.export_tuned())
-            .unwrap()
-            .unwrap();
+        let bytes = exported(&pipeline);
         assert_eq!(
             webverify::io::weights::sha256_hex(&bytes),
             tuned.info.sha256,
@@ -214,9 +219,7 @@ fn a_tuned_model_calibrates_itself_on_held_back_classes() {
     );
 
     // The exported file carries it: loaded again, the same calibration, not inherited.
-    let bytes = pollster::block_on(pipeline.embedder.export_tuned())
-        .unwrap()
-        .unwrap();
+    let bytes = exported(&pipeline);
     pipeline.embedder.reset_model();
     assert_ne!(pipeline.embedder.calibration().unwrap(), fitted);
     pipeline.embedder.load_tuned(&bytes).unwrap();
@@ -257,9 +260,7 @@ fn tuned_weights_are_checked() {
         ..Default::default()
     };
     tune(&pipeline, &images, Some(&labels), &config).unwrap();
-    let bytes = pollster::block_on(pipeline.embedder.export_tuned())
-        .unwrap()
-        .unwrap();
+    let bytes = exported(&pipeline);
     pipeline.embedder.reset_model();
 
     // Another base model: refused.
