@@ -9,14 +9,13 @@
 // batch of 16 and (ours) 64 per face, median. The peers' own page times batches of 1 and 16.
 // Usage: node benches/gpu.mjs [--proxy] [--only ours,tfjs,ort] [--rounds 3] [--singles 20]
 //          [--batches 5] [--warmup 3] [--peers-dir build/peers]
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { serve } from '../tools/serve.mjs';
 import { CHROMIUM_ARGS, ROOT, SITE } from '../tests/browser/harness.mjs';
 import { PEER_RUNS, median, runOurs, startPeerServers } from './ours-protocol.mjs';
+import { scratchDir } from '../tools/scratch.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -37,7 +36,7 @@ const GPU_ARGS = ['--headless=new', '--no-sandbox', '--no-first-run', '--disable
   '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=native', '--ignore-gpu-blocklist', '--enable-gpu', '--disable-vulkan-fallback-to-gl-for-testing'];
 const args = values.proxy ? CHROMIUM_ARGS : GPU_ARGS;
 
-const browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'webverify-bench-gpu-')), {
+const browser = await chromium.launchPersistentContext(scratchDir('webverify-bench-gpu-'), {
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args, ignoreDefaultArgs: ['--headless'], headless: true,
 });
 const site = await serve(SITE, 0);

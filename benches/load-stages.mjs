@@ -3,13 +3,13 @@
 // calls of the same two photos (the first pays one-time costs). Served as benches/load.mjs serves.
 // Usage: node benches/load-stages.mjs (after `make site`). Prints milliseconds from the import.
 import { chromium } from 'playwright-core';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHROMIUM_ARGS, SHARED, SITE } from '../tests/browser/harness.mjs';
 import { serve } from '../tools/serve.mjs';
+import { scratchDir } from '../tools/scratch.mjs';
 const server = await serve(SITE, 0, '127.0.0.1', { compress: true, cacheControl: 'public, max-age=3600' });
-const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'st-')), { executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS, ignoreDefaultArgs: ['--headless'], headless: true });
+const ctx = await chromium.launchPersistentContext(scratchDir('webverify-load-stages-'), { executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS, ignoreDefaultArgs: ['--headless'], headless: true });
 const photos = ['face_00_faceid.png', 'face_01_facematch_selected.png'].map((n) => readFileSync(join(SHARED, 'reference/mobilefacenet/inputs', n)).toString('base64'));
 for (const visit of ['cold', 'warm', 'warm2']) {
   const page = await ctx.newPage();

@@ -23,13 +23,13 @@
 //
 // Usage: node benches/load.mjs [--rounds 3] [--peers-dir build/peers] [--only ours,tfjs,ort]
 // Needs `make site` and the peers with their npm packages (`make bench-load` does both).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, ROOT } from '../tests/browser/harness.mjs';
 import { PHOTOS, peerSites } from './peer-sites.mjs';
+import { scratchDir } from '../tools/scratch.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -98,7 +98,7 @@ try {
   for (let round = 0; round < rounds; round++) {
     for (const [network, conditions] of Object.entries(NETWORKS)) {
       for (const kind of values.only.split(',')) {
-        const profile = mkdtempSync(join(tmpdir(), 'webverify-load-'));
+        const profile = scratchDir('webverify-load-');
         const context = await chromium.launchPersistentContext(profile, {
           executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS, ignoreDefaultArgs: ['--headless'], headless: true,
         });

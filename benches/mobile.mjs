@@ -26,13 +26,13 @@
 //
 // Usage: node benches/mobile.mjs [--rounds 3] [--rates 1,4,6] [--only ours,tfjs,ort] [--peers-dir build/peers]
 // Needs `make site` and the peers (`make bench-mobile` does both) and ../shared (two photos).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, ROOT } from '../tests/browser/harness.mjs';
 import { PHOTOS, peerSites } from './peer-sites.mjs';
+import { scratchDir } from '../tools/scratch.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -181,7 +181,7 @@ try {
   for (let round = 0; round < rounds; round++) {
     for (const rate of rates) {
       for (const kind of engines) {
-        const profile = mkdtempSync(join(tmpdir(), 'webverify-mobile-'));
+        const profile = scratchDir('webverify-mobile-');
         const context = await chromium.launchPersistentContext(profile, {
           executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS, ignoreDefaultArgs: ['--headless'], headless: true,
         });

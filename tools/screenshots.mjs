@@ -5,14 +5,14 @@
 // comparison; on the desktop in the light theme also enrollment, liveness, the challenge (a
 // motion asked, with its arrow and countdown on the video) and fine-tuning.
 // Usage: node tools/screenshots.mjs [out dir]   (default docs/images)
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ROOT, start } from '../tests/browser/harness.mjs';
 import { renderDrawn } from './drawn-faces.mjs';
+import { scratchDir } from './scratch.mjs';
 
 const OUT = resolve(process.argv[2] ?? join(ROOT, 'docs/images'));
-const work = mkdtempSync(join(tmpdir(), 'webverify-screenshots-'));
+const work = scratchDir('webverify-screenshots-');
 mkdirSync(OUT, { recursive: true });
 
 // The drawn photos, and the fake camera's video.

@@ -9,14 +9,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS, SHARED, needsShared, openPage, start } from './harness.mjs';
+import { scratchDir } from '../../tools/scratch.mjs';
 
 /** A 640x480 y4m of ORL person s1's photos, the face scaled up on grey. */
 function cameraFile() {
-  const out = join(mkdtempSync(join(tmpdir(), 'webverify-camera-')), 's1.y4m');
+  const out = join(scratchDir('webverify-camera-'), 's1.y4m');
   execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-framerate', '2', '-i', join(SHARED, 'data/orl/s1/%d.pgm'),
     '-vf', 'scale=276:336,pad=640:480:(ow-iw)/2:(oh-ih)/2:gray,format=yuv420p', out]);
   return out;

@@ -5,16 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS, SHARED, needsShared, openPage, start } from './harness.mjs';
+import { scratchDir } from '../../tools/scratch.mjs';
 
 const ORL = join(SHARED, 'data/orl');
 
 /** A 640x480 y4m of one ORL person's ten photos, the face scaled up 3x on grey. */
 function cameraFile(person) {
-  const out = join(mkdtempSync(join(tmpdir(), 'webverify-camera-')), `${person}.y4m`);
+  const out = join(scratchDir('webverify-camera-'), `${person}.y4m`);
   execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-framerate', '2', '-i', join(ORL, person, '%d.pgm'),
     '-vf', 'scale=276:336,pad=640:480:(ow-iw)/2:(oh-ih)/2:gray,format=yuv420p', out]);
   return out;
@@ -34,7 +33,7 @@ async function identified(page) {
 
 for (const backend of ['cpu', 'webgpu']) {
   test(`camera: enroll, identify, persist, unknown on ${backend}`, { skip: needsShared('data/orl/s1/1.pgm') }, async () => {
-    const profile = mkdtempSync(join(tmpdir(), 'webverify-profile-'));
+    const profile = scratchDir('webverify-profile-');
     let env = await start({ args: camera(cameraFile('s1')), profile });
     // The same origin in the second browser, or IndexedDB would be another one.
     const port = env.server.address().port;
@@ -68,7 +67,7 @@ for (const backend of ['cpu', 'webgpu']) {
 
       // Export the gallery, delete Ada, import the file: Ada is back (and saved).
       const [download] = await Promise.all([page.waitForEvent('download'), page.click('#gallery-export')]);
-      const saved = join(mkdtempSync(join(tmpdir(), 'webverify-gallery-')), 'gallery.webverify');
+      const saved = join(scratchDir('webverify-gallery-'), 'gallery.webverify');
       await download.saveAs(saved);
       await page.click('button[aria-label="Delete Ada"]');
       await page.waitForFunction(() => !document.getElementById('gallery-list').textContent.includes('Ada'));

@@ -7,10 +7,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { homedir, tmpdir } from 'node:os';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { mkdtempSync } from 'node:fs';
 import { ARTIFACTS, SHARED, needsShared, openPage, start } from './harness.mjs';
+import { scratchDir } from '../../tools/scratch.mjs';
 
 const BIN = process.env.WEBVERIFY_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache/webverify/target'), 'debug/webverify');
 const LIVE = join(SHARED, 'data/nuaa/ClientRaw/0001/0001_00_00_01_0.jpg');
@@ -19,7 +19,7 @@ const FPS = 10;
 /** A y4m of the live frame making `actions` (none: held still), made at test time (the frames
  * never enter the site). */
 function cameraFile(actions, { lead, step }) {
-  const dir = mkdtempSync(join(tmpdir(), 'webverify-challenge-'));
+  const dir = scratchDir('webverify-challenge-');
   execFileSync(BIN, ['challenge-video', LIVE, '--actions', actions.join(','), '--out', dir, '--fps', `${FPS}`, '--lead', `${lead}`, '--step', `${step}`], { stdio: ['ignore', 'ignore', 'inherit'] });
   const out = join(dir, 'camera.y4m');
   execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-framerate', `${FPS}`, '-i', join(dir, '%04d.png'), '-vf', 'format=yuv420p', out]);

@@ -13,13 +13,13 @@
 //   `_headers` marks exactly the files named by their content as immutable.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '../../tools/serve.mjs';
 import { renderDrawn } from '../../tools/drawn-faces.mjs';
 import { SITE, openPage, start } from './harness.mjs';
+import { scratchDir } from '../../tools/scratch.mjs';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const ready = (page) => page.waitForFunction(() => /^(Ready|Could not)/.test(document.getElementById('status').textContent), null, { timeout: 300_000 });
@@ -30,7 +30,7 @@ before(async () => {
   const plain = await start();
   const page = await plain.browser.newPage();
   await page.goto(`${plain.url}blank.html`);
-  drawn = await renderDrawn(page, mkdtempSync(join(tmpdir(), 'webverify-drawn-')));
+  drawn = await renderDrawn(page, scratchDir('webverify-drawn-'));
   await plain.close();
   env = await start({ args: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${drawn.video}`] });
 });

@@ -4,10 +4,9 @@
 // build/artifacts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS, openPage, start } from './harness.mjs';
+import { scratchDir } from '../../tools/scratch.mjs';
 
 let env;
 before(async () => { env = await start(); });
@@ -41,7 +40,7 @@ for (const [backend, steps] of [['cpu', 16], ['webgpu', 4]]) {
     // Save the tuned model, go back to the shipped one, load the file: the tuned model is back.
     const tunedId = status.match(/model (mobilefacenet-tuned-\w+)/)[1];
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#tune-export')]);
-    const saved = join(mkdtempSync(join(tmpdir(), 'webverify-tuned-')), 'tuned.safetensors');
+    const saved = join(scratchDir('webverify-tuned-'), 'tuned.safetensors');
     await download.saveAs(saved);
     await page.click('#tune-reset');
     await page.waitForFunction(() => /^Back to the shipped model/.test(document.getElementById('tune-status').textContent));

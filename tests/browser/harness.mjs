@@ -2,13 +2,13 @@
 // started headless, with WebGPU on SwiftShader where the machine has no GPU.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from '../../tools/serve.mjs';
+import { scratchDir } from '../../tools/scratch.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SITE = process.env.WEBVERIFY_SITE ?? join(ROOT, 'build/site');
@@ -42,7 +42,7 @@ export async function start({ args = [], profile, port = 0, site = SITE } = {}) 
   mkdirSync(ARTIFACTS, { recursive: true });
   const server = await serve(site, port);
   const url = `http://127.0.0.1:${server.address().port}/`;
-  const browser = await chromium.launchPersistentContext(profile ?? mkdtempSync(join(tmpdir(), 'webverify-chromium-')), {
+  const browser = await chromium.launchPersistentContext(profile ?? scratchDir('webverify-chromium-'), {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: [...CHROMIUM_ARGS, ...args],
     ignoreDefaultArgs: ['--headless'],

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { ARTIFACTS, ROOT, SHARED, needsShared, openPage, start } from './harness.mjs';
+import { scratchDir } from '../../tools/scratch.mjs';
 
 const BIN = process.env.WEBVERIFY_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache/webverify/target'), 'debug/webverify');
 const NUAA = join(SHARED, 'data/nuaa');
@@ -87,7 +87,7 @@ for (const [backend, worker] of [['cpu', true], ['webgpu', false]]) {
 
 /** A 640x480 y4m playing NUAA frames (made at test time; the frames never enter the site). */
 function cameraFile(files) {
-  const dir = mkdtempSync(join(tmpdir(), 'webverify-liveness-'));
+  const dir = scratchDir('webverify-liveness-');
   files.forEach((f, i) => copyFileSync(f, join(dir, `${i + 1}.jpg`)));
   const out = join(dir, 'camera.y4m');
   execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-framerate', '2', '-i', join(dir, '%d.jpg'), '-vf', 'format=yuv420p', out]);

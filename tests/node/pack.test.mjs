@@ -6,10 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { scratchDir } from '../../tools/scratch.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const PKG = join(ROOT, 'pkg');
@@ -49,7 +49,7 @@ test('webverify-training: the full module in two builds and the f32 weights', ()
 test('npm publish --dry-run: both packages publish without a warning', () => {
   // A placeholder token, as setup-node's NODE_AUTH_TOKEN gives in the release workflow: without
   // any, npm warns that publishing needs a login, which is about credentials, not the package.
-  const home = mkdtempSync(join(tmpdir(), 'webverify-publish-'));
+  const home = scratchDir('webverify-publish-');
   try {
     const npmrc = join(home, '.npmrc');
     writeFileSync(npmrc, '//registry.npmjs.org/:_authToken=placeholder-for-dry-run\n');
@@ -68,7 +68,7 @@ test('npm publish --dry-run: both packages publish without a warning', () => {
 test('prepack refuses a missing, empty, stale or foreign engine or weights file, untyped exports, a companion of another version', () => {
   assert.equal(spawnSync('node', [CHECK, PKG]).status, 0, 'the built package passes');
   assert.equal(spawnSync('node', [CHECK, TRAINING]).status, 0, 'the built companion passes');
-  const copy = mkdtempSync(join(tmpdir(), 'webverify-pack-'));
+  const copy = scratchDir('webverify-pack-');
   const refused = (from, change, why) => {
     rmSync(copy, { recursive: true, force: true });
     cpSync(from, copy, { recursive: true });

@@ -7,11 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { scratchDir } from '../../tools/scratch.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const workflow = parse(readFileSync(join(ROOT, '.github/workflows/release.yml'), 'utf8'));
@@ -45,7 +45,7 @@ test('the workflow: a tag push, the README test command with data, provenance on
 });
 
 test('its local steps: the tag check, the packing, both publishes (--dry-run)', { timeout: 600_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'webverify-release-'));
+  const dir = scratchDir('webverify-release-');
   try {
     const steps = workflow.jobs.test.steps;
     const check = steps.find((s) => /release-check/.test(s.run ?? '')).run;

@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve } from '../../tools/serve.mjs';
+import { scratchDir } from '../../tools/scratch.mjs';
 
 /** Status of a raw GET of `path` (sent as is, without the URL parser's escaping). */
 function get(port, path) {
@@ -18,7 +18,7 @@ function get(port, path) {
 }
 
 test('malformed and escaping paths get 4xx and the server keeps serving', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'webverify-serve-'));
+  const dir = scratchDir('webverify-serve-');
   writeFileSync(join(dir, 'index.html'), '<p>ok</p>');
   const server = await serve(dir, 0);
   const { port } = server.address();
