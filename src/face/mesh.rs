@@ -140,7 +140,7 @@ impl Mesh {
 fn expose_face_logit(program: &mut Program) -> Result<()> {
     let ops = &program.ops;
     let logit = ops.iter().enumerate().find_map(|(o, op)| match op {
-        Op::Output { input, name } if name == "face" => match ops.get(*input) {
+        Op::Output { input, name, .. } if name == "face" => match ops.get(*input) {
             Some(Op::Sigmoid { input }) => Some((o, *input)),
             _ => None,
         },
@@ -277,6 +277,7 @@ mod tests {
         let output = |input, name: &str| Op::Output {
             input,
             name: name.into(),
+            row_major: false,
         };
         Program {
             ops: vec![
@@ -299,7 +300,8 @@ mod tests {
             p.ops[3],
             Op::Output {
                 input: 0,
-                name: "face".into()
+                name: "face".into(),
+                row_major: false,
             }
         );
         // A program whose face output is not a sigmoid is refused, not misread.

@@ -1,6 +1,8 @@
 //! Embeddings and what they mean: the embedder (a loaded model on a backend), the score
-//! calibration (every FAR computation, 1:1 and per search) and the match decision.
+//! calibration (every FAR computation, 1:1 and per search) and the match decision; and
+//! networks imported from ONNX.
 
 pub mod calibration;
 pub mod embedder;
+pub mod imported;
 pub mod verify;

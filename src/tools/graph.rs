@@ -205,6 +205,7 @@ pub fn graph_to_weights(
             Op::Output {
                 input,
                 name: name.to_string(),
+                row_major: false,
             },
             channels,
         );

@@ -13,6 +13,7 @@ pub mod identify_eval;
 pub mod liveness_eval;
 pub mod metrics;
 pub mod minifasnet;
+pub mod onnx;
 pub mod pairs;
 pub mod reject;
 pub mod robustness;

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+pub(super) use super::convert_args::{ConvertArgs, StoreArgs};
 use super::read;
 use crate::{Backend, Embedder};
 
@@ -11,7 +12,8 @@ use crate::{Backend, Embedder};
 pub(super) enum Command {
     /// Convert a source model into webverify's safetensors weights: a TFLite MobileFaceNet
     /// (`.tflite`), a TF.js BlazeFace short-range or Face Mesh graph (`model.json` with its
-    /// shards) or a MiniFASNet liveness checkpoint (`.pth`).
+    /// shards), a MiniFASNet liveness checkpoint (`.pth`), or any embedding network in ONNX
+    /// (`.onnx`, docs/MODELS.md).
     Convert(ConvertArgs),
     /// Rewrite a weights file (embedder or detector) with its tensors stored as f32, f16 or int8
     /// (per-channel symmetric); the network still runs in f32. Metadata, calibration included,
@@ -64,27 +66,6 @@ pub(super) enum Command {
     BenchIdentify(BenchIdentifyArgs),
     /// Time load, first embedding, single embeddings and batches of 16 (median and minimum).
     Bench(BenchArgs),
-}
-
-/// The arguments of `convert`.
-#[derive(clap::Args)]
-pub(super) struct ConvertArgs {
-    pub(super) model: PathBuf,
-    pub(super) out: PathBuf,
-    /// MiniFASNet only: the face box scale the model was trained with (default: read from
-    /// the upstream file name, e.g. 2.7 in `2.7_80x80_MiniFASNetV2.pth`).
-    #[arg(long)]
-    pub(super) crop_scale: Option<f32>,
-}
-
-/// The arguments of `store`.
-#[derive(clap::Args)]
-pub(super) struct StoreArgs {
-    pub(super) weights: PathBuf,
-    pub(super) out: PathBuf,
-    /// f32, f16 or int8.
-    #[arg(long)]
-    pub(super) storage: String,
 }
 
 /// The arguments of `embed`.

@@ -8,12 +8,44 @@ pub(super) fn convert(args: ConvertArgs) -> crate::Result<()> {
         model,
         out,
         crop_scale,
+        layout,
+        colour,
+        mean,
+        std,
+        output,
     } = args;
     let source = model
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let bytes = if model.extension().is_some_and(|e| e == "pth") {
+    let bytes = if model.extension().is_some_and(|e| e == "onnx") {
+        let options = crate::tools::onnx::ImportOptions {
+            layout,
+            colour,
+            mean,
+            std,
+            output,
+        };
+        let imported = crate::tools::onnx::onnx_to_weights(&read(&model)?, &source, &options)?;
+        for note in &imported.notes {
+            eprintln!("note: {note}");
+        }
+        let p = &imported.preprocessing;
+        println!(
+            "{} ops; input {}x{}x{} ({}, {}), mean {:?}, std {:?}; output {:?} of {} values",
+            imported.ops,
+            p.channels,
+            p.size,
+            p.size,
+            p.layout,
+            p.colour,
+            p.mean,
+            p.std,
+            imported.output,
+            imported.output_dim
+        );
+        imported.bytes
+    } else if model.extension().is_some_and(|e| e == "pth") {
         let scale = crop_scale
             .or_else(|| crate::tools::minifasnet::crop_scale_from_name(&source))
             .ok_or_else(|| {

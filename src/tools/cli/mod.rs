@@ -5,6 +5,7 @@
 mod args;
 mod bench;
 mod convert;
+mod convert_args;
 mod eval;
 mod face;
 mod liveness;
