@@ -251,3 +251,63 @@ fn broken_models_and_files_are_typed_errors() {
     // The intact file still loads on the same device afterwards.
     ImportedNet::from_weights(&weights, &device).unwrap();
 }
+
+#[cfg(feature = "flex")]
+#[test]
+fn the_packed_cpu_kernels_run_what_they_can_and_agree_with_burns_ops() {
+    let shared = common::shared();
+    let mut models = vec![
+        ("tiny-resnet".to_string(), fixture("tiny-resnet.onnx")),
+        ("tiny-vit".to_string(), fixture("tiny-vit.onnx")),
+    ];
+    if let Some(shared) = &shared {
+        models.push((
+            "mobilefacenet".into(),
+            shared.join("peers/ort/models/mobilefacenet.onnx"),
+        ));
+        models.push((
+            "minifasnet-v1se".into(),
+            shared.join("models-src/minifasnet/4_0_0_80x80_MiniFASNetV1SE.onnx"),
+        ));
+    }
+    let device = pollster::block_on(Backend::Flex.device_async()).unwrap();
+    let images: Vec<webverify::Image> = (0..3)
+        .map(|k| {
+            let pixels: Vec<u8> = (0..64 * 64 * 3)
+                .map(|i| ((i * 7 + k * 31) % 251) as u8)
+                .collect();
+            webverify::Image::from_pixels(&pixels, 64, 64, webverify::PixelFormat::Rgb, None)
+                .unwrap()
+        })
+        .collect();
+    let mut packed_counts = Vec::new();
+    for (name, path) in &models {
+        let net =
+            ImportedNet::from_weights(&convert(path, &ImportOptions::default()).unwrap(), &device)
+                .unwrap();
+        net.set_packed_kernels(false);
+        assert_eq!(net.packed_convolutions(), 0);
+        let on_burn = pollster::block_on(net.embed_raw(&images, &device)).unwrap();
+        net.set_packed_kernels(true);
+        let packed = net.packed_convolutions();
+        let on_kernels = pollster::block_on(net.embed_raw(&images, &device)).unwrap();
+        for (a, b) in on_kernels.iter().zip(&on_burn) {
+            let scale = b.iter().map(|v| v.abs()).fold(0.0, f32::max).max(1e-6);
+            let diff = max_diff(a, b);
+            assert!(diff <= 1e-4 * scale.max(1.0), "{name}: {diff} of {scale}");
+        }
+        println!("{name}: {packed} convolutions on the packed kernels");
+        packed_counts.push((name.clone(), packed));
+    }
+    // MobileFaceNet's whole conv stack (52 convs) runs packed; MiniFASNet's stem and first
+    // depthwise conv (its pruned 1x1 convs have channel counts the GEMM's panels do not take);
+    // the test models none (they start with element-wise ops: only a leading run of convs is
+    // packed).
+    for (name, packed) in packed_counts {
+        match name.as_str() {
+            "mobilefacenet" => assert_eq!(packed, 52, "{name}"),
+            "minifasnet-v1se" => assert!(packed >= 2, "{name}"),
+            _ => assert_eq!(packed, 0, "{name}"),
+        }
+    }
+}

@@ -8,6 +8,7 @@ use crate::backend::read_back;
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::io::weights::{ModelInfo, WeightFile};
+use crate::nn::cpu::{KernelSwitch, PackedProgram};
 use crate::nn::graph::{GraphNet, Program};
 
 /// The `model` metadata of an imported network's weights file.
@@ -74,6 +75,10 @@ impl Preprocessing {
 /// An imported network on a device.
 pub struct ImportedNet {
     net: GraphNet,
+    /// The program's leading convolutions on the CPU kernels (Flex only), and the switch that
+    /// picks them or burn's ops (as the shipped embedder's).
+    packed: Option<PackedProgram>,
+    kernels: KernelSwitch,
     /// How to feed it.
     pub preprocessing: Preprocessing,
     /// The output's name.
@@ -102,14 +107,35 @@ impl ImportedNet {
             .parse()
             .map_err(|_| Error::ModelLoad("output_dim is not a number".into()))?;
         let output = meta("output")?.clone();
-        let net = GraphNet::build(program, &|name, shape| file.read(name, shape), device)?;
+        let read = |name: &str, shape: &[usize]| file.read(name, shape);
+        let packed = if KernelSwitch::serves(device) {
+            PackedProgram::new(&program, &read)?
+        } else {
+            None
+        };
+        let net = GraphNet::build(program, &read, device)?;
         Ok(Self {
             net,
+            packed,
+            kernels: KernelSwitch::default(),
             preprocessing,
             output,
             output_dim,
             info: file.info.clone(),
         })
+    }
+
+    /// On Flex, whether the program's leading convolutions run on the packed CPU kernels (the
+    /// default in wasm) or on burn's ops ([`crate::Embedder::set_packed_kernels`]'s rule).
+    pub fn set_packed_kernels(&self, on: bool) {
+        self.kernels.set(on);
+    }
+
+    /// How many convolutions run on the packed kernels now (0: all on burn's ops).
+    pub fn packed_convolutions(&self) -> usize {
+        self.kernels
+            .pick(self.packed.as_ref())
+            .map_or(0, PackedProgram::steps)
     }
 
     /// The network's outputs for `images` (not normalised to unit length), one per image.
@@ -119,9 +145,20 @@ impl ImportedNet {
         }
         let p = &self.preprocessing;
         let values: Vec<f32> = images.iter().flat_map(|i| p.input(i)).collect();
-        let shape = [images.len(), p.channels, p.size, p.size];
-        let x = Tensor::from_data(TensorData::new(values, shape), device);
-        let out = read_back(self.forward(x)?, "the imported network's output").await?;
+        let out = match self.kernels.pick(self.packed.as_ref()) {
+            Some(packed) => {
+                let n = images.len();
+                let [c, h, w] = packed.boundary_shape;
+                let boundary = packed.forward(&values, n);
+                let x = Tensor::from_data(TensorData::new(boundary, [n, c, h, w]), device);
+                self.output_of(self.net.forward_from(packed.boundary, x)?)?
+            }
+            None => {
+                let shape = [images.len(), p.channels, p.size, p.size];
+                self.forward(Tensor::from_data(TensorData::new(values, shape), device))?
+            }
+        };
+        let out = read_back(out, "the imported network's output").await?;
         let flat = out
             .try_into_vec::<f32>()
             .map_err(|e| Error::Inference(format!("the imported network's output: {e:?}")))?;
@@ -130,7 +167,10 @@ impl ImportedNet {
 
     /// The network's output for a batch `[N, channels, size, size]` already normalised.
     pub fn forward(&self, x: Tensor<4>) -> Result<Tensor<2>> {
-        let outputs = self.net.forward(x)?;
+        self.output_of(self.net.forward(x)?)
+    }
+
+    fn output_of(&self, outputs: Vec<(String, Tensor<2>)>) -> Result<Tensor<2>> {
         let (_, out) = outputs
             .into_iter()
             .find(|(name, _)| *name == self.output)

@@ -100,6 +100,19 @@ impl<const K: usize> Depthwise<K> {
         })
     }
 
+    /// Gives the layer PReLU slopes (a PReLU found after it in an imported program).
+    pub fn set_alpha(&mut self, alpha: Vec<f32>) -> Result<(), String> {
+        if alpha.len() != self.channels {
+            return Err(format!(
+                "{} PReLU slopes for {} channels",
+                alpha.len(),
+                self.channels
+            ));
+        }
+        self.alpha = Some(alpha);
+        Ok(())
+    }
+
     pub fn stride(&self) -> usize {
         self.stride
     }

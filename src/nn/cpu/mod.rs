@@ -17,10 +17,12 @@ mod im2col;
 mod lanes;
 mod mobilefacenet;
 mod pointwise;
+mod program;
 mod switch;
 
 pub use blazeface::PackedBlazeFace;
 pub use mobilefacenet::PackedMobileFaceNet;
+pub use program::PackedProgram;
 pub use switch::KernelSwitch;
 
 use std::sync::Mutex;

@@ -80,6 +80,19 @@ impl Pointwise {
         })
     }
 
+    /// Gives the layer PReLU slopes (a PReLU found after it in an imported program).
+    pub fn set_alpha(&mut self, alpha: Vec<f32>) -> Result<(), String> {
+        if alpha.len() != self.outputs {
+            return Err(format!(
+                "{} PReLU slopes for {} outputs",
+                alpha.len(),
+                self.outputs
+            ));
+        }
+        self.alpha = Some(alpha);
+        Ok(())
+    }
+
     pub fn outputs(&self) -> usize {
         self.outputs
     }

@@ -78,6 +78,20 @@ impl GraphNet {
 
     /// Runs the program on `x` and returns its outputs in program order, by name.
     pub fn forward(&self, x: Tensor<4>) -> Result<Vec<(String, Tensor<2>)>> {
+        self.run(x, None)
+    }
+
+    /// Runs the program from op `start` on, given that op's value (computed elsewhere: the CPU
+    /// kernels' prefix, `crate::nn::cpu::PackedProgram`). The ops before it are skipped, but
+    /// for their constants.
+    pub fn forward_from(&self, start: usize, value: Tensor<4>) -> Result<Vec<(String, Tensor<2>)>> {
+        if start >= self.program.ops.len() {
+            return Err(Error::Inference(format!("no op {start}")));
+        }
+        self.run(value, Some(start))
+    }
+
+    fn run(&self, x: Tensor<4>, resume: Option<usize>) -> Result<Vec<(String, Tensor<2>)>> {
         let mut values: Vec<Option<Tensor<4>>> = Vec::with_capacity(self.program.ops.len());
         let mut outputs = Vec::new();
         // The last reader of each value, so that it is dropped (and its memory reused) then.
@@ -93,6 +107,17 @@ impl GraphNet {
                 .ok_or_else(|| Error::Inference(format!("op {i} has no value")))
         };
         for (index, (op, layer)) in self.program.ops.iter().zip(&self.layers).enumerate() {
+            match resume {
+                Some(k) if index == k => {
+                    values.push(Some(x.clone()));
+                    continue;
+                }
+                Some(k) if index < k && !matches!(op, Op::Constant { .. }) => {
+                    values.push(None);
+                    continue;
+                }
+                _ => {}
+            }
             let value = match (op, layer) {
                 (Op::Input { channels, size }, _) => {
                     let dims = x.dims();

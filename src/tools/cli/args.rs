@@ -281,6 +281,10 @@ pub(super) struct BenchArgs {
     /// packed kernels and on burn's ops (medians over `--singles` passes).
     #[arg(long)]
     pub(super) layers: bool,
+    /// Also time this imported network (`convert model.onnx`) in the same run, on the same
+    /// backends and input, beside the shipped embedder.
+    #[arg(long)]
+    pub(super) imported: Option<PathBuf>,
 }
 
 /// The models and how faces are found, shared by the commands that compare images.

@@ -10,7 +10,61 @@ fn stats(mut ms: Vec<f64>) -> (f64, f64) {
     (ms[ms.len() / 2], ms[0])
 }
 
-fn bench(weights: &[u8], backends: &str, singles: usize, batches: usize) -> crate::Result<()> {
+/// Median and minimum ms of `f` over `rounds` calls, per `per` items.
+fn timed(
+    rounds: usize,
+    per: f64,
+    f: &mut dyn FnMut() -> crate::Result<()>,
+) -> crate::Result<(f64, f64)> {
+    let mut ms = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let t = Instant::now();
+        f()?;
+        ms.push(t.elapsed().as_secs_f64() * 1e3 / per);
+    }
+    Ok(stats(ms))
+}
+
+/// One row for an imported network, timed as the shipped embedder's rows.
+fn bench_imported(
+    weights: &[u8],
+    backend: Backend,
+    packed: bool,
+    image: &Image,
+    (singles, batches): (usize, usize),
+) -> crate::Result<String> {
+    let t = Instant::now();
+    let device = pollster::block_on(backend.device_async())?;
+    let net = crate::ImportedNet::from_weights(weights, &device)?;
+    net.set_packed_kernels(packed);
+    let load = t.elapsed().as_secs_f64() * 1e3;
+    let one = std::slice::from_ref(image);
+    let batch = vec![image.clone(); 16];
+    let t = Instant::now();
+    pollster::block_on(net.embed_raw(one, &device))?;
+    let first = t.elapsed().as_secs_f64() * 1e3;
+    let run = |images: &[Image]| pollster::block_on(net.embed_raw(images, &device)).map(drop);
+    let (sm, smin) = timed(singles, 1.0, &mut || run(one))?;
+    let (bm, bmin) = timed(batches, 16.0, &mut || run(&batch))?;
+    Ok(format!(
+        "| native {} imported {}{} | {load:.1} | {first:.1} | {sm:.2} | {smin:.2} | {bm:.2} | {bmin:.2} |",
+        backend.name(),
+        net.info.metadata.get("source").map_or("", String::as_str),
+        match (backend, packed) {
+            (Backend::Flex, true) => format!(" ({} convs on packed kernels)", net.packed_convolutions()),
+            (Backend::Flex, false) => " (burn ops)".into(),
+            _ => String::new(),
+        }
+    ))
+}
+
+fn bench(
+    weights: &[u8],
+    imported: Option<&[u8]>,
+    backends: &str,
+    singles: usize,
+    batches: usize,
+) -> crate::Result<()> {
     // A deterministic, face-sized input: the cost does not depend on pixel values.
     let pixels: Vec<u8> = (0..112 * 112 * 3).map(|i| (i * 7 % 251) as u8).collect();
     let image = Image::from_pixels(&pixels, 112, 112, crate::PixelFormat::Rgb, None)?;
@@ -60,6 +114,10 @@ fn bench(weights: &[u8], backends: &str, singles: usize, batches: usize) -> crat
                 _ => "",
             }
         );
+        if let Some(imported) = imported {
+            let row = bench_imported(imported, backend, packed, &image, (singles, batches))?;
+            println!("{row}");
+        }
     }
     Ok(())
 }
@@ -184,8 +242,10 @@ pub(super) fn bench_command(args: BenchArgs) -> crate::Result<()> {
     if args.layers {
         bench_layers(&super::read(&args.weights)?, args.singles)
     } else {
+        let imported = args.imported.as_ref().map(super::read).transpose()?;
         bench(
             &super::read(&args.weights)?,
+            imported.as_deref(),
             &args.backends,
             args.singles,
             args.batches,
