@@ -87,6 +87,7 @@ pub use score::calibration::{
     Calibration, FarThreshold, Refit, ThresholdSource, DEFAULT_FAR, REPORTED_FARS,
 };
 pub use score::embedder::{Embedder, Tta};
+#[cfg(feature = "imported")]
 pub use score::imported::{ImportedNet, Preprocessing, IMPORTED_MODEL};
 pub use score::verify::{verify, Threshold, Verification, DEFAULT_THRESHOLD};
 #[cfg(feature = "train")]

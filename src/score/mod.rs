@@ -4,5 +4,6 @@
 
 pub mod calibration;
 pub mod embedder;
+#[cfg(feature = "imported")]
 pub mod imported;
 pub mod verify;

@@ -101,6 +101,7 @@ impl<const K: usize> Depthwise<K> {
     }
 
     /// Gives the layer PReLU slopes (a PReLU found after it in an imported program).
+    #[cfg(feature = "imported")]
     pub fn set_alpha(&mut self, alpha: Vec<f32>) -> Result<(), String> {
         if alpha.len() != self.channels {
             return Err(format!(

@@ -17,11 +17,13 @@ mod im2col;
 mod lanes;
 mod mobilefacenet;
 mod pointwise;
+#[cfg(feature = "imported")]
 mod program;
 mod switch;
 
 pub use blazeface::PackedBlazeFace;
 pub use mobilefacenet::PackedMobileFaceNet;
+#[cfg(feature = "imported")]
 pub use program::PackedProgram;
 pub use switch::KernelSwitch;
 

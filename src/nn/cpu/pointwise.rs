@@ -81,6 +81,7 @@ impl Pointwise {
     }
 
     /// Gives the layer PReLU slopes (a PReLU found after it in an imported program).
+    #[cfg(feature = "imported")]
     pub fn set_alpha(&mut self, alpha: Vec<f32>) -> Result<(), String> {
         if alpha.len() != self.outputs {
             return Err(format!(

@@ -13,6 +13,8 @@
 
 mod generic;
 mod net;
+#[cfg(feature = "imported")]
+mod ops;
 
 pub use generic::{Arithmetic, Function};
 pub use net::GraphNet;

@@ -6,7 +6,8 @@ use burn::nn::PRelu;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::generic::{self, Layer as GenericLayer};
+#[cfg(feature = "imported")]
+use super::ops::{self, Layer as GenericLayer};
 use super::{Op, Program};
 use crate::error::{Error, Result};
 use crate::nn::conv::{ConvUnit, ConvWeights};
@@ -16,6 +17,7 @@ enum Layer {
     Conv(ConvUnit),
     Prelu(PRelu),
     Pool(MaxPool2d),
+    #[cfg(feature = "imported")]
     Generic(Box<GenericLayer>),
     None,
 }
@@ -67,10 +69,13 @@ impl GraphNet {
                 Op::MaxPool { .. } => {
                     Layer::Pool(MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init())
                 }
-                _ => match generic::layer(op, i, read, device)? {
+                #[cfg(feature = "imported")]
+                _ => match ops::layer(op, i, read, device)? {
                     Some(layer) => Layer::Generic(Box::new(layer)),
                     None => Layer::None,
                 },
+                #[cfg(not(feature = "imported"))]
+                _ => Layer::None,
             });
         }
         Ok(Self { program, layers })
@@ -84,6 +89,7 @@ impl GraphNet {
     /// Runs the program from op `start` on, given that op's value (computed elsewhere: the CPU
     /// kernels' prefix, `crate::nn::cpu::PackedProgram`). The ops before it are skipped, but
     /// for their constants.
+    #[cfg(feature = "imported")]
     pub fn forward_from(&self, start: usize, value: Tensor<4>) -> Result<Vec<(String, Tensor<2>)>> {
         if start >= self.program.ops.len() {
             return Err(Error::Inference(format!("no op {start}")));
@@ -186,6 +192,7 @@ impl GraphNet {
                 (Op::Conv { .. } | Op::Prelu { .. } | Op::MaxPool { .. }, _) => {
                     return Err(Error::Inference("an op without its layer".into()))
                 }
+                #[cfg(feature = "imported")]
                 (op, layer) => {
                     let inputs = op
                         .inputs()
@@ -196,7 +203,13 @@ impl GraphNet {
                         Layer::Generic(l) => Some(l.as_ref()),
                         _ => None,
                     };
-                    Some(generic::run(op, layer, inputs)?)
+                    Some(ops::run(op, layer, inputs)?)
+                }
+                #[cfg(not(feature = "imported"))]
+                (op, _) => {
+                    return Err(Error::Inference(format!(
+                        "this build of webverify does not run imported programs' ops ({op:?})"
+                    )))
                 }
             };
             values.push(value);
