@@ -129,10 +129,10 @@ test-native:
 
 # The documented feature combinations compile for their targets (cargo check: no code is
 # generated), and the runtime alone pulls none of the command line's dependencies.
-NATIVE_FEATURE_SETS := flex ndarray flex,train flex,files
-WASM_FEATURE_SETS := flex webgpu flex,train
+NATIVE_FEATURE_SETS := flex ndarray flex,train flex,files flex,imported
+WASM_FEATURE_SETS := flex webgpu flex,train webgpu,flex,imported
 # The command line's own dependencies.
-CLI_ONLY_CRATES := clap|plotters|indicatif|flatbuffers|base64|image|pytorch-reader
+CLI_ONLY_CRATES := clap|plotters|indicatif|flatbuffers|base64|image|pytorch-reader|prost
 test-features:
 	@set -e; for f in $(NATIVE_FEATURE_SETS); do \
 	  echo "cargo check --lib --no-default-features --features $$f"; \
