@@ -23,7 +23,7 @@ SITE := build/site
 PORT ?= 8080
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: screenshots bench-gpu bench-gpu-dispatch bench-gpu-memory fault-wasm peers bench-load bench-peers bench-mobile bench-memory soak fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-features test-wasm test-browser bench clean
+.PHONY: screenshots bench-gpu bench-gpu-dispatch bench-gpu-memory fault-wasm peers bench-load bench-peers bench-mobile bench-memory soak fuzz test-types test-node setup setup-rust setup-browser setup-node wasm package site demo test test-native test-features test-wasm test-browser bench clean prune-target
 
 setup: setup-rust setup-browser setup-node
 
@@ -120,6 +120,10 @@ demo: setup site
 	node tools/serve.mjs $(SITE) $(PORT)
 
 test: setup test-native test-features test-types test-wasm site fault-wasm test-node test-browser
+
+# Superseded test binaries out of the build directory (tools/prune-target.mjs says why).
+prune-target:
+	node tools/prune-target.mjs $(CARGO_TARGET_DIR)/debug/deps
 
 # Every test of the library, the tools and the docs, natively.
 NATIVE_FEATURES := flex,ndarray,train,cli

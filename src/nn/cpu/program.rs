@@ -55,6 +55,20 @@ pub struct PackedProgram {
     /// The op whose value the prefix ends with, and its `[channels, side, side]`.
     pub boundary: usize,
     pub boundary_shape: [usize; 3],
+    /// Per step: the values no later step reads, whose buffers go back to the pool after it.
+    frees: Vec<Vec<usize>>,
+    /// Buffers kept between calls: allocating and zeroing a map per layer cost a third of the
+    /// time (as the shipped network's `Scratch` found).
+    pool: std::sync::Mutex<Vec<Vec<f32>>>,
+}
+
+/// A buffer of at least `n` floats from `pool` (its values are stale: every kernel writes all
+/// of its output).
+fn take(pool: &mut Vec<Vec<f32>>, n: usize) -> Vec<f32> {
+    match pool.iter().position(|b| b.len() >= n) {
+        Some(i) => pool.swap_remove(i),
+        None => vec![0.0; n],
+    }
 }
 
 /// Where the weights come from (as [`crate::nn::graph::GraphNet::build`]'s reader).
@@ -130,11 +144,27 @@ impl PackedProgram {
             return Ok(None);
         };
         let (boundary, boundary_shape) = (last.produces, [last.channels, last.side, last.side]);
+        // The last step that reads each value (as input or residual).
+        let mut last_read = std::collections::HashMap::new();
+        for (k, step) in steps.iter().enumerate() {
+            last_read.insert(step.reads, k);
+            if let Fused::Residual(r) = step.fused {
+                last_read.insert(r, k);
+            }
+        }
+        let mut frees = vec![Vec::new(); steps.len()];
+        for (value, k) in last_read {
+            if value != 0 && value != boundary {
+                frees[k].push(value);
+            }
+        }
         Ok(Some(Self {
             steps,
             input: (channels, size),
             boundary,
             boundary_shape,
+            frees,
+            pool: Default::default(),
         }))
     }
 
@@ -149,27 +179,36 @@ impl PackedProgram {
         let per_image = c * side * side;
         let [oc, os, _] = self.boundary_shape;
         let mut out = vec![0.0; n * oc * os * os];
+        let mut pool = self
+            .pool
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default();
         for (image, dst) in input
             .chunks_exact(per_image)
             .zip(out.chunks_exact_mut(oc * os * os))
         {
-            let nhwc = self.forward_one(image);
-            for (p, px) in nhwc.chunks_exact(oc).enumerate() {
+            let nhwc = self.forward_one(image, &mut pool);
+            for (p, px) in nhwc[..oc * os * os].chunks_exact(oc).enumerate() {
                 for (ch, v) in px.iter().enumerate() {
                     dst[ch * os * os + p] = *v;
                 }
             }
+            pool.push(nhwc);
+        }
+        if let Ok(mut kept) = self.pool.lock() {
+            *kept = pool;
         }
         out
     }
 
     /// One image (NCHW planes) to the boundary value (NHWC).
-    fn forward_one(&self, planes: &[f32]) -> Vec<f32> {
+    fn forward_one(&self, planes: &[f32], pool: &mut Vec<Vec<f32>>) -> Vec<f32> {
         let (c, side) = self.input;
         let mut values: std::collections::HashMap<usize, Vec<f32>> = Default::default();
         let mut input_nhwc: Option<Vec<f32>> = None;
-        for step in &self.steps {
-            let mut out = vec![0.0; step.side * step.side * step.channels];
+        for (k, step) in self.steps.iter().enumerate() {
+            let mut out = take(pool, step.side * step.side * step.channels);
             let x: &[f32] = if step.reads == 0 {
                 match step.kernel {
                     Kernel::Stem { .. } => planes,
@@ -204,16 +243,22 @@ impl PackedProgram {
                     stride,
                     pad,
                 } => {
-                    let mut rows = vec![0.0; pixels * 3 * kernel * kernel];
+                    let mut rows = take(pool, pixels * 3 * kernel * kernel);
                     if *kernel == 3 {
                         im2col::<3>(x, side, *stride, *pad, step.side, &mut rows);
                     } else {
                         im2col::<5>(x, side, *stride, *pad, step.side, &mut rows);
                     }
                     gemm.run(&rows, pixels, epilogue, &mut out);
+                    pool.push(rows);
                 }
             }
             values.insert(step.produces, out);
+            for v in &self.frees[k] {
+                if let Some(buffer) = values.remove(v) {
+                    pool.push(buffer);
+                }
+            }
         }
         values
             .remove(&self.boundary)
