@@ -155,13 +155,19 @@ pub enum Op {
 }
 
 impl Op {
+    /// The ops this op reads.
     pub fn inputs(&self) -> Vec<usize> {
+        self.clone().inputs_mut().into_iter().map(|i| *i).collect()
+    }
+
+    /// The same, to renumber (the converter drops dead ops).
+    pub fn inputs_mut(&mut self) -> Vec<&mut usize> {
         match self {
             Op::Input { .. } | Op::Constant { .. } => Vec::new(),
             Op::Add { inputs } | Op::Binary { inputs, .. } | Op::MatMul { inputs } => {
-                inputs.to_vec()
+                inputs.iter_mut().collect()
             }
-            Op::Concat { inputs, .. } => inputs.clone(),
+            Op::Concat { inputs, .. } => inputs.iter_mut().collect(),
             Op::Conv { input, .. }
             | Op::Prelu { input, .. }
             | Op::MaxPool { input }
@@ -176,7 +182,7 @@ impl Op {
             | Op::Slice { input, .. }
             | Op::Softmax { input, .. }
             | Op::ReduceMean { input, .. }
-            | Op::LayerNorm { input, .. } => vec![*input],
+            | Op::LayerNorm { input, .. } => vec![input],
         }
     }
 }

@@ -252,7 +252,7 @@ fn live_ops(l: &Lowerer) -> (Vec<Op>, Vec<NamedTensor>) {
     for (i, op) in l.ops.iter().enumerate().filter(|(i, _)| live[*i]) {
         index[i] = ops.len();
         let mut op = op.clone();
-        renumber(&mut op, &index);
+        op.inputs_mut().into_iter().for_each(|i| *i = index[*i]);
         for (suffix, shape, values) in l.tensors.get(&i).into_iter().flatten() {
             tensors.push((
                 format!("ops.{}.{suffix}", ops.len()),
@@ -263,29 +263,4 @@ fn live_ops(l: &Lowerer) -> (Vec<Op>, Vec<NamedTensor>) {
         ops.push(op);
     }
     (ops, tensors)
-}
-
-fn renumber(op: &mut Op, index: &[usize]) {
-    match op {
-        Op::Input { .. } | Op::Constant { .. } => {}
-        Op::Add { inputs } | Op::Binary { inputs, .. } | Op::MatMul { inputs } => {
-            inputs.iter_mut().for_each(|i| *i = index[*i])
-        }
-        Op::Concat { inputs, .. } => inputs.iter_mut().for_each(|i| *i = index[*i]),
-        Op::Conv { input, .. }
-        | Op::Prelu { input, .. }
-        | Op::MaxPool { input }
-        | Op::PadChannels { input, .. }
-        | Op::Sigmoid { input }
-        | Op::Output { input, .. }
-        | Op::Convolution { input, .. }
-        | Op::Unary { input, .. }
-        | Op::Pool { input, .. }
-        | Op::Reshape { input, .. }
-        | Op::Transpose { input, .. }
-        | Op::Slice { input, .. }
-        | Op::Softmax { input, .. }
-        | Op::ReduceMean { input, .. }
-        | Op::LayerNorm { input, .. } => *input = index[*input],
-    }
 }
